@@ -1,0 +1,9 @@
+"""Command-line interface: each command parses options, makes one library call, formats the result.
+
+Command modules register themselves on the shared ``app``.
+"""
+
+from ._app import app, main
+from . import core  # noqa: F401  train, score, evaluate
+
+__all__ = ["app", "main"]

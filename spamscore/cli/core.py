@@ -1,0 +1,190 @@
+"""train, score and evaluate."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..batch import evaluate_items, score_items, train_items
+from ..corpus import iter_index, iter_sources, read_index
+from ..report import verdict_json, verdict_text
+from ..scoring import load_model
+from ._app import app, cli_errors, fail, progress
+
+
+class ScoreFormat(str, Enum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class EvalFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+ModelOpt = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model, or $SPAMSCORE_MODEL).")
+IndexRoot = typer.Option(None, "--root", help="Folder index paths are relative to (default: the index's folder).")
+IndexSplit = typer.Option(None, "--split", help="Only index lines whose 'split' column has this value (e.g. train).")
+Jobs = typer.Option(1, "--jobs", "-j", min=1, help="Processes to spread the work over (joblib).")
+Trusted = typer.Option(None, "--trusted-authserv-id",
+                       help="Trust Authentication-Results from this authserv-id (repeatable).")
+
+
+def _check_jobs(jobs: int) -> int:
+    return min(jobs, os.cpu_count() or 1) if jobs > 0 else 1
+
+
+@app.command()
+@cli_errors
+def train(
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write the model file."),
+    index: Optional[Path] = typer.Option(None, "--index", help="TSV 'path<TAB>spam|ham' or TREC 'spam PATH' index."),
+    spam: Optional[List[str]] = typer.Option(None, "--spam", help="Spam: .eml file, directory, mbox or Maildir (repeatable)."),
+    ham: Optional[List[str]] = typer.Option(None, "--ham", help="Ham: .eml file, directory, mbox or Maildir (repeatable)."),
+    root: Optional[Path] = IndexRoot,
+    split: Optional[str] = IndexSplit,
+    jobs: int = Jobs,
+    folds: int = typer.Option(5, "--folds", min=0, help="Cross-validation folds for calibration and cut-offs (0: none)."),
+    trusted: Optional[List[str]] = Trusted,
+) -> None:
+    """Train a model from labelled mail.
+
+    Example: spamscore train --spam Junk/ --ham INBOX.mbox -o my.spamscore
+    Example: spamscore train --index labels.tsv -o my.spamscore
+    """
+    if index is None and not (spam and ham):
+        raise fail("give --index LABELS, or both --spam PATH and --ham PATH")
+    if index is not None and (spam or ham):
+        raise fail("give either --index or --spam/--ham, not both")
+    from ..features import FeatureOptions
+
+    options = FeatureOptions(trusted_authserv_ids=frozenset(t.lower() for t in trusted or ()))
+    if index is not None:
+        entries = read_index(index, root, split)
+        items = iter_index(index, root, split)
+        length = len(entries)
+    else:
+        items = _chain(iter_sources(spam, "spam"), iter_sources(ham, "ham"))
+        length = None
+    meta = {"trained_on": str(index) if index else {"spam": spam, "ham": ham}}
+    with progress(items, length, "extracting") as bar:
+        model, rep = train_items(bar, jobs=_check_jobs(jobs), options=options, folds=folds, meta=meta)
+    for path, err in rep.errors:
+        typer.echo(f"spamscore: warning: {path}: {err}", err=True)
+    size = model.save(output)
+    typer.echo(
+        f"trained on {rep.spam} spam and {rep.ham} ham in {rep.seconds:.1f}s "
+        f"(features {rep.extract_seconds:.1f}s); {rep.vocabulary} tokens; "
+        f"cut-offs ham < {model.ham_cutoff:.3f} <= unsure < {model.spam_cutoff:.3f} <= spam; "
+        f"wrote {output} ({size / 1024:.0f} KiB)"
+    )
+    if rep.errors:
+        raise typer.Exit(2)
+
+
+def _chain(*its):
+    for it in its:
+        yield from it
+
+
+@app.command()
+@cli_errors
+def score(
+    paths: Optional[List[str]] = typer.Argument(None, help="Messages: .eml files, directories, mbox, Maildir; - for stdin."),
+    model_path: Optional[Path] = ModelOpt,
+    fmt: ScoreFormat = typer.Option(ScoreFormat.text, "--format", "-f", help="text, json or jsonl."),
+    index: Optional[Path] = typer.Option(None, "--index", help="Score the messages an index lists."),
+    root: Optional[Path] = IndexRoot,
+    split: Optional[str] = IndexSplit,
+    jobs: int = Jobs,
+    clues: int = typer.Option(5, "--clues", min=0, help="How many clues to show per message."),
+    trusted: Optional[List[str]] = Trusted,
+) -> None:
+    """Score messages: label (ham, unsure, spam), probability and the clues behind it.
+
+    Example: spamscore score message.eml
+    Example: cat message.eml | spamscore score --format json -
+    Example: spamscore score --format jsonl --jobs 2 Maildir/
+    """
+    if not paths and index is None:
+        raise fail("give message paths (or - for stdin), or --index LABELS")
+    model = load_model(model_path, trusted_authserv_ids=trusted or ())
+    items = iter_index(index, root, split) if index is not None else iter_sources(paths)
+    failed = 0
+    results = []
+    for item, verdict in score_items(items, model, jobs=_check_jobs(jobs), clues=clues):
+        if verdict is None:
+            failed += 1
+            typer.echo(f"spamscore: error: {item.path}: {item.error}", err=True)
+            continue
+        if fmt is ScoreFormat.text:
+            typer.echo(verdict_text(item.path, verdict, clues))
+        else:
+            d = verdict_json(item.path, verdict, clues)
+            if item.label is not None:
+                d["expected"] = item.label
+            if fmt is ScoreFormat.jsonl:
+                typer.echo(json.dumps(d, ensure_ascii=False))
+            else:
+                results.append(d)
+    if fmt is ScoreFormat.json:
+        typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+@cli_errors
+def evaluate(
+    index: Path = typer.Option(..., "--index", help="Labelled messages: TSV or TREC index."),
+    model_path: Optional[Path] = ModelOpt,
+    root: Optional[Path] = IndexRoot,
+    split: Optional[str] = IndexSplit,
+    fmt: EvalFormat = typer.Option(EvalFormat.text, "--format", "-f", help="text or json."),
+    jobs: int = Jobs,
+    trusted: Optional[List[str]] = Trusted,
+) -> None:
+    """Evaluate a model on labelled mail: ROC AUC, false positives and negatives.
+
+    Example: spamscore evaluate --model my.spamscore --index test.tsv
+    """
+    model = load_model(model_path, trusted_authserv_ids=trusted or ())
+    entries = read_index(index, root, split)
+    t0 = time.perf_counter()
+    with progress(iter_index(index, root, split), len(entries), "scoring") as bar:
+        summary, errors = evaluate_items(bar, model, jobs=_check_jobs(jobs))
+    summary["seconds"] = time.perf_counter() - t0
+    for path, err in errors:
+        typer.echo(f"spamscore: warning: {path}: {err}", err=True)
+    if fmt is EvalFormat.json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        typer.echo(_eval_text(summary))
+    if errors:
+        raise typer.Exit(2)
+
+
+def _eval_text(s: dict) -> str:
+    lines = [f"messages        {s['messages']} ({s['spam']} spam, {s['ham']} ham)"]
+    if "roc_auc" in s:
+        lines += [
+            f"ROC AUC         {s['roc_auc']:.6f}",
+            f"(1-AUC)%        {s['one_minus_auc_pct']:.4f}",
+            f"FNR at FPR<=0.1% {s['fnr_at_fpr_0_1_pct']:.2f}%",
+            f"FNR at FPR<=1%  {s['fnr_at_fpr_1_pct']:.2f}%",
+        ]
+    lines += [
+        f"cut-offs        ham < {s['ham_cutoff']:.4f} <= unsure < {s['spam_cutoff']:.4f} <= spam",
+        f"false positives {s['false_positives']} ({s['fpr_pct']:.2f}% of ham labelled spam; {s['unsure_ham']} unsure)",
+        f"false negatives {s['false_negatives']} ({s['fnr_pct']:.2f}% of spam labelled ham; {s['unsure_spam']} unsure)",
+        f"time            {s['seconds']:.1f}s",
+    ]
+    return "\n".join(lines)
+

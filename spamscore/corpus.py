@@ -1,0 +1,159 @@
+"""Reading training and evaluation data.
+
+A *source* is an ``.eml`` file, a directory (read recursively), an mbox file
+or a Maildir.  An *index* is a TSV of ``path<TAB>spam|ham`` lines (extra
+columns are ignored; a header line is recognised), or the TREC form
+``spam ../data/inmail.1``.  Index paths are relative to the index file's
+folder unless absolute (or to ``root`` when given).
+
+Every reader yields :class:`Item` records lazily, in a stable order; an
+unreadable file becomes an item with ``error`` set, so one bad file never
+stops a batch.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CorpusError
+
+__all__ = ["Item", "iter_source", "iter_sources", "read_index", "iter_index", "read_bytes"]
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Item:
+    path: str                 # as given, or path#n for the n-th message of an mbox
+    raw: bytes | None
+    label: str | None = None  # "spam", "ham" or None
+    error: str | None = None
+
+
+def read_bytes(path: str | os.PathLike, limit: int = MAX_MESSAGE_BYTES) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(limit)
+
+
+def _is_maildir(p: Path) -> bool:
+    return (p / "cur").is_dir() and (p / "new").is_dir()
+
+
+def _looks_like_mbox(p: Path) -> bool:
+    """An mbox starts with a ``From `` line and holds more than one message."""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(5)
+            if head != b"From ":
+                return False
+            chunk = fh.read(1 << 20)
+    except OSError:
+        return False
+    return b"\nFrom " in chunk or p.suffix.lower() in (".mbox", ".mbx")
+
+
+def _iter_file(p: Path, given: str, label: str | None) -> Iterator[Item]:
+    if _looks_like_mbox(p):
+        try:
+            box = mailbox.mbox(str(p), create=False)
+            keys = list(box.iterkeys())
+        except (OSError, mailbox.Error) as exc:
+            yield Item(given, None, label, f"cannot read mbox: {exc}")
+            return
+        for n, key in enumerate(keys):
+            try:
+                yield Item(f"{given}#{n}", box.get_bytes(key), label)
+            except (OSError, KeyError, mailbox.Error) as exc:
+                yield Item(f"{given}#{n}", None, label, str(exc))
+        return
+    try:
+        yield Item(given, read_bytes(p), label)
+    except OSError as exc:
+        yield Item(given, None, label, exc.strerror or str(exc))
+
+
+def iter_source(path: str | os.PathLike, label: str | None = None) -> Iterator[Item]:
+    """Messages of one source (file, directory, mbox, Maildir)."""
+    given = os.fspath(path)
+    p = Path(given)
+    if given == "-":
+        import sys
+        yield Item("-", sys.stdin.buffer.read(MAX_MESSAGE_BYTES), label)
+        return
+    if not p.exists():
+        yield Item(given, None, label, "no such file or directory")
+        return
+    if p.is_dir():
+        if _is_maildir(p):
+            for sub in ("new", "cur"):
+                for f in sorted((p / sub).iterdir()):
+                    if f.is_file() and not f.name.startswith("."):
+                        yield from _iter_file(f, str(f), label)
+            # Maildir++ subfolders (.Junk, .Archive) are separate folders
+            for f in sorted(p.iterdir()):
+                if f.is_dir() and f.name.startswith(".") and _is_maildir(f):
+                    yield from iter_source(f, label)
+            return
+        for root, dirs, files in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith(".") or name in ("cmds",):
+                    continue
+                f = Path(root) / name
+                yield from _iter_file(f, str(f), label)
+        return
+    yield from _iter_file(p, given, label)
+
+
+def iter_sources(paths, label: str | None = None) -> Iterator[Item]:
+    for path in paths:
+        yield from iter_source(path, label)
+
+
+def read_index(index: str | os.PathLike, root: str | os.PathLike | None = None,
+               split: str | None = None) -> list[tuple[str, str]]:
+    """``[(path, label)]`` from a TSV or TREC index; raises CorpusError on a bad line."""
+    index = Path(index)
+    try:
+        text = index.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise CorpusError(f"{index}: cannot read index ({exc.strerror or exc})") from None
+    base = Path(root) if root is not None else index.parent
+    out: list[tuple[str, str]] = []
+    split_col = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t") if "\t" in line else line.split()
+        if len(cols) < 2:
+            raise CorpusError(f"{index}:{lineno}: expected 'path<TAB>spam|ham' or 'spam PATH', got {line[:80]!r}")
+        a, b = cols[0].strip(), cols[1].strip()
+        if lineno == 1 and (b.lower() in ("label", "class") or a.lower() in ("path", "file")):
+            header = [c.strip().lower() for c in cols]
+            split_col = header.index("split") if "split" in header else None
+            continue
+        if a.lower() in ("spam", "ham"):        # TREC: label path
+            label, path = a.lower(), b
+        elif b.lower() in ("spam", "ham"):      # TSV: path label
+            label, path = b.lower(), a
+        else:
+            raise CorpusError(f"{index}:{lineno}: expected a label 'spam' or 'ham', got {line[:80]!r}")
+        if split is not None:
+            if split_col is None or split_col >= len(cols):
+                raise CorpusError(f"{index}: --split given but the index has no 'split' column")
+            if cols[split_col].strip() != split:
+                continue
+        full = path if os.path.isabs(path) else str(base / path)
+        out.append((full, label))
+    if not out:
+        raise CorpusError(f"{index}: no labelled messages in the index")
+    return out
+
+
+def iter_index(index, root=None, split=None) -> Iterator[Item]:
+    for path, label in read_index(index, root, split):
+        yield from iter_source(path, label)

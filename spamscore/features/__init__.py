@@ -1,0 +1,94 @@
+"""ParsedMessage -> list of prefixed string features.
+
+Each family lives in its own module and returns strings; :func:`extract`
+runs them all.  The HTML is parsed once (:func:`html.analyze_html`) and
+shared by the token, URL and HTML families.  Bump ``FEATURE_VERSION``
+whenever a change alters the features a message yields: a model records the
+version it was trained with, and loading refuses a mismatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..message import ParsedMessage
+from .auth import auth_features
+from .html import HtmlInfo, analyze_html, bucket, html_features
+from .tokens import DEFAULT_IGNORED_HEADERS, body_tokens, header_tokens, subject_tokens
+from .urls import find_urls, url_features
+
+__all__ = ["FEATURE_VERSION", "FeatureOptions", "Analysis", "analyze", "extract"]
+
+FEATURE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class FeatureOptions:
+    """Options of feature extraction.
+
+    ``trusted_authserv_ids``: Authentication-Results from these authserv-ids
+    are believed (see :mod:`.auth`).  ``ignored_headers``: header-name prefixes
+    left out (filters' verdicts).  ``max_urls`` and ``max_text_chars`` bound
+    the work done on one message.
+    """
+
+    trusted_authserv_ids: frozenset[str] = field(default_factory=frozenset)
+    ignored_headers: tuple[str, ...] = DEFAULT_IGNORED_HEADERS
+    max_urls: int = 500
+    max_text_chars: int = 200_000
+    max_html_bytes: int = 512 * 1024
+
+
+DEFAULT_OPTIONS = FeatureOptions()
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Intermediate results shared by feature families (and reports)."""
+
+    message: ParsedMessage
+    html: HtmlInfo
+    plain_text: str
+    urls: list[str]
+
+
+def analyze(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS) -> Analysis:
+    info = analyze_html(pm.html, max_bytes=options.max_html_bytes, max_links=options.max_urls)
+    plain = "\n".join(pm.text)[: options.max_text_chars]
+    urls = find_urls(plain, options.max_urls)
+    if info.parts:
+        urls.extend(href for href, _ in info.links)
+        urls.extend(info.srcs)
+        if len(urls) < options.max_urls:
+            urls.extend(find_urls(info.visible_text[: options.max_text_chars], options.max_urls - len(urls)))
+    return Analysis(pm, info, plain, urls[: options.max_urls])
+
+
+def extract(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS, analysis: Analysis | None = None) -> list[str]:
+    """All features of a parsed message (duplicates removed, order unspecified)."""
+    a = analysis if analysis is not None else analyze(pm, options)
+    feats: set[str] = set()
+    texts = [a.plain_text]
+    if a.html.parts:
+        texts.append(a.html.visible_text)
+    feats |= body_tokens(texts, options.max_text_chars)
+    feats.update(subject_tokens(pm.subject))
+    feats.update(header_tokens(pm.headers, options.ignored_headers))
+    feats.update(url_features(a.urls, a.html.links, options.max_urls))
+    feats.update(html_features(a.html, len(a.plain_text.strip())))
+    feats.update(auth_features(pm.headers, options.trusted_authserv_ids))
+    for ctype, charset in pm.parts[:50]:
+        feats.add("part:" + ctype[:60])
+        if charset:
+            feats.add("charset:" + charset[:40])
+    for att in pm.attachments[:50]:
+        feats.add("attach:" + att.content_type[:60])
+        if "." in att.name:
+            feats.add("attach:ext:" + att.name.rsplit(".", 1)[1].lower()[:10])
+        feats.add("attach:size:" + bucket(att.size))
+    for d in pm.defects[:50]:
+        feats.add("defect:" + d)
+    if pm.truncated:
+        feats.add("msg:truncated")
+    feats.add("msg:size:" + bucket(pm.size))
+    return list(feats)

@@ -1,0 +1,168 @@
+"""HTML bodies: visible text, links, images, and the signals spam hides in them.
+
+One parse per HTML part (lxml's recovering parser, which never raises and caps
+nesting itself) yields an :class:`HtmlInfo` that the token, URL and HTML
+feature families share.  Continuous quantities become log2 buckets
+(``html:text-len:2**10``), as in SpamBayes, so one model sees them all.
+
+Hypotheses (SpamAssassin's HTML_IMAGE_RATIO_* and HTML_SHORT_LINK_IMG rules):
+image-heavy mail with little visible text is mostly spam; text hidden with
+``display:none``, zero font size or a tiny font is a Bayes-poisoning trick;
+forms and scripts are rare in ham.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+from lxml import html as lxml_html
+
+__all__ = ["HtmlInfo", "analyze_html", "html_features", "bucket"]
+
+_PARSER = None
+_SKIP_TEXT_TAGS = frozenset({"script", "style", "head", "title", "noscript", "template"})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*[01](?:px|pt)?\s*(?:;|$)", re.I)
+_NUM = re.compile(r"\s*(\d{1,6})")
+
+
+def bucket(n: float) -> str:
+    """log2 bucket of a non-negative quantity: 0, 1, 2**1, 2**2, ..."""
+    if n <= 0:
+        return "0"
+    return f"2**{int(math.log2(n))}"
+
+
+@dataclass(slots=True)
+class HtmlInfo:
+    """What one or more HTML parts show and link to."""
+
+    text: list[str] = field(default_factory=list)          # visible text chunks
+    links: list[tuple[str, str]] = field(default_factory=list)  # (href, link text)
+    srcs: list[str] = field(default_factory=list)           # img/iframe/script src
+    images: int = 0
+    image_area: int = 0             # sum of width*height where both are given
+    hidden_chars: int = 0
+    forms: int = 0
+    scripts: int = 0
+    iframes: int = 0
+    parts: int = 0
+
+    @property
+    def visible_text(self) -> str:
+        return " ".join(self.text)
+
+
+def _parser():
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = lxml_html.HTMLParser(recover=True, no_network=True, remove_comments=True,
+                                       remove_pis=True, default_doctype=False)
+    return _PARSER
+
+
+def _int_attr(value: str | None) -> int:
+    if not value:
+        return 0
+    m = _NUM.match(value)
+    return int(m.group(1)) if m else 0
+
+
+def analyze_html(parts: list[str], max_bytes: int = 512 * 1024, max_links: int = 1000) -> HtmlInfo:
+    """Parse HTML parts into an :class:`HtmlInfo`; never raises.
+
+    Tree walks use lxml's C iterators (``iter(tag)``, ``itertext``) rather
+    than a Python loop over every element: four times faster on the corpus.
+    """
+    info = HtmlInfo()
+    for source in parts:
+        if not source or not source.strip():
+            continue
+        info.parts += 1
+        source = source[:max_bytes]
+        try:
+            root = lxml_html.document_fromstring(source, parser=_parser())
+        except (etree.ParserError, ValueError, etree.XMLSyntaxError):
+            # empty document after recovery, or an encoding declaration lxml
+            # refuses in a str: strip tags the crude way.
+            info.text.append(re.sub(r"<[^<>]{0,2000}>", " ", source))
+            continue
+        try:
+            _collect(root, info, max_links)
+        except (ValueError, etree.LxmlError):  # pragma: no cover - defensive
+            info.text.append(re.sub(r"<[^<>]{0,2000}>", " ", source))
+    return info
+
+
+def _collect(root, info: HtmlInfo, max_links: int) -> None:
+    for el in root.iter("script"):
+        info.scripts += 1
+        src = el.get("src")
+        if src:
+            info.srcs.append(src)
+    for el in root.iter("form"):
+        info.forms += 1
+        action = el.get("action")
+        if action:
+            info.srcs.append(action)
+    for el in root.iter("iframe", "frame"):
+        info.iframes += 1
+        src = el.get("src")
+        if src:
+            info.srcs.append(src)
+    # what the reader does not see
+    etree.strip_elements(root, "script", "style", "noscript", "template", "title", with_tail=False)
+    for el in root.xpath("//*[@style or @hidden]"):
+        style = el.get("style")
+        if el.get("hidden") is not None or (style and _HIDDEN_STYLE.search(style)):
+            info.hidden_chars += sum(len(t) for t in el.itertext())
+            tail = el.tail
+            el.clear()
+            el.tail = tail
+    for el in root.iter("img"):
+        info.images += 1
+        w, h = _int_attr(el.get("width")), _int_attr(el.get("height"))
+        if w and h:
+            info.image_area += min(w * h, 10_000_000)
+        src = el.get("src")
+        if src and len(info.srcs) < max_links:
+            info.srcs.append(src)
+        alt = el.get("alt")
+        if alt:
+            info.text.append(alt)
+    for el in root.iter("a"):
+        href = el.get("href")
+        if href is not None and len(info.links) < max_links:
+            info.links.append((href, " ".join(el.itertext()).strip()[:300]))
+    info.text.append(" ".join(root.itertext()))
+
+
+def html_features(info: HtmlInfo, plain_text_chars: int) -> list[str]:
+    """HTML signal features (prefixed, bucketed)."""
+    if not info.parts:
+        return []
+    out = ["html:yes"]
+    text_len = sum(len(t.strip()) for t in info.text)
+    out.append("html:text-len:" + bucket(text_len))
+    if info.images:
+        out.append("html:images:" + bucket(info.images))
+        if info.image_area:
+            out.append("html:image-area:" + bucket(info.image_area))
+        # SpamAssassin's HTML_IMAGE_RATIO: visible characters per image
+        ratio = text_len / info.images
+        out.append("html:chars-per-image:" + bucket(ratio))
+        if text_len < 200 and plain_text_chars < 200:
+            out.append("html:image-only")
+    if info.hidden_chars:
+        out.append("html:hidden-text:" + bucket(info.hidden_chars))
+    if info.forms:
+        out.append("html:form")
+    if info.scripts:
+        out.append("html:script")
+    if info.iframes:
+        out.append("html:iframe")
+    if not plain_text_chars:
+        out.append("html:no-text-alternative")
+    return out

@@ -1,0 +1,420 @@
+"""Raw bytes -> :class:`ParsedMessage`.
+
+Parsing uses :mod:`email` with ``policy.compat32``: on the SpamAssassin corpus
+it is about 5x faster than ``policy.default`` (7,000 against 1,300 messages a
+second on one core), and it never raises on malformed input; it records
+defects instead.  We decode only what the features need: a few headers
+(RFC 2047 words and raw 8-bit bytes), and the text and HTML bodies, in their
+declared charset with safe fallbacks.
+
+Nothing here raises on hostile input.  Anything odd becomes an entry in
+``ParsedMessage.defects``, which the tokenizer turns into ``defect:...``
+features (the SpamBayes ``control: couldn't decode`` idea).
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import email
+import email.header
+import re
+from dataclasses import dataclass, field
+from email import policy as _policy
+from functools import lru_cache
+
+__all__ = ["Attachment", "Limits", "ParsedMessage", "parse", "decode_bytes", "decode_header_value"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource limits applied while parsing (safe defaults for hostile mail).
+
+    ``max_bytes``: only the first ``max_bytes`` of a message are parsed (the
+    rest is still counted in ``size``); like SpamAssassin's 500 KB limit.
+    ``max_parts``: MIME parts looked at.  ``max_depth``: MIME nesting followed.
+    ``max_part_bytes``: decoded bytes kept per text or HTML part.
+    ``max_headers``: header fields kept.
+    """
+
+    max_bytes: int = 512 * 1024
+    max_parts: int = 200
+    max_depth: int = 30
+    max_part_bytes: int = 256 * 1024
+    max_headers: int = 500
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    name: str
+    content_type: str
+    size: int
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    """What the feature extractors see of a message.
+
+    ``headers`` holds ``(lower-case name, decoded value)`` pairs in message order.
+    ``text`` and ``html`` hold the decoded text/plain and text/html bodies.
+    ``parts`` holds ``(content type, charset)`` per leaf part, for the report.
+    """
+
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    parts: list[tuple[str, str]] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+    size: int = 0
+    truncated: bool = False
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first header called ``name`` (case-insensitive), decoded."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [value for key, value in self.headers if key == name]
+
+    @property
+    def subject(self) -> str:
+        return self.get("subject", "") or ""
+
+
+# --------------------------------------------------------------------------
+# charsets
+
+# Labels seen in real mail mapped to the Python codec that decodes what such
+# mail really contains: Shift_JIS mail uses Microsoft's cp932 extensions
+# (NEC/IBM characters, circled digits), "iso-8859-1" is mostly cp1252, GB2312
+# is a subset of GB18030, KS C 5601 is cp949 in practice.
+_CHARSET_ALIASES = {
+    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
+    "ms_kanji": "cp932", "windows-31j": "cp932", "cp932": "cp932", "x-ms-cp932": "cp932",
+    "iso-2022-jp": "iso2022_jp_ext", "iso-2022-jp-1": "iso2022_jp_ext", "csiso2022jp": "iso2022_jp_ext",
+    "iso-2022-jp-2": "iso2022_jp_2", "iso-2022-jp-3": "iso2022_jp_3",
+    "euc-jp": "euc_jis_2004", "x-euc-jp": "euc_jis_2004", "eucjp": "euc_jis_2004",
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+    "euc-cn": "gb18030", "cp936": "gb18030", "gb18030": "gb18030",
+    "big5": "big5hkscs", "x-big5": "big5hkscs", "big5-hkscs": "big5hkscs",
+    "ks_c_5601-1987": "cp949", "ks_c_5601": "cp949", "euc-kr": "cp949", "x-euc-kr": "cp949",
+    "iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252", "us-ascii": "cp1252",
+    "ascii": "cp1252", "iso8859-1": "cp1252", "iso_8859-1": "cp1252",
+    "utf8": "utf-8", "utf-8": "utf-8", "unicode-1-1-utf-7": "utf-7",
+}
+_FALLBACKS = ("utf-8", "cp1252")
+_ESC_JIS = re.compile(rb"\x1b\$[@B]")
+
+
+@lru_cache(maxsize=256)
+def codec_for(label: str | None) -> str | None:
+    """Python codec name for a MIME charset label, or None if unknown."""
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()[:40]
+    if label in _CHARSET_ALIASES:
+        return _CHARSET_ALIASES[label]
+    try:
+        return codecs.lookup(label).name
+    except (LookupError, ValueError):
+        return None
+
+
+def decode_bytes(data: bytes, charset: str | None = None, defects: list[str] | None = None) -> str:
+    """Decode ``data`` labelled ``charset``; never raises.
+
+    A wrong or unknown label falls back to ISO-2022-JP (when its escapes are
+    present), UTF-8, then cp1252 and finally latin-1, which accepts any byte.
+    """
+    codec = codec_for(charset)
+    if charset and codec is None and defects is not None:
+        defects.append("unknown-charset")
+    if codec == "cp1252" or codec is None:
+        # "us-ascii"/"iso-8859-1" labels and unlabelled 8-bit text are often
+        # really UTF-8 or ISO-2022-JP; try those first if the bytes allow.
+        if data.isascii():
+            if b"\x1b" in data and _ESC_JIS.search(data):
+                try:
+                    return data.decode("iso2022_jp_ext")
+                except UnicodeDecodeError:
+                    pass
+            return data.decode("ascii")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    if codec is not None:
+        try:
+            return data.decode(codec)
+        except (UnicodeDecodeError, LookupError, ValueError, TypeError):
+            if defects is not None:
+                defects.append("charset-mismatch")
+    for fallback in _FALLBACKS:
+        try:
+            return data.decode(fallback)
+        except UnicodeDecodeError:
+            continue
+    if codec is not None:
+        try:
+            return data.decode(codec, errors="replace")
+        except (LookupError, ValueError, TypeError):
+            pass
+    return data.decode("latin-1")
+
+
+# --------------------------------------------------------------------------
+# headers
+
+def _raw(value) -> bytes:
+    """compat32 header values: str with 8-bit bytes as surrogates, or Header."""
+    if isinstance(value, email.header.Header):
+        value = str(value)
+    return value.encode("ascii", "surrogateescape")
+
+
+def decode_header_value(value, default_charset: str | None = None) -> str:
+    """RFC 2047 words and raw 8-bit bytes in a header -> str; never raises."""
+    if isinstance(value, email.header.Header):
+        value = str(value)
+    if not isinstance(value, str):
+        return ""
+    if value.isascii():
+        if "=?" not in value:
+            return value
+    else:
+        value = decode_bytes(_raw(value), default_charset)
+        if "=?" not in value:
+            return value
+    try:
+        chunks = email.header.decode_header(value)
+    except Exception:  # email.header raises assorted errors on garbage
+        return value
+    out = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            out.append(chunk)
+        else:
+            out.append(decode_bytes(chunk, charset or default_charset))
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------
+# bodies
+
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+
+
+def decode_transfer(raw: bytes, cte: str, defects: list[str]) -> bytes:
+    """Undo a Content-Transfer-Encoding, leniently; never raises."""
+    cte = cte.strip().lower()
+    if cte == "base64":
+        data = _B64_JUNK.sub(b"", raw)
+        data = data[: len(data) - len(data) % 4]
+        try:
+            return binascii.a2b_base64(data)
+        except binascii.Error:
+            defects.append("bad-base64")
+            return raw
+    if cte == "quoted-printable":
+        try:
+            return binascii.a2b_qp(raw)
+        except (ValueError, binascii.Error):
+            defects.append("bad-quoted-printable")
+            return raw
+    if cte not in ("", "7bit", "8bit", "binary") and not cte.startswith("x-"):
+        defects.append("unknown-transfer-encoding")
+    return raw
+
+
+def _payload_raw(part) -> bytes:
+    # the raw payload: get_payload() would already decode 8-bit bytes with
+    # the declared charset, and raise on a wrong one
+    payload = part._payload
+    if not isinstance(payload, str):  # a multipart without a usable boundary
+        return b""
+    try:
+        return payload.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        return payload.encode("utf-8", "surrogateescape")
+
+
+_CTYPE = re.compile(r"^\s*([a-z0-9!#$&^_.+-]{1,100}/[a-z0-9!#$&^_.+-]{1,100})", re.I)
+_PARAM = {
+    name: re.compile(rf"(?:^|;)\s*{name}\*?\s*=\s*(?:\"([^\"]{{0,300}})\"|([^;\s]{{1,300}}))", re.I)
+    for name in ("charset", "name", "filename", "boundary")
+}
+
+
+def _param(value: str, name: str) -> str:
+    m = _PARAM[name].search(value)
+    if m is None:
+        return ""
+    v = m.group(1) if m.group(1) is not None else m.group(2)
+    if "''" in v:  # RFC 2231: charset'lang'value
+        v = v.split("''", 1)[1]
+    return v
+
+
+def _leaf(pm: ParsedMessage, ctype_value: str | None, cte: str, disposition: str,
+          raw: bytes, limits: Limits) -> None:
+    """Record one leaf part: a text or HTML body, or an attachment."""
+    defects = pm.defects
+    if ctype_value is None:
+        ctype, charset, filename = "text/plain", "", ""
+    else:
+        m = _CTYPE.match(ctype_value)
+        ctype = m.group(1).lower() if m else "text/plain"
+        if m is None and ctype_value.strip():
+            defects.append("bad-content-type")
+        charset = _param(ctype_value, "charset")
+        filename = _param(ctype_value, "name")
+    disposition = disposition.lower()
+    if disposition:
+        filename = _param(disposition, "filename") or filename
+    if filename:
+        filename = decode_header_value(filename)
+    pm.parts.append((ctype, charset.lower()))
+    is_attachment = bool(filename) or disposition.lstrip().startswith("attachment")
+    if ctype in ("text/plain", "text/html") and not is_attachment:
+        data = decode_transfer(raw, cte, defects)
+        if len(data) > limits.max_part_bytes:
+            data = data[: limits.max_part_bytes]
+            defects.append("part-truncated")
+        text = decode_bytes(data, charset or None, defects)
+        (pm.html if ctype == "text/html" else pm.text).append(text)
+    elif ctype.startswith(("multipart/", "message/")):
+        return
+    else:
+        size = len(raw) * 3 // 4 if cte.strip().lower() == "base64" else len(raw)
+        pm.attachments.append(Attachment(filename, ctype, size))
+
+
+def _walk(msg, limits: Limits, defects: list[str]):
+    """Iterative MIME walk with depth and part limits (no recursion)."""
+    stack = [(msg, 0)]
+    seen = 0
+    while stack:
+        part, depth = stack.pop()
+        seen += 1
+        if seen > limits.max_parts:
+            defects.append("too-many-parts")
+            return
+        if part.is_multipart():
+            if depth >= limits.max_depth:
+                defects.append("too-deep")
+                continue
+            children = part.get_payload()
+            if not isinstance(children, list):
+                continue
+            for child in reversed(children):
+                stack.append((child, depth + 1))
+        else:
+            yield part
+
+
+# One header field: a name, a colon, the value and its continuation lines.
+_HEADER_FIELD = re.compile(rb"([!-9;-~]{1,200})[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|\Z)")
+_HEADER_CHARSET_HINT = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.I)
+
+
+def _split_headers(raw: bytes, limits: Limits, defects: list[str]) -> tuple[list[tuple[str, str]], int]:
+    """Raw header fields ``(lower-case name, undecoded value)`` and the body offset.
+
+    A hand-rolled splitter: the feedparser is the slowest step of scoring, and
+    most mail is a single part that needs nothing more than this.
+    """
+    pos = 0
+    if raw.startswith(b"From "):  # mbox separator line
+        pos = raw.find(b"\n") + 1 or len(raw)
+    fields = []
+    n = len(raw)
+    while pos < n:
+        m = _HEADER_FIELD.match(raw, pos)
+        if m is None:
+            break
+        if len(fields) < limits.max_headers:
+            value = m.group(2).rstrip(b"\r").decode("ascii", "surrogateescape")
+            fields.append((m.group(1).decode("ascii").lower(), value))
+        pos = m.end()
+    if len(fields) >= limits.max_headers:
+        defects.append("too-many-headers")
+    if raw.startswith(b"\r\n", pos):
+        pos += 2
+    elif raw.startswith(b"\n", pos):
+        pos += 1
+    elif pos < n:
+        defects.append("missing-header-body-separator")
+    return fields, pos
+
+
+def parse(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
+    """Parse raw RFC 5322 bytes into a :class:`ParsedMessage`.
+
+    Never raises on malformed input; any bytes are a message, even an empty
+    or binary one (which simply yields few features).
+    """
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    elif not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected bytes, got {type(raw).__name__}")
+    raw = bytes(raw)
+    pm = ParsedMessage(size=len(raw))
+    if len(raw) > limits.max_bytes:
+        raw = raw[: limits.max_bytes]
+        pm.truncated = True
+    if b"\x00" in raw:
+        pm.defects.append("nul-byte")
+        raw = raw.replace(b"\x00", b"")
+    defects = pm.defects
+    fields, body_at = _split_headers(raw, limits, defects)
+
+    # The top-level charset is the best guess for raw 8-bit bytes in headers
+    # (Japanese spam often has raw Shift_JIS in its Subject).
+    ctype_value = cte = disposition = None
+    for name, value in fields:
+        if name == "content-type" and ctype_value is None:
+            ctype_value = value
+        elif name == "content-transfer-encoding" and cte is None:
+            cte = value
+        elif name == "content-disposition" and disposition is None:
+            disposition = value
+    hint = None
+    if ctype_value is not None:
+        m = _HEADER_CHARSET_HINT.search(ctype_value)
+        hint = m.group(1) if m else None
+    headers = pm.headers
+    for name, value in fields:
+        try:
+            headers.append((name, decode_header_value(value, hint)))
+        except Exception:  # never let one header sink the message
+            defects.append("bad-header")
+
+    top = _CTYPE.match(ctype_value) if ctype_value else None
+    if top is None or not top.group(1).lower().startswith(("multipart/", "message/")):
+        _leaf(pm, ctype_value, cte or "", disposition or "", raw[body_at:].replace(b"\r\n", b"\n"), limits)
+        return pm
+
+    try:
+        msg = email.message_from_bytes(raw, policy=_policy.compat32)
+    except Exception:  # pragma: no cover - compat32 is lenient; belt and braces
+        defects.append("unparseable")
+        pm.text.append(decode_bytes(raw[body_at:]))
+        return pm
+    for d in msg.defects:
+        defects.append(type(d).__name__)
+    for part in _walk(msg, limits, defects):
+        if part is not msg:
+            for d in part.defects:
+                defects.append(type(d).__name__)
+        ctype = part.get("content-type")
+        _leaf(pm, None if ctype is None else str(ctype), str(part.get("content-transfer-encoding", "")),
+              str(part.get("content-disposition", "")), _payload_raw(part), limits)
+    return pm

@@ -1,0 +1,431 @@
+"""The classifier: per-token naive Bayes evidence, combined by Fisher's method.
+
+Training is counting.  For every feature we keep in how many spam and how
+many ham messages it occurred (binary document counts, like scikit-learn's
+``BernoulliNB.feature_count_``).  Scoring follows Gary Robinson's method as
+used by SpamBayes and Bogofilter, which ranked best on the SpamAssassin split
+(see ``training/COMPARISON.md``, where scikit-learn's MultinomialNB,
+BernoulliNB and ComplementNB over the same features are measured beside it):
+
+* each token's spam probability ``p(w) = (b/nb) / (b/nb + g/ng)`` is shrunk
+  towards a prior ``x`` with strength ``s``:
+  ``f(w) = (s*x + n*p(w)) / (s + n)``, with ``n = b + g``;
+* only tokens with ``|f(w) - 0.5| >= min_dev`` count (the clues);
+* Fisher's chi-square combines them: ``Qh = chi2Q(-2 sum ln f, 2k)`` is small
+  when the clues are hammy, ``Qs = chi2Q(-2 sum ln(1-f), 2k)`` when spammy.
+
+SpamBayes reports ``(1 + Qh - Qs) / 2``, which saturates at 0 and 1.  We keep
+the log-ratio ``z = ln Qh - ln Qs`` instead (computed in log space, so it
+never underflows), which ranks messages the same way where the former is
+informative and keeps ranking them where it saturates.  A logistic fit of
+``z`` on cross-validated training scores (Platt scaling) turns it into a
+calibrated probability.  Each clue's signed contribution is its log-odds
+``ln(f / (1 - f))``.
+
+The file format is a NumPy ``.npz`` archive of plain arrays and a JSON
+header, read with ``allow_pickle=False``: loading a model never executes
+code.  Writing is atomic (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+import threading
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .errors import ModelError, ModelFormatError, ModelVersionError
+
+__all__ = ["TokenNB", "AUTH_PRIORS", "FORMAT_VERSION", "save_model_file", "load_model_file"]
+
+FORMAT_VERSION = 1
+MAGIC = "spamscore-model"
+
+# Prior beliefs (x, s) for authentication tokens, used when training data has
+# few or none of them (the SpamAssassin corpus has none).  x is the prior spam
+# probability, s its strength in pseudo-messages: with s=3, three real
+# messages weigh as much as the prior.  The values follow how receivers weigh
+# these results (a DMARC failure is strong evidence, an aligned DKIM pass is
+# good evidence of legitimate mail); they are deliberately moderate so that,
+# alone, none pushes a message past the spam cut-off.
+AUTH_PRIORS: dict[str, tuple[float, float]] = {
+    "auth:dmarc=fail": (0.92, 3.0),
+    "auth:dmarc=pass": (0.12, 3.0),
+    "auth:spf=fail": (0.88, 3.0),
+    "auth:spf=softfail": (0.80, 3.0),
+    "auth:dkim=fail": (0.85, 3.0),
+    "auth:dkim=pass:aligned": (0.12, 3.0),
+    "auth:spf=pass:aligned": (0.20, 3.0),
+    "auth:arc=fail": (0.80, 3.0),
+    "spf-hdr:fail": (0.85, 3.0),
+    "spf-hdr:softfail": (0.78, 3.0),
+}
+
+_LOGFACT_MAX = 20001
+_LOGFACT = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, _LOGFACT_MAX)))))
+
+
+def log_chi2q(m: float, k: int) -> float:
+    """ln P(chi2 with 2k degrees of freedom >= 2m), for k >= 1, in log space.
+
+    For even degrees of freedom, Q = e^-m * sum_{i<k} m^i / i!.
+    """
+    if m <= 0.0:
+        return 0.0
+    k = min(k, _LOGFACT_MAX - 1)
+    i = np.arange(k)
+    terms = i * math.log(m) - _LOGFACT[:k]
+    top = terms.max()
+    return min(0.0, -m + top + math.log(np.exp(terms - top).sum()))
+
+
+def log_chi2p(m: float, k: int) -> float:
+    """ln P(chi2 with 2k degrees of freedom < 2m): the lower tail, 1 - Q.
+
+    Computed from its own series, e^-m * sum_{i>=k} m^i / i!, when Q is near 1
+    (so that a tiny P keeps its precision), else as log1p(-Q).
+    """
+    if m <= 0.0:
+        return -math.inf
+    k = min(k, _LOGFACT_MAX - 1)
+    log_q = log_chi2q(m, k)
+    if log_q < -0.7:  # Q < 0.5: 1 - Q is well conditioned
+        return math.log1p(-math.exp(log_q))
+    n_terms = min(_LOGFACT_MAX - k, 400)
+    i = np.arange(k, k + n_terms)
+    terms = i * math.log(m) - _LOGFACT[k : k + n_terms]
+    top = terms.max()
+    return min(0.0, -m + top + math.log(np.exp(terms - top).sum()))
+
+
+def _logaddexp(a: float, b: float) -> float:
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    hi, lo = (a, b) if a > b else (b, a)
+    return hi + math.log1p(math.exp(lo - hi))
+
+
+def fisher_logit(sum_log_f: float, sum_log_1mf: float, k: int) -> float:
+    """logit of SpamBayes' chi-square indicator ``I = (1 + Qh - Qs) / 2``.
+
+    ``I`` itself saturates at 0 and 1 in double precision; its logit,
+    ``ln(Qh + Ps) - ln(Ph + Qs)`` with ``P = 1 - Q``, is computed in log space
+    and keeps ranking messages where ``I`` would tie at exactly 0 or 1.
+    """
+    if k == 0:
+        return 0.0
+    mh, ms = -sum_log_f, -sum_log_1mf
+    lqh, lqs = log_chi2q(mh, k), log_chi2q(ms, k)
+    lph, lps = log_chi2p(mh, k), log_chi2p(ms, k)
+    return _logaddexp(lqh, lps) - _logaddexp(lph, lqs)
+
+
+def _as_labels(y) -> np.ndarray:
+    arr = np.asarray(list(y) if not isinstance(y, np.ndarray) else y)
+    if arr.dtype.kind in "UO":
+        bad = set(arr.tolist()) - {"spam", "ham"}
+        if bad:
+            raise ValueError(f"expected labels 'spam' or 'ham', got {sorted(bad)[:3]}")
+        return (arr == "spam").astype(np.int8)
+    if arr.size and not np.isin(arr, (0, 1)).all():
+        raise ValueError("expected labels 0 (ham) / 1 (spam)")
+    return arr.astype(np.int8)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scorer:
+    """Read-only lookup tables built from the counts (shared by threads)."""
+
+    index: dict            # token -> row in the arrays below, clues only
+    log_f: np.ndarray
+    log_1mf: np.ndarray
+    log_odds: np.ndarray
+
+
+class TokenNB(ClassifierMixin, BaseEstimator):
+    """Robinson-Fisher naive Bayes over sets of string features.
+
+    ``X`` is a sequence of documents, each an iterable of feature strings
+    (duplicates are counted once); ``y`` holds 1/'spam' or 0/'ham'.
+
+    Parameters are keyword-only and only stored, scikit-learn style;
+    learned state ends in ``_``.
+    """
+
+    def __init__(self, *, s: float = 0.0178, x: float = 0.52, min_dev: float = 0.375,
+                 max_clues: int = 1000, priors: dict | None = None):
+        self.s = s
+        self.x = x
+        self.min_dev = min_dev
+        self.max_clues = max_clues
+        self.priors = priors
+
+    # -- training -----------------------------------------------------------
+    def fit(self, X: Iterable[Iterable[str]], y) -> "TokenNB":
+        for attr in ("vocabulary_", "spam_counts_", "ham_counts_", "n_spam_", "n_ham_"):
+            self.__dict__.pop(attr, None)
+        return self.partial_fit(X, y)
+
+    def partial_fit(self, X: Iterable[Iterable[str]], y, sample_weight: int = 1) -> "TokenNB":
+        """Add (``sample_weight=1``) or remove (``-1``) documents' counts."""
+        labels = _as_labels(y)
+        if not hasattr(self, "vocabulary_"):
+            self.vocabulary_: dict[str, int] = {}
+            self.spam_counts_ = np.zeros(0, dtype=np.int64)
+            self.ham_counts_ = np.zeros(0, dtype=np.int64)
+            self.n_spam_ = 0
+            self.n_ham_ = 0
+            for tok in (self.priors if self.priors is not None else AUTH_PRIORS):
+                self.vocabulary_.setdefault(tok, len(self.vocabulary_))
+        vocab = self.vocabulary_
+        spam_idx: list[int] = []
+        ham_idx: list[int] = []
+        n_docs = 0
+        for doc, label in zip(X, labels, strict=False):
+            n_docs += 1
+            target = spam_idx if label else ham_idx
+            for tok in set(doc):
+                i = vocab.get(tok)
+                if i is None:
+                    if "\n" in tok or sample_weight < 0:
+                        continue
+                    i = vocab[tok] = len(vocab)
+                target.append(i)
+        if n_docs != len(labels):
+            raise ValueError(f"expected {len(labels)} documents (one per label), got {n_docs}")
+        size = len(vocab)
+        n_spam = int(labels.sum())
+        n_ham = len(labels) - n_spam
+        spam = np.bincount(np.asarray(spam_idx, dtype=np.int64), minlength=size)
+        ham = np.bincount(np.asarray(ham_idx, dtype=np.int64), minlength=size)
+        grow = size - len(self.spam_counts_)
+        if grow:
+            self.spam_counts_ = np.concatenate((self.spam_counts_, np.zeros(grow, np.int64)))
+            self.ham_counts_ = np.concatenate((self.ham_counts_, np.zeros(grow, np.int64)))
+        self.spam_counts_ = np.maximum(self.spam_counts_ + sample_weight * spam, 0)
+        self.ham_counts_ = np.maximum(self.ham_counts_ + sample_weight * ham, 0)
+        self.n_spam_ = max(self.n_spam_ + sample_weight * n_spam, 0)
+        self.n_ham_ = max(self.n_ham_ + sample_weight * n_ham, 0)
+        self.classes_ = np.array([0, 1])
+        self.__dict__.pop("_scorer", None)
+        return self
+
+    # -- the per-token probabilities ----------------------------------------
+    def token_probabilities(self) -> np.ndarray:
+        """Robinson's f(w) for every vocabulary entry."""
+        check_is_fitted(self, "vocabulary_")
+        b = self.spam_counts_.astype(np.float64)
+        g = self.ham_counts_.astype(np.float64)
+        bp = b / max(self.n_spam_, 1)
+        gp = g / max(self.n_ham_, 1)
+        denom = bp + gp
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = np.where(denom > 0, bp / np.where(denom > 0, denom, 1), self.x)
+        n = b + g
+        x = np.full(len(n), self.x)
+        s = np.full(len(n), self.s)
+        priors = self.priors if self.priors is not None else AUTH_PRIORS
+        for tok, (px, ps) in priors.items():
+            i = self.vocabulary_.get(tok)
+            if i is not None:
+                x[i], s[i] = px, ps
+        return (s * x + n * p) / (s + n)
+
+    _lock = threading.Lock()
+
+    def _get_scorer(self) -> _Scorer:
+        scorer = self.__dict__.get("_scorer")
+        if scorer is not None:
+            return scorer
+        with self._lock:
+            scorer = self.__dict__.get("_scorer")
+            if scorer is None:
+                f = self.token_probabilities()
+                strong = np.flatnonzero(np.abs(f - 0.5) >= self.min_dev)
+                tokens = list(self.vocabulary_)
+                fs = np.clip(f[strong], 1e-9, 1 - 1e-9)
+                scorer = _Scorer(
+                    index={tokens[j]: i for i, j in enumerate(strong.tolist())},
+                    log_f=np.log(fs), log_1mf=np.log1p(-fs), log_odds=np.log(fs) - np.log1p(-fs),
+                )
+                self.__dict__["_scorer"] = scorer
+        return scorer
+
+    # -- scoring --------------------------------------------------------------
+    def clue_indices(self, doc: Iterable[str]) -> tuple[list[str], np.ndarray]:
+        sc = self._get_scorer()
+        get = sc.index.get
+        toks = [t for t in set(doc) if get(t) is not None]
+        idx = np.fromiter((sc.index[t] for t in toks), dtype=np.int64, count=len(toks))
+        if len(idx) > self.max_clues:
+            keep = np.argsort(-np.abs(sc.log_odds[idx]), kind="stable")[: self.max_clues]
+            idx = idx[keep]
+            toks = [toks[i] for i in keep.tolist()]
+        return toks, idx
+
+    def decision_one(self, doc: Iterable[str]) -> tuple[float, list[str], np.ndarray]:
+        """``(z, clue tokens, their log-odds)`` for one document."""
+        sc = self._get_scorer()
+        toks, idx = self.clue_indices(doc)
+        k = len(idx)
+        if k == 0:
+            return 0.0, [], np.zeros(0)
+        z = fisher_logit(float(sc.log_f[idx].sum()), float(sc.log_1mf[idx].sum()), k)
+        return z, toks, sc.log_odds[idx]
+
+    def decision_function(self, X: Iterable[Iterable[str]]) -> np.ndarray:
+        """logit of the Fisher indicator per document: > 0 spammy, < 0 hammy."""
+        check_is_fitted(self, "vocabulary_")
+        return np.array([self.decision_one(doc)[0] for doc in X], dtype=np.float64)
+
+    def indicator(self, X: Iterable[Iterable[str]]) -> np.ndarray:
+        """SpamBayes' ``(1 + Qh - Qs) / 2`` in [0, 1], for comparison."""
+        out = []
+        sc = self._get_scorer()
+        for doc in X:
+            _, idx = self.clue_indices(doc)
+            if len(idx) == 0:
+                out.append(0.5)
+                continue
+            qh = math.exp(log_chi2q(-float(sc.log_f[idx].sum()), len(idx)))
+            qs = math.exp(log_chi2q(-float(sc.log_1mf[idx].sum()), len(idx)))
+            out.append((1.0 + qh - qs) / 2.0)
+        return np.array(out)
+
+    def predict_proba(self, X: Iterable[Iterable[str]]) -> np.ndarray:
+        """Uncalibrated: logistic of z (the wrapper in scoring applies Platt)."""
+        z = self.decision_function(X)
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+        return np.column_stack((1 - p, p))
+
+    def predict(self, X):
+        return (self.decision_function(X) > 0).astype(np.int8)
+
+
+# ----------------------------------------------------------------------------
+# persistence
+
+def _encode_vocab(tokens: Sequence[str]) -> np.ndarray:
+    data = "\n".join(tokens).encode("utf-8", "surrogatepass")
+    return np.frombuffer(data, dtype=np.uint8)
+
+
+def _decode_vocab(arr: np.ndarray) -> list[str]:
+    if not len(arr):
+        return []
+    return arr.tobytes().decode("utf-8", "surrogatepass").split("\n")
+
+
+def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
+    """Write ``nb`` and ``meta`` to ``path`` atomically; returns the size in bytes."""
+    check_is_fitted(nb, "vocabulary_")
+    header = dict(meta)
+    header.update(
+        magic=MAGIC, format_version=FORMAT_VERSION, n_spam=int(nb.n_spam_), n_ham=int(nb.n_ham_),
+        params={"s": nb.s, "x": nb.x, "min_dev": nb.min_dev, "max_clues": nb.max_clues},
+        priors=nb.priors if nb.priors is not None else AUTH_PRIORS,
+    )
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        header=np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
+        vocabulary=_encode_vocab(list(nb.vocabulary_)),
+        spam_counts=nb.spam_counts_.astype(np.int32),
+        ham_counts=nb.ham_counts_.astype(np.int32),
+    )
+    data = buf.getvalue()
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".spamscore-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return len(data)
+
+
+_EXPECTED = {"header", "vocabulary", "spam_counts", "ham_counts"}
+
+
+def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[TokenNB, dict]:
+    """Read a model file written by :func:`save_model_file`; never executes code."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            names = set(npz.files)
+            if names != _EXPECTED:
+                raise ModelFormatError(f"{path}: not a spamscore model (expected arrays {sorted(_EXPECTED)}, got {sorted(names)[:6]})")
+            arrays = {name: npz[name] for name in _EXPECTED}
+    except FileNotFoundError:
+        raise ModelError(f"{path}: model file not found") from None
+    except IsADirectoryError:
+        raise ModelError(f"{path}: is a directory, expected a model file") from None
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+        raise ModelFormatError(f"{path}: not a readable spamscore model ({exc.__class__.__name__}: {exc})") from None
+    for name in _EXPECTED - {"header"}:
+        if arrays[name].ndim != 1:
+            raise ModelFormatError(f"{path}: array {name} has the wrong shape")
+    if arrays["header"].dtype != np.uint8 or arrays["vocabulary"].dtype != np.uint8:
+        raise ModelFormatError(f"{path}: header or vocabulary has the wrong type")
+    try:
+        header = json.loads(arrays["header"].tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFormatError(f"{path}: damaged model header ({exc})") from None
+    if not isinstance(header, dict) or header.get("magic") != MAGIC:
+        raise ModelFormatError(f"{path}: not a spamscore model (no magic in its header)")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise ModelVersionError(
+            f"{path}: model format version {version}, this spamscore reads version {FORMAT_VERSION}"
+            + (" (the model is from a newer release: upgrade spamscore)" if newer else " (retrain the model)")
+        )
+    if header.get("feature_version") != feature_version:
+        raise ModelVersionError(
+            f"{path}: model trained with feature version {header.get('feature_version')!r}, "
+            f"this spamscore extracts version {feature_version!r}: retrain the model"
+        )
+    try:
+        vocab = _decode_vocab(arrays["vocabulary"])
+    except UnicodeDecodeError:
+        raise ModelFormatError(f"{path}: damaged vocabulary") from None
+    spam, ham = arrays["spam_counts"], arrays["ham_counts"]
+    if not (len(vocab) == len(spam) == len(ham)) or spam.dtype.kind != "i" or ham.dtype.kind != "i":
+        raise ModelFormatError(f"{path}: vocabulary and counts disagree ({len(vocab)} tokens, {len(spam)}/{len(ham)} counts)")
+    params = header.get("params", {})
+    try:
+        priors = {str(k): (float(v[0]), float(v[1])) for k, v in header.get("priors", {}).items()}
+        nb = TokenNB(s=float(params["s"]), x=float(params["x"]), min_dev=float(params["min_dev"]),
+                     max_clues=int(params["max_clues"]), priors=priors)
+        nb.vocabulary_ = {tok: i for i, tok in enumerate(vocab)}
+        if len(nb.vocabulary_) != len(vocab):
+            raise ModelFormatError(f"{path}: duplicate tokens in vocabulary")
+        nb.spam_counts_ = spam.astype(np.int64)
+        nb.ham_counts_ = ham.astype(np.int64)
+        nb.n_spam_ = int(header["n_spam"])
+        nb.n_ham_ = int(header["n_ham"])
+        nb.classes_ = np.array([0, 1])
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelFormatError(f"{path}: damaged model header ({exc.__class__.__name__}: {exc})") from None
+    return nb, header

@@ -1,0 +1,266 @@
+"""Raw bytes -> :class:`Verdict`: the library's main entry point.
+
+:class:`Model` ties together parsing limits, feature options, the
+:class:`~spamscore.model.TokenNB` counts, the calibration and the cut-offs.
+``Model.score(raw)`` is safe to call from several threads at once: scoring
+only reads the model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import features as _features
+from .errors import InputError, ModelError
+from .features import FEATURE_VERSION, FeatureOptions
+from .message import DEFAULT_LIMITS, Limits, parse
+from .model import TokenNB, fisher_logit, load_model_file, log_chi2q, save_model_file
+
+__all__ = ["Clue", "Verdict", "Model", "load_model", "default_model_path", "train"]
+
+HAM, UNSURE, SPAM = "ham", "unsure", "spam"
+
+
+@dataclass(frozen=True, slots=True)
+class Clue:
+    """A feature that drove the decision, and its signed log-odds (> 0 spammy)."""
+
+    feature: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    probability: float          # calibrated P(spam), 0..1
+    label: str                  # "ham", "unsure" or "spam"
+    clues: list[Clue] = field(default_factory=list)
+    score: float = 0.0          # the uncalibrated ranking score
+    n_features: int = 0
+
+    def to_dict(self, max_clues: int | None = None) -> dict:
+        clues = self.clues if max_clues is None else self.clues[:max_clues]
+        return {
+            "probability": self.probability,
+            "label": self.label,
+            "score": self.score,
+            "clues": [{"feature": c.feature, "weight": round(c.weight, 4)} for c in clues],
+        }
+
+
+def _sigmoid(v: float) -> float:
+    if v >= 0:
+        return 1.0 / (1.0 + math.exp(-v))
+    e = math.exp(v)
+    return e / (1.0 + e)
+
+
+@dataclass
+class Calibration:
+    """Platt scaling over the two Fisher statistics.
+
+    ``logit_i`` (the logit of SpamBayes' indicator) ranks well where the
+    evidence is one-sided; ``z = ln Qh - ln Qs`` separates messages whose
+    evidence is strong both ways, where the indicator sits at exactly 0.5.
+    A two-input logistic regression on cross-validated training scores
+    weighs them and yields a calibrated probability.
+    """
+
+    w_logit: float = 1.0
+    w_z: float = 0.01
+    bias: float = 0.0
+
+    def linear(self, logit_i: float, z: float) -> float:
+        return self.w_logit * logit_i + self.w_z * z + self.bias
+
+
+class Model:
+    """A trained spamscore model: features, counts, calibration, cut-offs."""
+
+    def __init__(self, nb: TokenNB, *, calibration: Calibration | None = None,
+                 spam_cutoff: float = 0.9, ham_cutoff: float = 0.2,
+                 options: FeatureOptions | None = None, limits: Limits = DEFAULT_LIMITS,
+                 meta: dict | None = None, path: str | None = None):
+        self.nb = nb
+        self.calibration = calibration or Calibration()
+        self.spam_cutoff = spam_cutoff
+        self.ham_cutoff = ham_cutoff
+        self.options = options or FeatureOptions()
+        self.limits = limits
+        self.meta = meta or {}
+        self.path = path
+
+    # -- features -------------------------------------------------------------
+    def features(self, raw: bytes) -> list[str]:
+        return _features.extract(parse(raw, self.limits), self.options)
+
+    # -- scoring --------------------------------------------------------------
+    def statistics(self, feats: Iterable[str]) -> tuple[float, float, list[str], np.ndarray]:
+        """(logit I, z, clue tokens, clue log-odds) for a feature list."""
+        sc = self.nb._get_scorer()
+        toks, idx = self.nb.clue_indices(feats)
+        k = len(idx)
+        if k == 0:
+            return 0.0, 0.0, [], np.zeros(0)
+        slf = float(sc.log_f[idx].sum())
+        sl1 = float(sc.log_1mf[idx].sum())
+        logit_i = fisher_logit(slf, sl1, k)
+        z = min(max(log_chi2q(-slf, k) - log_chi2q(-sl1, k), -1000.0), 1000.0)
+        return logit_i, z, toks, sc.log_odds[idx]
+
+    def label_for(self, probability: float) -> str:
+        if probability >= self.spam_cutoff:
+            return SPAM
+        if probability < self.ham_cutoff:
+            return HAM
+        return UNSURE
+
+    def score_features(self, feats: Sequence[str], max_clues: int = 15) -> Verdict:
+        logit_i, z, toks, weights = self.statistics(feats)
+        lin = self.calibration.linear(logit_i, z)
+        prob = _sigmoid(lin)
+        order = np.argsort(-np.abs(weights), kind="stable")[:max_clues].tolist() if len(weights) else []
+        clues = [Clue(toks[i], float(weights[i])) for i in order]
+        return Verdict(prob, self.label_for(prob), clues, lin, len(feats))
+
+    def score(self, raw: bytes, max_clues: int = 15) -> Verdict:
+        """Score one raw message (bytes).  Never raises on malformed mail."""
+        if not isinstance(raw, (bytes, bytearray, memoryview)):
+            raise InputError(f"expected the raw message as bytes, got {type(raw).__name__}")
+        return self.score_features(self.features(bytes(raw)), max_clues)
+
+    def score_many(self, raws: Iterable[bytes], max_clues: int = 15) -> Iterator[Verdict]:
+        """Score a batch lazily, in input order."""
+        for raw in raws:
+            yield self.score(raw, max_clues)
+
+    # -- persistence --------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> int:
+        meta = dict(self.meta)
+        meta.update(
+            feature_version=FEATURE_VERSION,
+            calibration=asdict(self.calibration),
+            spam_cutoff=self.spam_cutoff,
+            ham_cutoff=self.ham_cutoff,
+            ignored_headers=list(self.options.ignored_headers),
+        )
+        return save_model_file(path, self.nb, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Model":
+        nb, header = load_model_file(path, FEATURE_VERSION)
+        try:
+            cal = Calibration(**{k: float(v) for k, v in header.get("calibration", {}).items()})
+            spam_cutoff = float(header.get("spam_cutoff", 0.9))
+            ham_cutoff = float(header.get("ham_cutoff", 0.2))
+            ignored = tuple(str(h) for h in header.get("ignored_headers", FeatureOptions().ignored_headers))
+        except (TypeError, ValueError) as exc:
+            from .errors import ModelFormatError
+            raise ModelFormatError(f"{path}: damaged model header ({exc})") from None
+        return cls(nb, calibration=cal, spam_cutoff=spam_cutoff, ham_cutoff=ham_cutoff,
+                   options=FeatureOptions(ignored_headers=ignored), meta=header, path=os.fspath(path))
+
+    def with_options(self, **changes) -> "Model":
+        """A copy sharing the counts, with other feature options or limits."""
+        limits = changes.pop("limits", self.limits)
+        opts = FeatureOptions(**{**self.options.__dict__, **changes})
+        return Model(self.nb, calibration=self.calibration, spam_cutoff=self.spam_cutoff,
+                     ham_cutoff=self.ham_cutoff, options=opts, limits=limits, meta=self.meta, path=self.path)
+
+
+# ----------------------------------------------------------------------------
+
+_REPO_MODEL = Path(__file__).resolve().parent.parent / "models" / "default.spamscore"
+
+
+def default_model_path() -> Path:
+    """``$SPAMSCORE_MODEL``, else the shipped ``models/default.spamscore``."""
+    env = os.environ.get("SPAMSCORE_MODEL")
+    if env:
+        return Path(env)
+    return _REPO_MODEL
+
+
+def load_model(path: str | os.PathLike | None = None, *, trusted_authserv_ids: Iterable[str] = (),
+               limits: Limits | None = None) -> Model:
+    """Load a model file (None: the shipped default).  Never executes code from the file."""
+    p = Path(path) if path is not None else default_model_path()
+    if path is None and not p.exists():
+        raise ModelError(f"the default model is missing at {p}: run `python training/build_default.py` or pass a model path")
+    model = Model.load(p)
+    ids = frozenset(a.lower() for a in trusted_authserv_ids)
+    if ids or limits is not None:
+        model = model.with_options(trusted_authserv_ids=ids, limits=limits or model.limits)
+    return model
+
+
+# ----------------------------------------------------------------------------
+# training
+
+def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds: int, seed: int) -> np.ndarray:
+    """Cross-validated (logit I, z) for every training document."""
+    from sklearn.model_selection import StratifiedKFold
+
+    stats = np.zeros((len(docs), 2))
+    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train_idx, test_idx in skf.split(np.zeros(len(y)), y):
+        nb = TokenNB(**nb_params).fit([docs[i] for i in train_idx], y[train_idx])
+        m = Model(nb)
+        for i in test_idx:
+            li, z, _, _ = m.statistics(docs[i])
+            stats[i] = (li, z)
+    return stats
+
+
+def _cutoffs(p: np.ndarray, y: np.ndarray, target_fpr: float, target_fnr: float) -> tuple[float, float]:
+    """Spam cut-off at the CV false-positive target, ham cut-off at the FN target."""
+    ham = np.sort(p[y == 0])[::-1]
+    spam = np.sort(p[y == 1])
+    k = int(math.floor(target_fpr * len(ham)))
+    spam_cut = float(ham[k]) if k < len(ham) else 0.5
+    spam_cut = min(max(spam_cut + 1e-9, 0.5), 0.999)
+    j = int(math.floor(target_fnr * len(spam)))
+    ham_cut = float(spam[j]) if j < len(spam) else 0.5
+    ham_cut = min(max(ham_cut, 0.01), spam_cut, 0.5)
+    return spam_cut, ham_cut
+
+
+def train(docs: list[list[str]], labels, *, nb_params: dict | None = None, folds: int = 5, seed: int = 0,
+          target_fpr: float = 0.001, target_fnr: float = 0.01, meta: dict | None = None,
+          options: FeatureOptions | None = None) -> Model:
+    """Fit counts on all of ``docs``, calibrate on cross-validated scores, set cut-offs.
+
+    ``docs`` are feature lists (see :meth:`Model.features`); ``labels`` are
+    'spam'/'ham' or 1/0.  The spam cut-off is where cross-validation gave at
+    most ``target_fpr`` false positives, the ham cut-off where it gave at
+    most ``target_fnr`` false negatives.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from .model import _as_labels
+
+    y = _as_labels(labels)
+    if len(set(y.tolist())) < 2:
+        raise ValueError("expected both spam and ham examples to train on")
+    nb_params = nb_params or {}
+    cal = Calibration()
+    spam_cut, ham_cut = 0.9, 0.2
+    n_min = int(min(y.sum(), len(y) - y.sum()))
+    folds = min(folds, n_min)
+    if folds >= 2:
+        stats = _cv_statistics(docs, y, nb_params, folds, seed)
+        lr = LogisticRegression(C=1.0, max_iter=1000).fit(stats, y)
+        cal = Calibration(float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0]))
+        p = 1 / (1 + np.exp(-np.clip(stats @ lr.coef_[0] + lr.intercept_[0], -50, 50)))
+        spam_cut, ham_cut = _cutoffs(p, y, target_fpr, target_fnr)
+    nb = TokenNB(**nb_params).fit(docs, y)
+    meta = dict(meta or {})
+    meta.setdefault("trained_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    return Model(nb, calibration=cal, spam_cutoff=spam_cut, ham_cutoff=ham_cut,
+                 options=options, meta=meta)
