@@ -349,6 +349,13 @@ def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".spamscore-", suffix=".tmp", dir=folder)
     try:
+        try:  # keep an existing model's mode; else the usual umask-based one
+            mode = os.stat(path).st_mode & 0o777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

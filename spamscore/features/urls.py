@@ -68,7 +68,10 @@ def registered_domain(host: str) -> str:
         return host
     if ext.domain and ext.suffix:
         return f"{ext.domain}.{ext.suffix}"
-    return host
+    # not under a public suffix (e.g. the reserved .example, .test, .local):
+    # take the last two labels, as a DMARC organizational domain would
+    labels = host.split(".")
+    return ".".join(labels[-2:]) if len(labels) > 2 else host
 
 
 def find_urls(text: str, limit: int = 500) -> list[str]:
