@@ -192,7 +192,11 @@ class TokenNB(ClassifierMixin, BaseEstimator):
         spam_idx: list[int] = []
         ham_idx: list[int] = []
         n_docs = 0
-        for doc, label in zip(X, labels, strict=False):
+        docs = iter(X)
+        for label in labels:
+            doc = next(docs, None)
+            if doc is None:
+                raise ValueError(f"expected {len(labels)} documents (one per label), got {n_docs}")
             n_docs += 1
             target = spam_idx if label else ham_idx
             for tok in set(doc):
@@ -202,8 +206,8 @@ class TokenNB(ClassifierMixin, BaseEstimator):
                         continue
                     i = vocab[tok] = len(vocab)
                 target.append(i)
-        if n_docs != len(labels):
-            raise ValueError(f"expected {len(labels)} documents (one per label), got {n_docs}")
+        if next(docs, None) is not None:
+            raise ValueError(f"expected {len(labels)} documents (one per label), got more")
         size = len(vocab)
         n_spam = int(labels.sum())
         n_ham = len(labels) - n_spam
@@ -268,10 +272,15 @@ class TokenNB(ClassifierMixin, BaseEstimator):
         get = sc.index.get
         toks = [t for t in set(doc) if get(t) is not None]
         idx = np.fromiter((sc.index[t] for t in toks), dtype=np.int64, count=len(toks))
+        # a fixed order (set order varies between processes): sums and ties
+        # come out the same in every process
+        order = np.argsort(idx, kind="stable")
         if len(idx) > self.max_clues:
-            keep = np.argsort(-np.abs(sc.log_odds[idx]), kind="stable")[: self.max_clues]
-            idx = idx[keep]
-            toks = [toks[i] for i in keep.tolist()]
+            strength = -np.abs(sc.log_odds[idx[order]])
+            order = order[np.argsort(strength, kind="stable")[: self.max_clues]]
+            order.sort()
+        idx = idx[order]
+        toks = [toks[i] for i in order.tolist()]
         return toks, idx
 
     def decision_one(self, doc: Iterable[str]) -> tuple[float, list[str], np.ndarray]:

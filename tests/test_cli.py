@@ -1,0 +1,94 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from spamscore.cli import app
+
+from conftest import FIXTURES, fixture_bytes
+
+runner = CliRunner()
+COMMANDS = sorted(c.name or c.callback.__name__ for c in app.registered_commands)
+
+
+def run(*args, input=None):
+    return runner.invoke(app, list(map(str, args)), input=input)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command):
+    r = run(command, "--help")
+    assert r.exit_code == 0, r.output
+    assert "Example" in r.output
+
+
+def test_train_from_directories_then_score(small_corpus, tmp_path):
+    out = tmp_path / "m.spamscore"
+    r = run("train", "--spam", small_corpus / "spam", "--ham", small_corpus / "ham", "-o", out, "--folds", 3)
+    assert r.exit_code == 0, r.output
+    assert "trained on 30 spam and 30 ham" in r.output and out.exists()
+    r = run("score", "-m", out, "--format", "jsonl", small_corpus / "spam" / "000.eml", small_corpus / "ham" / "000.eml")
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in r.output.splitlines()]
+    assert [row["path"] for row in rows] == [str(small_corpus / "spam" / "000.eml"), str(small_corpus / "ham" / "000.eml")]
+    assert rows[0]["label"] == "spam" and rows[1]["label"] == "ham"
+    assert set(rows[0]) >= {"path", "probability", "label", "clues"}
+
+
+def test_train_from_index(small_corpus, tmp_path):
+    out = tmp_path / "i.spamscore"
+    r = run("train", "--index", small_corpus / "labels.tsv", "-o", out, "--folds", 2)
+    assert r.exit_code == 0, r.output and out.exists()
+
+
+def test_score_stdin_text_and_json(small_model_path):
+    raw = fixture_bytes("multipart_spam.eml")
+    r = run("score", "-m", small_model_path, "-", input=raw)
+    assert r.exit_code == 0, r.output
+    path, label, prob, _ = r.output.rstrip("\n").split("\t")
+    assert path == "-" and label in ("ham", "unsure", "spam") and 0 <= float(prob) <= 1
+    r = run("score", "-m", small_model_path, "--format", "json", FIXTURES / "plain_ham.eml")
+    data = json.loads(r.output)
+    assert isinstance(data, list) and data[0]["path"].endswith("plain_ham.eml")
+
+
+def test_one_bad_file_is_reported_and_the_rest_scored(small_model_path, tmp_path):
+    r = run("score", "-m", small_model_path, "--format", "jsonl", FIXTURES / "plain_ham.eml", tmp_path / "missing.eml",
+            FIXTURES / "html_images.eml")
+    assert r.exit_code == 2
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x["path"].rsplit("/", 1)[1] for x in lines] == ["plain_ham.eml", "html_images.eml"]
+    assert "missing.eml" in r.stderr and "no such file" in r.stderr
+
+
+def test_jobs_give_the_same_results_in_order(small_model_path, small_corpus):
+    args = ["score", "-m", small_model_path, "--format", "jsonl", small_corpus / "spam", small_corpus / "ham"]
+    one = run(*args)
+    two = run(*args, "--jobs", "2")
+    assert one.exit_code == two.exit_code == 0
+    assert one.output == two.output and len(one.output.splitlines()) == 60
+
+
+def test_evaluate_reports_metrics(small_model_path, small_corpus):
+    r = run("evaluate", "-m", small_model_path, "--index", small_corpus / "labels.tsv", "--format", "json")
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.output)
+    assert m["messages"] == 60 and m["roc_auc"] > 0.9
+    assert {"one_minus_auc_pct", "fnr_at_fpr_0_1_pct", "false_positives", "false_negatives"} <= set(m)
+    text = run("evaluate", "-m", small_model_path, "--index", small_corpus / "labels.tsv")
+    assert "ROC AUC" in text.output and "false positives" in text.output
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "-o", "x.spamscore"], "--index"),
+    (["score"], "message paths"),
+    (["score", "-m", "/nonexistent/model", "x.eml"], "model file not found"),
+    (["evaluate", "--index", "/nonexistent.tsv"], "cannot read index"),
+])
+def test_usage_errors_are_one_line_and_exit_2(args, needle, small_model_path):
+    if args[0] == "evaluate":
+        args = args + ["-m", str(small_model_path)]
+    r = run(*args)
+    assert r.exit_code == 2
+    assert needle in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

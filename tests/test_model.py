@@ -1,0 +1,105 @@
+import math
+import zipfile
+
+import numpy as np
+import pytest
+from scipy.stats import chi2
+
+from spamscore.errors import ModelError, ModelFormatError, ModelVersionError
+from spamscore.model import TokenNB, fisher_logit, load_model_file, log_chi2p, log_chi2q, save_model_file
+
+DOCS = [["free", "money", "now"], ["free", "prize"], ["meeting", "notes"], ["patch", "notes", "free"]]
+Y = [1, 1, 0, 0]
+
+
+def test_counts_are_binary_document_counts():
+    nb = TokenNB().fit(DOCS + [["free", "free", "free"]], Y + [1])
+    v = nb.vocabulary_
+    assert (nb.n_spam_, nb.n_ham_) == (3, 2)
+    assert nb.spam_counts_[v["free"]] == 3 and nb.ham_counts_[v["free"]] == 1
+    assert nb.ham_counts_[v["notes"]] == 2 and nb.spam_counts_[v["notes"]] == 0
+
+
+def test_robinson_probability_matches_the_formula():
+    nb = TokenNB(s=1.0, x=0.5, priors={}).fit(DOCS, Y)
+    f = nb.token_probabilities()[nb.vocabulary_["free"]]
+    b, g = 2 / 2, 1 / 2                       # in 2 of 2 spam, 1 of 2 ham
+    p = b / (b + g)
+    assert f == pytest.approx((1.0 * 0.5 + 3 * p) / (1.0 + 3))
+
+
+def test_partial_fit_adds_and_forgets():
+    full = TokenNB().fit(DOCS, Y)
+    inc = TokenNB().fit(DOCS[:2], Y[:2]).partial_fit(DOCS[2:], Y[2:])
+    assert {t: (full.spam_counts_[i], full.ham_counts_[i]) for t, i in full.vocabulary_.items()} == \
+           {t: (inc.spam_counts_[i], inc.ham_counts_[i]) for t, i in inc.vocabulary_.items()}
+    inc.partial_fit(DOCS[3:], Y[3:], sample_weight=-1)
+    assert inc.n_ham_ == 1 and inc.ham_counts_[inc.vocabulary_["patch"]] == 0
+
+
+@pytest.mark.parametrize("m,k", [(0.5, 1), (3.0, 4), (40.0, 30), (200.0, 150), (5.0, 60)])
+def test_chi2_tails_match_scipy(m, k):
+    assert math.exp(log_chi2q(m, k)) == pytest.approx(chi2.sf(2 * m, 2 * k), rel=1e-9, abs=1e-300)
+    assert math.exp(log_chi2p(m, k)) == pytest.approx(chi2.cdf(2 * m, 2 * k), rel=1e-7, abs=1e-300)
+
+
+def test_chi2_tail_keeps_precision_where_double_underflows():
+    # Q = chi2.sf(20000, 20) underflows to 0.0 in scipy; the log stays finite and ordered
+    assert log_chi2q(10000.0, 10) < log_chi2q(9000.0, 10) < 0
+    assert math.isfinite(log_chi2q(10000.0, 10))
+
+
+def test_fisher_logit_is_the_logit_of_spambayes_indicator():
+    f = np.array([0.99, 0.95, 0.2, 0.97])
+    k = len(f)
+    qh = chi2.sf(-2 * np.log(f).sum(), 2 * k)
+    qs = chi2.sf(-2 * np.log1p(-f).sum(), 2 * k)
+    i = (1 + qh - qs) / 2
+    assert fisher_logit(float(np.log(f).sum()), float(np.log1p(-f).sum()), k) == pytest.approx(math.log(i / (1 - i)), rel=1e-6)
+
+
+def test_decision_orders_spammy_above_hammy():
+    nb = TokenNB(min_dev=0.1).fit(DOCS, Y)
+    z = nb.decision_function([["free", "money", "prize"], ["meeting", "notes", "patch"]])
+    assert z[0] > 0 > z[1]
+
+
+def test_labels_are_validated():
+    with pytest.raises(ValueError, match="spam"):
+        TokenNB().fit(DOCS, ["spam", "ham", "maybe", "ham"])
+    with pytest.raises(ValueError):
+        TokenNB().fit(DOCS, [1, 0])
+
+
+def test_save_load_round_trip(tmp_path):
+    nb = TokenNB().fit(DOCS, Y)
+    path = tmp_path / "m.spamscore"
+    size = save_model_file(path, nb, {"feature_version": "v"})
+    assert size == path.stat().st_size
+    nb2, header = load_model_file(path, "v")
+    assert nb2.vocabulary_ == nb.vocabulary_
+    assert np.array_equal(nb2.spam_counts_, nb.spam_counts_) and nb2.n_ham_ == nb.n_ham_
+    assert list(tmp_path.iterdir()) == [path]          # no temporary file left behind
+
+
+def test_feature_version_mismatch_and_garbage_are_clear_errors(tmp_path):
+    path = tmp_path / "m.spamscore"
+    save_model_file(path, TokenNB().fit(DOCS, Y), {"feature_version": "old"})
+    with pytest.raises(ModelVersionError, match="feature version"):
+        load_model_file(path, "new")
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelFormatError):
+        load_model_file(bad, "new")
+    with pytest.raises(ModelError, match="not found"):
+        load_model_file(tmp_path / "missing", "new")
+
+
+def test_pickled_object_arrays_are_refused(tmp_path):
+    path = tmp_path / "evil.spamscore"
+    np.savez(path, header=np.array([object()], dtype=object), vocabulary=np.zeros(1, np.uint8),
+             spam_counts=np.zeros(1, np.int32), ham_counts=np.zeros(1, np.int32))
+    with pytest.raises(ModelFormatError):
+        load_model_file(str(path) + ".npz", "v")
+    with zipfile.ZipFile(str(path) + ".npz") as z:
+        assert "header.npy" in z.namelist()
