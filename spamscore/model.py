@@ -40,6 +40,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import gammainc as _gammainc
+from scipy.special import gammaincc as _gammaincc
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -74,37 +76,43 @@ _LOGFACT_MAX = 20001
 _LOGFACT = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, _LOGFACT_MAX)))))
 
 
-def log_chi2q(m: float, k: int) -> float:
-    """ln P(chi2 with 2k degrees of freedom >= 2m), for k >= 1, in log space.
+def _log_series(m: float, start: int, stop: int) -> float:
+    """ln(e^-m * sum_{start <= i < stop} m^i / i!), in log space."""
+    i = np.arange(start, stop)
+    terms = i * math.log(m) - _LOGFACT[start:stop]
+    top = terms.max()
+    return -m + top + math.log(np.exp(terms - top).sum())
 
-    For even degrees of freedom, Q = e^-m * sum_{i<k} m^i / i!.
+
+def log_chi2q(m: float, k: int) -> float:
+    """ln P(chi2 with 2k degrees of freedom >= 2m), for k >= 1.
+
+    For even degrees of freedom Q = e^-m * sum_{i<k} m^i / i!, the regularized
+    upper incomplete gamma function Q(k, m).  scipy computes it in C; where it
+    underflows we sum the series in log space, so that ranking by it keeps
+    working for messages with overwhelming evidence.
     """
     if m <= 0.0:
         return 0.0
     k = min(k, _LOGFACT_MAX - 1)
-    i = np.arange(k)
-    terms = i * math.log(m) - _LOGFACT[:k]
-    top = terms.max()
-    return min(0.0, -m + top + math.log(np.exp(terms - top).sum()))
+    q = float(_gammaincc(k, m))
+    if q > 1e-280:
+        return math.log(q)
+    return min(0.0, _log_series(m, 0, k))
 
 
 def log_chi2p(m: float, k: int) -> float:
     """ln P(chi2 with 2k degrees of freedom < 2m): the lower tail, 1 - Q.
 
-    Computed from its own series, e^-m * sum_{i>=k} m^i / i!, when Q is near 1
-    (so that a tiny P keeps its precision), else as log1p(-Q).
+    The tail series e^-m * sum_{i>=k} m^i / i! keeps precision where P is tiny.
     """
     if m <= 0.0:
         return -math.inf
     k = min(k, _LOGFACT_MAX - 1)
-    log_q = log_chi2q(m, k)
-    if log_q < -0.7:  # Q < 0.5: 1 - Q is well conditioned
-        return math.log1p(-math.exp(log_q))
-    n_terms = min(_LOGFACT_MAX - k, 400)
-    i = np.arange(k, k + n_terms)
-    terms = i * math.log(m) - _LOGFACT[k : k + n_terms]
-    top = terms.max()
-    return min(0.0, -m + top + math.log(np.exp(terms - top).sum()))
+    p = float(_gammainc(k, m))
+    if p > 1e-280:
+        return math.log(p)
+    return min(0.0, _log_series(m, k, min(_LOGFACT_MAX, k + 400)))
 
 
 def _logaddexp(a: float, b: float) -> float:
@@ -148,6 +156,7 @@ class _Scorer:
     """Read-only lookup tables built from the counts (shared by threads)."""
 
     index: dict            # token -> row in the arrays below, clues only
+    tokens: list           # row -> token
     log_f: np.ndarray
     log_1mf: np.ndarray
     log_odds: np.ndarray
@@ -259,8 +268,9 @@ class TokenNB(ClassifierMixin, BaseEstimator):
                 strong = np.flatnonzero(np.abs(f - 0.5) >= self.min_dev)
                 tokens = list(self.vocabulary_)
                 fs = np.clip(f[strong], 1e-9, 1 - 1e-9)
+                strong_tokens = [tokens[j] for j in strong.tolist()]
                 scorer = _Scorer(
-                    index={tokens[j]: i for i, j in enumerate(strong.tolist())},
+                    index={t: i for i, t in enumerate(strong_tokens)}, tokens=strong_tokens,
                     log_f=np.log(fs), log_1mf=np.log1p(-fs), log_odds=np.log(fs) - np.log1p(-fs),
                 )
                 self.__dict__["_scorer"] = scorer
@@ -268,20 +278,20 @@ class TokenNB(ClassifierMixin, BaseEstimator):
 
     # -- scoring --------------------------------------------------------------
     def clue_indices(self, doc: Iterable[str]) -> tuple[list[str], np.ndarray]:
+        """The clue tokens of a document and their rows, in a fixed order.
+
+        Sorting by row makes sums and ties come out the same in every process
+        (set order varies with string hashing).
+        """
         sc = self._get_scorer()
-        get = sc.index.get
-        toks = [t for t in set(doc) if get(t) is not None]
-        idx = np.fromiter((sc.index[t] for t in toks), dtype=np.int64, count=len(toks))
-        # a fixed order (set order varies between processes): sums and ties
-        # come out the same in every process
-        order = np.argsort(idx, kind="stable")
+        rows = set(map(sc.index.get, doc))
+        rows.discard(None)
+        idx = np.array(sorted(rows), dtype=np.int64)
         if len(idx) > self.max_clues:
-            strength = -np.abs(sc.log_odds[idx[order]])
-            order = order[np.argsort(strength, kind="stable")[: self.max_clues]]
-            order.sort()
-        idx = idx[order]
-        toks = [toks[i] for i in order.tolist()]
-        return toks, idx
+            keep = np.argsort(-np.abs(sc.log_odds[idx]), kind="stable")[: self.max_clues]
+            idx = np.sort(idx[keep])
+        tokens = sc.tokens
+        return [tokens[i] for i in idx.tolist()], idx
 
     def decision_one(self, doc: Iterable[str]) -> tuple[float, list[str], np.ndarray]:
         """``(z, clue tokens, their log-odds)`` for one document."""
