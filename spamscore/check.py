@@ -339,7 +339,8 @@ def _explain(f: str, ctx: _Context) -> tuple[str, str, tuple[str, ...]]:
             return f"the word '{rest2}' in the {label} name", "header", (rest2,)
         if rest in ("empty", "no-domain"):
             return f"an {label} header without an address", "header", ()
-        return f"the word '{rest}' in the {label} header", "header", ()
+        value = ctx.pm.get(prefix, "") or ""
+        return f"the word '{ctx.original_case(rest, value)}' in the {label} header", "header", ()
     return _explain_word(f, ctx)
 
 
@@ -367,6 +368,7 @@ def _explain_word(word: str, ctx: _Context) -> tuple[str, str, tuple[str, ...]]:
         for name, value in ctx.pm.headers:
             if _contains(unicodedata.normalize("NFKC", value).lower(), word):
                 places.append("header " + _hname(name))
+                header_value = value
                 break
     where = places[0] if places else "body"
     shown = word
@@ -374,6 +376,7 @@ def _explain_word(word: str, ctx: _Context) -> tuple[str, str, tuple[str, ...]]:
         src = ctx.analysis.plain_text if _contains(ctx.plain, word) else ctx.analysis.html.visible_text
         shown = ctx.original_case(word, src)
     if places and places[0].startswith("header "):
+        shown = ctx.original_case(word, header_value)
         return f"the word '{shown}' in the {places[0][7:]} header", "header", (word,)
     also = " and the subject" if len(places) > 1 and "subject" in places and where == "body" else ""
     return f"the word '{shown}' in the {where}{also}", where, (word,)
