@@ -156,16 +156,23 @@ def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues:
     feats = extract(pm, model.options, analysis)
     verdict = model.score_features(feats)
     _, _, toks, weights = model.statistics(feats)
-    pairs = sorted(zip(toks, weights.tolist()), key=lambda tw: -abs(tw[1]))
+    pairs = sorted(zip(toks, weights.tolist()), key=lambda tw: (-abs(tw[1]), tw[0]))  # ties: stable order
     ctx = _Context(pm, analysis)
     spammy = [explain_clue(t, w, ctx) for t, w in pairs if w > 0][:n_clues]
     hammy = [explain_clue(t, w, ctx) for t, w in pairs if w < 0][:n_clues]
     findings = content_findings(raw, pm, analysis, now=now)
     if resolver is not None:
         findings += dns_findings(pm, resolver)
-    body = analysis.plain_text.strip() or analysis.html.visible_text.strip()
+    body = _tidy(analysis.plain_text) or _tidy(analysis.html.visible_text, strip_lines=True)
     return CheckReport(path, verdict, spammy, hammy, findings, subject=pm.subject, from_=pm.get("from", "") or "",
                        body_text=body[:100_000], spam_cutoff=model.spam_cutoff, ham_cutoff=model.ham_cutoff)
+
+
+def _tidy(text: str, strip_lines: bool = False) -> str:
+    """Text for display: no runs of blank lines (HTML text also loses its indentation)."""
+    if strip_lines:
+        text = "\n".join(line.strip() for line in text.splitlines())
+    return re.sub(r"\n[ \t]*(?:\n[ \t]*)+\n", "\n\n", text).strip()
 
 
 # ----------------------------------------------------------------------------
