@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email import policy as _policy
+from functools import lru_cache
 
 from .errors import SpamscoreError
 from .features import Analysis, analyze
@@ -158,8 +159,8 @@ def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues:
     _, _, toks, weights = model.statistics(feats)
     pairs = sorted(zip(toks, weights.tolist()), key=lambda tw: (-abs(tw[1]), tw[0]))  # ties: stable order
     ctx = _Context(pm, analysis)
-    spammy = [explain_clue(t, w, ctx) for t, w in pairs if w > 0][:n_clues]
-    hammy = [explain_clue(t, w, ctx) for t, w in pairs if w < 0][:n_clues]
+    spammy = [explain_clue(t, w, ctx) for t, w in [tw for tw in pairs if tw[1] > 0][:n_clues]]
+    hammy = [explain_clue(t, w, ctx) for t, w in [tw for tw in pairs if tw[1] < 0][:n_clues]]
     findings = content_findings(raw, pm, analysis, now=now)
     if resolver is not None:
         findings += dns_findings(pm, resolver)
@@ -197,7 +198,9 @@ class _Context:
 
     def original_case(self, word: str, text: str) -> str:
         """``word`` as written in ``text`` (e.g. FREE for subject:free)."""
-        m = re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", unicodedata.normalize("NFKC", text), re.I)
+        if not text.isascii():
+            text = unicodedata.normalize("NFKC", text)
+        m = _word_re(word, re.I).search(text)
         return m.group(0) if m else word
 
 
@@ -389,12 +392,17 @@ def _explain_word(word: str, ctx: _Context) -> tuple[str, str, tuple[str, ...]]:
     return f"the word '{shown}' in the {where}{also}", where, (word,)
 
 
+@lru_cache(maxsize=4096)
+def _word_re(word: str, flags: int = 0) -> re.Pattern:
+    return re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)", flags)
+
+
 def _contains(text: str, word: str) -> bool:
-    if not word:
+    if not word or word not in text:
         return False
     if not word.isascii():
-        return word in text
-    return re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", text) is not None
+        return True
+    return _word_re(word).search(text) is not None
 
 
 # ----------------------------------------------------------------------------
