@@ -616,3 +616,26 @@ def test_cli_no_dns_by_default(model_file, monkeypatch):
 def test_cli_help_has_example():
     r = runner.invoke(app, ["check", "--help"])
     assert r.exit_code == 0 and "Example: spamscore check" in r.output
+
+
+# ----------------------------------------------------------------------------
+# hostile input never crashes the check
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = [b"Content-Type: multipart/mixed; boundary=x\n", b"--x\n", b"Content-Type: text/plain; charset=",
+           b"iso-2022-jp", b"utf-8", b"bogus\x00", b"\x1b$B", b"\xff\xfe", b"DKIM-Signature: d=;s=\n",
+           b"List-Unsubscribe: <\n", b"Date: 99 Foo 99999 99:99\n", b"\n", b"<a href='http://[::1'>x</a>",
+           b"Content-Transfer-Encoding: base64\n", b"=?utf-8?q?=FF?=", b"From: <@>\n"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.binary(max_size=40)), max_size=30))
+def test_check_never_raises_on_garbage(model, pieces):
+    from spamscore.report_html import render_html
+
+    raw = b"".join(pieces)
+    rep = check_message(raw, model, now=NOW, resolver=fake({}))
+    assert [f.id for f in rep.findings] == list(FINDING_IDS) + list(DNS_FINDING_IDS)
+    assert render_html([rep]).startswith("<!DOCTYPE html>")
