@@ -579,8 +579,10 @@ def _unsubscribe(pm: ParsedMessage, sigs: list[dict[str, str]]) -> tuple[Finding
         covered = any({"list-unsubscribe", "list-unsubscribe-post"} <=
                       {h.strip().lower() for h in s.get("h", "").split(":")} for s in sigs)
         if not covered:
-            lup = _f("list-unsubscribe-post", WARN, "one-click unsubscribe present, but the DKIM signature does not cover "
-                     "List-Unsubscribe and List-Unsubscribe-Post",
+            # RFC 8058 section 4: both headers MUST be in a valid DKIM signature's h=, and
+            # receivers SHOULD NOT offer one-click unsubscribe otherwise.
+            lup = _f("list-unsubscribe-post", FAIL, "one-click unsubscribe present, but no DKIM signature covers "
+                     "both List-Unsubscribe and List-Unsubscribe-Post",
                      "include both headers in the DKIM h= list (RFC 8058 section 4)")
         else:
             lup = _f("list-unsubscribe-post", PASS, "one-click unsubscribe (RFC 8058), signed by DKIM")
