@@ -31,7 +31,7 @@ h1{font-size:22px;margin:0 0 16px}h2{font-size:18px;margin:24px 0 8px}h3{font-si
 section.msg{background:#fff;border-radius:10px;padding:20px 24px;margin:0 0 28px;box-shadow:0 1px 3px #0002}
 .top{display:flex;gap:28px;align-items:center;flex-wrap:wrap}
 .verdict{font-size:28px;font-weight:700}.verdict.spam{color:#c62828}.verdict.unsure{color:#b26a00}
-.verdict.ham{color:#2e7d32}.meta{color:#555;word-break:break-all}
+.verdict.ham{color:#2e7d32}td .verdict{font-size:15px}.meta{color:#555;word-break:break-all}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:5px 8px;border-bottom:1px solid #e3e5ea;
 vertical-align:top}th{font-weight:600;background:#f0f1f4}
 .st{font-weight:700;text-transform:uppercase;font-size:12px;padding:2px 8px;border-radius:9px;white-space:nowrap}

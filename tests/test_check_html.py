@@ -65,6 +65,13 @@ def test_csp_forbids_scripts_and_fetches(model):
     csp = doc.xpath("//meta[@http-equiv='Content-Security-Policy']/@content")[0]
     assert "default-src 'none'" in csp and "script-src" not in csp  # falls back to 'none'
     assert "unsafe-inline" not in csp and "style-src 'sha256-" in csp
+    # the hash is that of the page's own <style>, so its styles do apply under the policy
+    import base64
+    import hashlib
+
+    style = doc.xpath("//style")[0].text
+    digest = base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in csp
 
 
 def test_highlights_spammy_and_hammy_words(model):
