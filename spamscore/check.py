@@ -632,6 +632,11 @@ def _url_findings(a: Analysis) -> list[Finding]:
         out.append(_f("ip-url", PASS, "no links to IP addresses"))
     mismatches = []
     for href, text in a.html.links:
+        scheme = href.strip().split(":", 1)[0].lower() if ":" in href else ""
+        if scheme in ("javascript", "vbscript", "data"):
+            shown = f"'{text[:40]}'" if text else "a link"
+            mismatches.append(f"{shown} is a {scheme}: link, not a web address")
+            continue
         mm = link_mismatch(href, text)
         if mm:
             real = parse_url(href)

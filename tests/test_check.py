@@ -247,6 +247,8 @@ CASES = [
     ("ip-url", FAIL, simple("Log in at http://198.51.100.7/login today.")),
     ("link-mismatch", PASS, CLEAN),
     ("link-mismatch", FAIL, html_msg('<a href="https://login-paypa1.example/verify">paypal.com</a>')),
+    ("link-mismatch", FAIL, html_msg('<a href=" JavaScript:alert(1)">www.paypal.com</a>')),
+    ("link-mismatch", PASS, html_msg('<a href="https://www.paypal.com/signin">www.paypal.com</a>')),
     ("link-count", PASS, CLEAN),
     ("link-count", WARN, simple(" ".join(f"https://example-shop.com/p/{i}" for i in range(60)))),
     ("link-count", FAIL, simple(" ".join(f"https://example-shop.com/p/{i}" for i in range(120)))),
@@ -579,6 +581,7 @@ def test_cli_html_output(model_file, tmp_path):
     (["{clean}", "--model", "/nonexistent/model.spamscore"], "model"),
     (["{clean}", "--format", "pdf"], ""),
     (["{clean}", "--dns-server", "127.0.0.1"], "--dns-server needs --dns"),
+    (["{clean}", "--output", "/nonexistent/dir/report.txt"], "report.txt"),
 ])
 def test_cli_usage_errors_exit_2(args, needle, tmp_path, model_file):
     empty = tmp_path / "empty"
