@@ -29,7 +29,7 @@ import email.utils
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email import policy as _policy
 from functools import lru_cache
@@ -37,7 +37,6 @@ from functools import lru_cache
 from .errors import SpamscoreError
 from .features import Analysis, analyze
 from .features.auth import from_domain
-from .features.html import bucket
 from .features.urls import link_mismatch, parse_url, registered_domain
 from .message import ParsedMessage, decode_transfer, parse
 from .scoring import Model, Verdict
@@ -249,7 +248,7 @@ def explain_clue(feature: str, weight: float, ctx: _Context) -> ExplainedClue:
 
 
 def _explain(f: str, ctx: _Context) -> tuple[str, str, tuple[str, ...]]:
-    pm, a = ctx.pm, ctx.analysis
+    a = ctx.analysis
     prefix, sep, rest = f.partition(":")
     if not sep or (not prefix.isascii()):
         return _explain_word(f, ctx)

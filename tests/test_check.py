@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import socket
+import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from spamscore.check import (
+    DNS_FINDING_IDS, FAIL, FINDING_IDS, PASS, WARN, DnsLookupError, _Context, check_message, content_findings,
+    dns_findings, dns_txt_resolver, explain_clue, spammy_subject_words,
+)
+from spamscore.cli import app
+from spamscore.features import FeatureOptions, extract, analyze
 from spamscore.message import parse
 from spamscore.scoring import Model, train
 
@@ -57,34 +73,15 @@ def train_model(path: Path) -> Model:
     raws = [_msg(t, i, "Offers <deals@prize-center.biz>") for i, t in enumerate(_SPAM)]
     raws += [_msg(t, 100 + i, "Friends <friend@example-shop.com>") for i, t in enumerate(_HAM)]
     labels = ["spam"] * len(_SPAM) + ["ham"] * len(_HAM)
-    base = Model.__new__(Model)
-    from spamscore.features import FeatureOptions, extract
-
     docs = [extract(parse(r), FeatureOptions()) for r in raws]
     model = train(docs, labels, folds=4, meta={"trained_on": "tests/test_check.py"})
     model.save(path)
-    del base
     return Model.load(path)
 
 
 # ----------------------------------------------------------------------------
 # fixtures and helpers
 
-import base64  # noqa: E402
-import json  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
-
-import pytest  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
-
-from spamscore.check import (  # noqa: E402
-    DNS_FINDING_IDS, FAIL, FINDING_IDS, PASS, WARN, DnsLookupError, _Context, check_message, content_findings,
-    dns_findings, dns_txt_resolver, explain_clue, spammy_subject_words,
-)
-from spamscore.cli import app  # noqa: E402
-from spamscore.features import analyze  # noqa: E402
 
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=timezone.utc)
 
@@ -625,8 +622,6 @@ def test_cli_help_has_example():
 # ----------------------------------------------------------------------------
 # hostile input never crashes the check
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _PIECES = [b"Content-Type: multipart/mixed; boundary=x\n", b"--x\n", b"Content-Type: text/plain; charset=",
            b"iso-2022-jp", b"utf-8", b"bogus\x00", b"\x1b$B", b"\xff\xfe", b"DKIM-Signature: d=;s=\n",
