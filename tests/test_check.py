@@ -1,0 +1,640 @@
+"""spamscore check: findings, clue explanations, DNS checks and the CLI."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from spamscore.check import (
+    DNS_FINDING_IDS, FAIL, FINDING_IDS, PASS, WARN, DnsLookupError, _Context, check_message, content_findings,
+    dns_findings, dns_txt_resolver, explain_clue, spammy_subject_words,
+)
+from spamscore.cli import app
+from spamscore.features import FeatureOptions, extract, analyze
+from spamscore.message import parse
+from spamscore.scoring import Model, train
+
+CAMPAIGNS = Path(__file__).resolve().parent / "fixtures" / "campaigns"
+
+_SPAM = [
+    "Subject: FREE cash prize winner\n\nYou are a WINNER! Claim your FREE cash prize now, click here "
+    "https://bit.ly/abc urgent offer limited time viagra casino money",
+    "Subject: Claim your prize now!!!\n\nCongratulations winner, free money, click here to claim cash "
+    "http://192.0.2.1/claim act now guaranteed income",
+    "Subject: Cheap viagra FREE shipping\n\nBuy now lowest price pills, free offer, click here, "
+    "unsubscribe never, cash only https://bit.ly/pills",
+    "Subject: URGENT: verify your account\n\nYour account is suspended, click here to verify your password "
+    "now, urgent, free gift card prize",
+    "Subject: Make money fast\n\nEarn extra cash from home, free, guaranteed, no cost, click here, winner "
+    "casino lottery prize money",
+    "Subject: 無料 当選 おめでとうございます\n\n当選しました！今すぐ無料で現金を受け取ってください。クリックしてください "
+    "https://bit.ly/jp 緊急 高収入 副業",
+    "Subject: You won a free iPhone\n\nClick here to claim your free prize, winner selected, cash bonus, "
+    "limited time offer, act now",
+    "Subject: Lowest mortgage rates\n\nFree quote, click here, cash out, guaranteed approval, no obligation, "
+    "winner money",
+]
+_HAM = [
+    "Subject: Minutes of Tuesday's meeting\n\nHi team, attached are the notes from the planning meeting. "
+    "The garden project schedule moves to April; seedlings arrive next week.",
+    "Subject: Lunch on Friday?\n\nHello Sam, shall we have lunch on Friday near the office? The new "
+    "place does good soup. Regards, Alex",
+    "Subject: Re: pruning the roses\n\nThanks for the tips on pruning. I cut back the shrubs to healthy "
+    "buds as you suggested, and the compost is ready.",
+    "Subject: Workshop schedule\n\nThe composting workshop is on Saturday morning at the Riverside "
+    "shop. Please bring gloves. Notes will follow on the site.",
+    "Subject: Garden notes for March\n\nSpring is here: harden off tomato seedlings for a week before "
+    "planting them out, and prune late-flowering shrubs.",
+    "Subject: 三月の園芸だより\n\n山田様、いつもありがとうございます。苗の植え付けと剪定についてご紹介します。"
+    "講習会は土曜日です。",
+    "Subject: Quarterly report draft\n\nPlease review the draft report before Thursday; comments in the "
+    "shared document are welcome. Thanks, Maria",
+    "Subject: Re: seedlings\n\nThe pepper seedlings look healthy. I will bring them in at night while "
+    "frost is possible. See you at the workshop.",
+]
+
+
+def _msg(text: str, i: int, frm: str) -> bytes:
+    return (f"From: {frm}\nTo: someone@example.net\nMessage-ID: <t{i}@example.net>\n"
+            "Content-Type: text/plain; charset=utf-8\n" + text + "\n").encode("utf-8")
+
+
+def train_model(path: Path) -> Model:
+    """A small model from the messages above, saved to ``path`` and loaded back."""
+    raws = [_msg(t, i, "Offers <deals@prize-center.biz>") for i, t in enumerate(_SPAM)]
+    raws += [_msg(t, 100 + i, "Friends <friend@example-shop.com>") for i, t in enumerate(_HAM)]
+    labels = ["spam"] * len(_SPAM) + ["ham"] * len(_HAM)
+    docs = [extract(parse(r), FeatureOptions()) for r in raws]
+    model = train(docs, labels, folds=4, meta={"trained_on": "tests/test_check.py"})
+    model.save(path)
+    return Model.load(path)
+
+
+# ----------------------------------------------------------------------------
+# fixtures and helpers
+
+
+NOW = datetime(2025, 3, 5, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def model_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "check.spamscore"
+    train_model(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def model(model_file) -> Model:
+    return Model.load(model_file)
+
+
+def fixture(name: str) -> bytes:
+    return (CAMPAIGNS / name).read_bytes()
+
+
+CLEAN = fixture("clean-newsletter.eml")
+
+
+def edit(raw: bytes, drop: tuple[str, ...] = (), **set_headers: str) -> bytes:
+    """``raw`` with header fields dropped or replaced (keyword names: Reply_To -> Reply-To)."""
+    head, _, body = raw.partition(b"\n\n")
+    lines = head.decode("utf-8", "surrogateescape").split("\n")
+    fields: list[list[str]] = []
+    for line in lines:
+        if line[:1] in (" ", "\t") and fields:
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    names = {k.replace("_", "-").lower(): v for k, v in set_headers.items()}
+    dropped = {d.lower() for d in drop} | set(names)
+    out = [f for f in fields if f[0].split(":", 1)[0].lower() not in dropped]
+    out += [[f"{k}: {v}"] for k, v in names.items() if v is not None]
+    text = "\n".join("\n".join(f) for f in out)
+    return text.encode("utf-8", "surrogateescape") + b"\n\n" + body
+
+
+def simple(body: str | bytes, ctype: str = "text/plain; charset=utf-8", cte: str = "8bit", **headers: str) -> bytes:
+    """The clean fixture's headers over a single-part body."""
+    head = edit(CLEAN, Content_Type=ctype, Content_Transfer_Encoding=cte, **headers).partition(b"\n\n")[0]
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    return head + b"\n\n" + body
+
+
+def status(raw: bytes, fid: str) -> str:
+    pm = parse(raw)
+    found = {f.id: f for f in content_findings(raw, pm, analyze(pm), now=NOW)}
+    f = found[fid]
+    assert f.message  # every finding says what it found
+    assert bool(f.fix) == (f.status != PASS)  # and how to fix it when it does not pass
+    return f.status
+
+
+LONG_TEXT = "Our spring workshop covers composting, pruning and seedlings in detail. " * 6
+HTML_OK = f"<html><body><p>{LONG_TEXT}</p><p><a href='https://www.example-shop.com/'>our shop</a></p></body></html>"
+
+
+def html_msg(inner: str, **headers: str) -> bytes:
+    return simple(f"<html><body>{inner}</body></html>", "text/html; charset=utf-8", **headers)
+
+
+def alt_msg(text: str, html: str, **headers: str) -> bytes:
+    body = ("--b\nContent-Type: text/plain; charset=utf-8\n\n" + text
+            + "\n--b\nContent-Type: text/html; charset=utf-8\n\n" + html + "\n--b--\n")
+    return simple(body, 'multipart/alternative; boundary="b"', "7bit", **headers)
+
+
+# ----------------------------------------------------------------------------
+# the fixture campaigns
+
+def test_clean_newsletter_passes_everything(model):
+    rep = check_message(CLEAN, model, now=NOW)
+    assert [f.id for f in rep.findings] == list(FINDING_IDS)
+    assert {f.id: f.status for f in rep.findings} == {fid: PASS for fid in FINDING_IDS}
+    assert rep.label == "ham"
+
+
+def test_every_problem_fails_everything_but_size(model):
+    rep = check_message(fixture("every-problem.eml"), model, now=NOW)
+    statuses = {f.id: f.status for f in rep.findings}
+    assert {k for k, v in statuses.items() if v != FAIL} == {"size"}
+    assert rep.label == "spam"
+    assert "link text shows paypal.com but the link goes to login-paypa1.example" in rep.finding("link-mismatch").message
+
+
+@pytest.mark.parametrize("name", ["japanese-iso2022jp.eml", "japanese-utf8.eml"])
+def test_japanese_newsletters_pass(model, name):
+    raw = fixture(name)
+    rep = check_message(raw, model, now=NOW)
+    assert {f.id: f.status for f in rep.findings} == {fid: PASS for fid in FINDING_IDS}
+    assert rep.subject == "三月の園芸だより：苗と剪定のコツ"
+    assert "剪定" in rep.body_text
+    assert rep.label == "ham"
+
+
+def test_japanese_fixtures_are_labelled_as_they_say():
+    assert b"charset=ISO-2022-JP" in fixture("japanese-iso2022jp.eml")
+    body = fixture("japanese-iso2022jp.eml").partition(b"\n\n")[2]
+    assert body.isascii() and b"\x1b$B" in body  # real JIS escapes, 7-bit
+    assert b"charset=UTF-8" in fixture("japanese-utf8.eml")
+
+
+# ----------------------------------------------------------------------------
+# each finding: pass and fail (and warn where there is one)
+
+DKIM_UNALIGNED = ("v=1; a=rsa-sha256; d=esp-mailer.net; s=k1; h=from:to:subject:list-unsubscribe:"
+                  "list-unsubscribe-post; bh=x; b=eHg=")
+DKIM_SUB = ("v=1; a=rsa-sha256; d=mail.example-shop.com; s=k1; h=from:list-unsubscribe:list-unsubscribe-post; "
+            "bh=x; b=eHg=")
+DKIM_NO_LU = "v=1; a=rsa-sha256; d=example-shop.com; s=k1; h=from:to:subject; bh=x; b=eHg="
+
+CASES = [
+    ("dkim-signature", PASS, CLEAN),
+    ("dkim-signature", FAIL, edit(CLEAN, drop=("DKIM-Signature",))),
+    ("dkim-signature", FAIL, edit(CLEAN, DKIM_Signature="v=1; d=example-shop.com")),
+    ("dkim-alignment", PASS, CLEAN),
+    ("dkim-alignment", PASS, edit(CLEAN, DKIM_Signature=DKIM_SUB)),
+    ("dkim-alignment", FAIL, edit(CLEAN, DKIM_Signature=DKIM_UNALIGNED)),
+    ("dkim-alignment", FAIL, edit(CLEAN, drop=("DKIM-Signature",))),
+    ("from-domain", PASS, CLEAN),
+    ("from-domain", PASS, edit(CLEAN, drop=("Reply-To", "Return-Path"))),
+    ("from-domain", FAIL, edit(CLEAN, Reply_To="Claims <claims@other-desk.ru>")),
+    ("from-domain", WARN, edit(CLEAN, Return_Path="<b@bounces.esp-mailer.net>")),
+    ("from-domain", FAIL, edit(CLEAN, drop=("From",))),
+    ("message-id", PASS, CLEAN),
+    ("message-id", FAIL, edit(CLEAN, drop=("Message-ID",))),
+    ("message-id", FAIL, edit(CLEAN, Message_ID="not-an-id")),
+    ("date", PASS, CLEAN),
+    ("date", FAIL, edit(CLEAN, drop=("Date",))),
+    ("date", FAIL, edit(CLEAN, Date="yesterday at noon")),
+    ("date", WARN, edit(CLEAN, Date="Mon, 10 Mar 2025 09:00:00 +0000")),
+    ("list-unsubscribe", PASS, CLEAN),
+    ("list-unsubscribe", PASS, edit(CLEAN, List_Unsubscribe="<mailto:unsub@example-shop.com>")),
+    ("list-unsubscribe", FAIL, edit(CLEAN, drop=("List-Unsubscribe",))),
+    ("list-unsubscribe", WARN, edit(CLEAN, List_Unsubscribe="<http://example-shop.com/unsub>")),
+    ("list-unsubscribe", FAIL, edit(CLEAN, List_Unsubscribe="reply with UNSUBSCRIBE")),
+    ("list-unsubscribe-post", PASS, CLEAN),
+    ("list-unsubscribe-post", FAIL, edit(CLEAN, drop=("List-Unsubscribe-Post",))),
+    ("list-unsubscribe-post", FAIL, edit(CLEAN, List_Unsubscribe_Post="List-Unsubscribe=Yes")),
+    ("list-unsubscribe-post", FAIL, edit(CLEAN, List_Unsubscribe="<mailto:unsub@example-shop.com>")),
+    ("list-unsubscribe-post", FAIL, edit(CLEAN, DKIM_Signature=DKIM_NO_LU)),
+    ("list-unsubscribe-post", FAIL, edit(CLEAN, drop=("DKIM-Signature",))),
+    ("text-alternative", PASS, CLEAN),
+    ("text-alternative", PASS, simple("Plain words only.")),
+    ("text-alternative", FAIL, simple(HTML_OK, "text/html; charset=utf-8")),
+    ("image-ratio", PASS, CLEAN),
+    ("image-ratio", PASS, simple(HTML_OK, "text/html; charset=utf-8")),
+    ("image-ratio", FAIL, html_msg('<img src="https://example-shop.com/a.jpg" width="600" height="800"><p>Sale</p>')),
+    ("image-ratio", WARN, html_msg("".join(f'<img src="https://example-shop.com/{i}.jpg">' for i in range(10))
+                                   + f"<p>{LONG_TEXT}</p>")),
+    ("url-shortener", PASS, CLEAN),
+    ("url-shortener", FAIL, simple("See https://bit.ly/3abc for details.")),
+    ("url-shortener", FAIL, html_msg('<a href="https://tinyurl.com/x1">our shop</a>')),
+    ("ip-url", PASS, CLEAN),
+    ("ip-url", FAIL, simple("Log in at http://198.51.100.7/login today.")),
+    ("link-mismatch", PASS, CLEAN),
+    ("link-mismatch", FAIL, html_msg('<a href="https://login-paypa1.example/verify">paypal.com</a>')),
+    ("link-mismatch", FAIL, html_msg('<a href=" JavaScript:alert(1)">www.paypal.com</a>')),
+    ("link-mismatch", PASS, html_msg('<a href="https://www.paypal.com/signin">www.paypal.com</a>')),
+    ("link-count", PASS, CLEAN),
+    ("link-count", WARN, simple(" ".join(f"https://example-shop.com/p/{i}" for i in range(60)))),
+    ("link-count", FAIL, simple(" ".join(f"https://example-shop.com/p/{i}" for i in range(120)))),
+    ("subject-style", PASS, CLEAN),
+    ("subject-style", FAIL, edit(CLEAN, Subject="HUGE SPRING SALE ON ALL SEEDS")),
+    ("subject-style", FAIL, edit(CLEAN, Subject="Spring sale on seeds!!!")),
+    ("subject-style", FAIL, edit(CLEAN, Subject="")),
+    ("subject-style", WARN, edit(CLEAN, Subject="Free shipping on seeds this week")),
+    ("subject-style", WARN, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("【無料】春の種まきセミナー".encode()).decode()
+                                 + "?=")),
+    ("subject-style", WARN, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("緊急のお知らせ".encode()).decode() + "?=")),
+    ("subject-style", WARN, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("抽選に当選しました".encode()).decode() + "?=")),
+    ("subject-style", PASS, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("三月の園芸だより".encode()).decode() + "?=")),
+    ("size", PASS, CLEAN),
+    ("size", WARN, simple("<html><body>" + "<p>" + "Seedlings and pruning. " * 5000 + "</p></body></html>",
+                          "text/html; charset=utf-8")),
+    ("size", FAIL, simple("--b\nContent-Type: text/plain; charset=utf-8\n\nSee the catalogue.\n--b\n"
+                          "Content-Type: application/pdf; name=catalogue.pdf\nContent-Transfer-Encoding: base64\n\n"
+                          + base64.encodebytes(bytes(900_000)).decode() + "--b--\n",
+                          'multipart/mixed; boundary="b"', "7bit")),
+    ("charset", PASS, CLEAN),
+    ("charset", PASS, fixture("japanese-iso2022jp.eml")),
+    ("charset", PASS, fixture("japanese-utf8.eml")),
+    ("charset", PASS, simple("園芸だより".encode("shift_jis"), "text/plain; charset=Shift_JIS")),
+    ("charset", PASS, simple(b"plain ascii, no charset", "text/plain", "7bit")),
+    ("charset", FAIL, simple("園芸だより".encode("utf-8"), "text/plain; charset=ISO-2022-JP")),
+    ("charset", FAIL, simple("園芸だより".encode("iso2022_jp"), "text/plain; charset=us-ascii", "7bit")),
+    ("charset", FAIL, simple("café".encode("utf-8"), "text/plain; charset=us-ascii")),
+    ("charset", FAIL, simple("園芸だより".encode("shift_jis"), "text/plain; charset=utf-8")),
+    ("charset", FAIL, simple("café".encode("latin-1"), "text/plain")),
+    ("charset", FAIL, simple(b"hello", "text/plain; charset=x-klingon")),
+    ("charset", FAIL, edit(CLEAN, Subject="園芸だより".encode("utf-8").decode("ascii", "surrogateescape"))),
+]
+
+
+@pytest.mark.parametrize("fid,expected,raw", CASES, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
+def test_finding(fid, expected, raw):
+    assert status(raw, fid) == expected
+
+
+def test_every_finding_has_a_pass_and_a_fail_case():
+    for fid in FINDING_IDS:
+        got = {s for f, s, _ in CASES if f == fid}
+        assert {PASS, FAIL} <= got, fid
+
+
+def test_spammy_japanese_subject_words():
+    assert spammy_subject_words("【無料】今すぐ！") == ["無料", "今すぐ"]
+    assert spammy_subject_words("Ｆｒｅｅ gift") == ["free"]  # full-width letters are normalised
+    assert spammy_subject_words("Freedom of speech") == []  # whole words only
+
+
+# ----------------------------------------------------------------------------
+# clues in words
+
+def _ctx(raw: bytes) -> _Context:
+    pm = parse(raw)
+    return _Context(pm, analyze(pm))
+
+
+@pytest.mark.parametrize("raw,feature,text,where", [
+    (edit(CLEAN, Subject="Get FREE seeds"), "subject:free", "the subject word FREE", "subject"),
+    (simple("Please click the button."), "click", "the word 'click' in the body", "body"),
+    (simple("See https://bit.ly/x"), "url:bit.ly", "a link to bit.ly", "link"),
+    (simple("See https://bit.ly/x"), "url:shortener", "a link through a URL shortener (bit.ly)", "link"),
+    (html_msg('<a href="https://login-paypa1.example/v">paypal.com</a>'), "url:text-mismatch",
+     "link text shows paypal.com but the link goes to login-paypa1.example", "link"),
+    (html_msg('<img src="https://x.example/a.jpg">'), "html:image-only",
+     "little text for its images (an image-only message)", "html"),
+    (CLEAN, "from:domain:example-shop.com", "the From address domain example-shop.com", "header"),
+    (edit(CLEAN, X_Mailer="BlastMailer 9"), "x-mailer:blastmailer", "the word 'BlastMailer' in the X-Mailer header",
+     "header"),
+    (edit(CLEAN, Organization="Acme Widgets"), "widgets", "the word 'Widgets' in the Organization header", "header"),
+    (simple("無料でお届けします"), "無料", "the word '無料' in the body", "body"),
+    (CLEAN, "hdr:list-unsubscribe", "a List-Unsubscribe header", "header"),
+    (simple("Log in at http://198.51.100.7/x"), "url:ip-host", "a link to a bare IP address (198.51.100.7)", "link"),
+])
+def test_explain_clue(raw, feature, text, where):
+    c = explain_clue(feature, 1.5, _ctx(raw))
+    assert (c.text, c.where) == (text, where)
+
+
+def test_word_in_body_and_subject():
+    raw = edit(simple("Our seedlings are ready."), Subject="Seedlings are ready")
+    c = explain_clue("seedlings", -2.0, _ctx(raw))
+    assert c.text == "the word 'seedlings' in the body and the subject"
+
+
+def test_report_clues_are_signed_and_sorted(model):
+    rep = check_message(fixture("every-problem.eml"), model, now=NOW)
+    assert rep.spammy and all(c.weight > 0 for c in rep.spammy)
+    assert all(c.weight < 0 for c in rep.hammy)
+    w = [abs(c.weight) for c in rep.spammy]
+    assert w == sorted(w, reverse=True)
+    texts = [c.text for c in rep.spammy]
+    assert all(t and ":" not in t.split(" ")[0] for t in texts)  # words, not raw feature names
+
+
+# ----------------------------------------------------------------------------
+# DNS findings
+
+GOOD_DNS = {
+    "example-shop.com": ["google-site-verification=abc", "v=spf1 include:_spf.esp.example ip4:192.0.2.0/24 ~all"],
+    "_dmarc.example-shop.com": ["v=DMARC1; p=reject; rua=mailto:d@example-shop.com"],
+    "mail2024._domainkey.example-shop.com": ["v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC"],
+}
+
+
+def fake(records: dict[str, list[str]]):
+    asked = []
+
+    def txt(name: str) -> list[str]:
+        asked.append(name)
+        return list(records.get(name.lower().rstrip("."), []))
+
+    txt.asked = asked
+    return txt
+
+
+def dns_status(records, raw=CLEAN) -> dict[str, str]:
+    return {f.id: f.status for f in dns_findings(parse(raw), fake(records))}
+
+
+def with_records(**changes):
+    recs = dict(GOOD_DNS)
+    for k, v in changes.items():
+        name = {"spf": "example-shop.com", "dmarc": "_dmarc.example-shop.com",
+                "key": "mail2024._domainkey.example-shop.com"}[k]
+        if v is None:
+            recs.pop(name)
+        else:
+            recs[name] = v
+    return recs
+
+
+def test_dns_all_pass():
+    assert dns_status(GOOD_DNS) == {i: PASS for i in DNS_FINDING_IDS}
+
+
+@pytest.mark.parametrize("fid,expected,records", [
+    ("dns-spf", FAIL, with_records(spf=None)),
+    ("dns-spf", FAIL, with_records(spf=["v=spf1 -all", "v=spf1 include:x.example ~all"])),
+    ("dns-spf", FAIL, with_records(spf=["v=spf1 +all"])),
+    ("dns-spf", FAIL, with_records(spf=["v=spf1 inclde:x.example ~all"])),
+    ("dns-spf", WARN, with_records(spf=["v=spf1 include:x.example"])),
+    ("dns-spf", PASS, with_records(spf=["v=spf1 redirect=_spf.example-shop.com"])),
+    ("dns-dmarc", FAIL, with_records(dmarc=None)),
+    ("dns-dmarc", WARN, with_records(dmarc=["v=DMARC1; p=none"])),
+    ("dns-dmarc", PASS, with_records(dmarc=["v=DMARC1; p=quarantine; pct=100"])),
+    ("dns-dmarc", FAIL, with_records(dmarc=["v=DMARC1; rua=mailto:x@example-shop.com"])),
+    ("dns-dkim-key", FAIL, with_records(key=None)),
+    ("dns-dkim-key", FAIL, with_records(key=["v=DKIM1; k=rsa; p="])),
+])
+def test_dns_finding(fid, expected, records):
+    assert dns_status(records)[fid] == expected
+
+
+def test_dmarc_found_at_the_organizational_domain():
+    raw = edit(CLEAN, From="News <news@news.example-shop.com>")
+    resolver = fake(GOOD_DNS)
+    found = {f.id: f for f in dns_findings(parse(raw), resolver)}
+    assert found["dns-dmarc"].status == PASS
+    assert resolver.asked[:3] == ["news.example-shop.com", "_dmarc.news.example-shop.com", "_dmarc.example-shop.com"]
+
+
+def test_dns_without_signature_fails_key_check():
+    raw = edit(CLEAN, drop=("DKIM-Signature",))
+    assert dns_status(GOOD_DNS, raw)["dns-dkim-key"] == FAIL
+
+
+def test_dns_lookup_errors_are_warnings():
+    def broken(name):
+        raise DnsLookupError(f"{name}: timed out")
+
+    found = dns_findings(parse(CLEAN), broken)
+    assert [f.status for f in found] == [WARN, WARN, WARN]
+    assert "timed out" in found[0].message
+
+
+def test_no_resolver_no_dns_findings(model):
+    rep = check_message(CLEAN, model, now=NOW)
+    assert not any(f.id.startswith("dns-") for f in rep.findings)
+    rep = check_message(CLEAN, model, now=NOW, resolver=fake(GOOD_DNS))
+    assert [f.id for f in rep.findings][-3:] == list(DNS_FINDING_IDS)
+
+
+class LoopbackDNS:
+    """A tiny authoritative DNS server on 127.0.0.1 (UDP) answering TXT from a dict, built with dnspython."""
+
+    def __init__(self, records: dict[str, list[str]]):
+        import dns.message
+        import dns.rcode
+        import dns.rdatatype
+        import dns.rrset
+
+        self._dns = (dns.message, dns.rcode, dns.rdatatype, dns.rrset)
+        self.records = records
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        message, rcode, rdatatype, rrset = self._dns
+        while not self.stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except (socket.timeout, OSError):
+                continue
+            q = message.from_wire(data)
+            r = message.make_response(q)
+            question = q.question[0]
+            name = question.name.to_text().rstrip(".").lower()
+            if name == "servfail.example":
+                r.set_rcode(rcode.SERVFAIL)
+            elif name not in self.records:
+                r.set_rcode(rcode.NXDOMAIN)
+            elif question.rdtype == rdatatype.TXT:
+                txts = ['"' + t.replace('"', '\\"') + '"' for t in self.records[name]]
+                r.answer.append(rrset.from_text(question.name, 60, "IN", "TXT", *txts))
+            self.sock.sendto(r.to_wire(), addr)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def dns_server():
+    pytest.importorskip("dns.message")
+    with LoopbackDNS(GOOD_DNS) as server:
+        yield server
+
+
+def test_dnspython_resolver_against_loopback_server(dns_server):
+    txt = dns_txt_resolver(["127.0.0.1"], dns_server.port, timeout=2)
+    assert txt("_dmarc.example-shop.com") == GOOD_DNS["_dmarc.example-shop.com"]
+    assert txt("nothing.example-shop.com") == []
+    with pytest.raises(DnsLookupError):
+        txt("servfail.example")
+    found = {f.id: f.status for f in dns_findings(parse(CLEAN), txt)}
+    assert found == {i: PASS for i in DNS_FINDING_IDS}
+
+
+# ----------------------------------------------------------------------------
+# CLI
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, ["check", *map(str, args)])
+
+
+def _stderr(result) -> str:
+    try:
+        return result.stderr
+    except (ValueError, AttributeError):
+        return result.output
+
+
+def test_cli_clean_exit_0(model_file):
+    r = run(CAMPAIGNS / "clean-newsletter.eml", "--model", model_file)
+    assert r.exit_code == 0, r.output
+    assert "HAM" in r.output and "16 pass" in r.output
+
+
+def test_cli_spam_exit_1(model_file):
+    r = run(CAMPAIGNS / "every-problem.eml", "--model", model_file)
+    assert r.exit_code == 1
+    assert "FAIL  link-mismatch" in r.output
+    assert "fix:" in r.output
+
+
+def test_cli_json_shape(model_file):
+    r = run(CAMPAIGNS / "every-problem.eml", "--model", model_file, "--format", "json")
+    assert r.exit_code == 1
+    d = json.loads(r.output)
+    assert d["label"] == "spam" and 0.0 <= d["probability"] <= 1.0
+    assert d["clues"] and set(d["clues"][0]) == {"feature", "weight", "explanation", "where"}
+    assert [f["id"] for f in d["findings"]] == list(FINDING_IDS)
+    for f in d["findings"]:
+        assert set(f) == {"id", "status", "message", "fix"} and f["status"] in (PASS, WARN, FAIL)
+
+
+def test_cli_folder(model_file, tmp_path):
+    for name in ("clean-newsletter.eml", "japanese-utf8.eml"):
+        (tmp_path / name).write_bytes(fixture(name))
+    r = run(tmp_path, "--model", model_file)
+    assert r.exit_code == 0, r.output
+    assert "verdict" in r.output and "failed checks" in r.output  # the summary table
+    r = run(tmp_path, "--model", model_file, "--format", "json")
+    d = json.loads(r.output)
+    assert [m["path"].rsplit("/", 1)[1] for m in d["messages"]] == ["clean-newsletter.eml", "japanese-utf8.eml"]
+    assert d["summary"]["messages"] == 2 and d["summary"]["failed"] == 0
+    (tmp_path / "spam.eml").write_bytes(fixture("every-problem.eml"))
+    r = run(tmp_path, "--model", model_file, "--format", "json")
+    assert r.exit_code == 1 and json.loads(r.output)["summary"]["spam"] == 1
+
+
+def test_cli_fail_on_unsure(model, tmp_path):
+    # a copy of the model whose cut-offs make every message 'unsure'
+    unsure = Model(model.nb, calibration=model.calibration, spam_cutoff=0.999999999, ham_cutoff=0.0)
+    path = tmp_path / "unsure.spamscore"
+    unsure.save(path)
+    clean = CAMPAIGNS / "clean-newsletter.eml"
+    assert run(clean, "--model", path).exit_code == 0
+    assert run(clean, "--model", path, "--fail-on", "unsure").exit_code == 1
+
+
+def test_cli_html_output(model_file, tmp_path):
+    out = tmp_path / "report.html"
+    r = run(CAMPAIGNS / "clean-newsletter.eml", "--model", model_file, "--format", "html", "--output", out)
+    assert r.exit_code == 0, r.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page
+    assert "<svg" in page and page.count('class="finding"') == len(FINDING_IDS)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["/nonexistent/message.eml"], "no such file"),
+    (["{empty}"], "no .eml files"),
+    (["{clean}", "--model", "/nonexistent/model.spamscore"], "model"),
+    (["{clean}", "--format", "pdf"], ""),
+    (["{clean}", "--dns-server", "127.0.0.1"], "--dns-server needs --dns"),
+    (["{clean}", "--output", "/nonexistent/dir/report.txt"], "report.txt"),
+])
+def test_cli_usage_errors_exit_2(args, needle, tmp_path, model_file):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = [a.format(empty=empty, clean=CAMPAIGNS / "clean-newsletter.eml") for a in args]
+    if "--model" not in args:
+        args += ["--model", str(model_file)]
+    r = runner.invoke(app, ["check", *args])
+    assert r.exit_code == 2
+    err = _stderr(r)
+    assert needle in err
+    if needle:
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_dns_against_loopback_server(model_file, dns_server):
+    r = run(CAMPAIGNS / "clean-newsletter.eml", "--model", model_file, "--format", "json", "--dns",
+            "--dns-server", f"127.0.0.1:{dns_server.port}")
+    assert r.exit_code == 0, r.output
+    found = {f["id"]: f["status"] for f in json.loads(r.output)["findings"]}
+    assert {i: found[i] for i in DNS_FINDING_IDS} == {i: PASS for i in DNS_FINDING_IDS}
+
+
+def test_cli_no_dns_by_default(model_file, monkeypatch):
+    import spamscore.cli.check as cli_check
+
+    def boom(*a, **k):
+        raise AssertionError("DNS used without --dns")
+
+    monkeypatch.setattr(cli_check, "dns_txt_resolver", boom)
+    r = run(CAMPAIGNS / "clean-newsletter.eml", "--model", model_file, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert not any(f["id"].startswith("dns-") for f in json.loads(r.output)["findings"])
+
+
+def test_cli_help_has_example():
+    r = runner.invoke(app, ["check", "--help"])
+    assert r.exit_code == 0 and "Example: spamscore check" in r.output
+
+
+# ----------------------------------------------------------------------------
+# hostile input never crashes the check
+
+
+_PIECES = [b"Content-Type: multipart/mixed; boundary=x\n", b"--x\n", b"Content-Type: text/plain; charset=",
+           b"iso-2022-jp", b"utf-8", b"bogus\x00", b"\x1b$B", b"\xff\xfe", b"DKIM-Signature: d=;s=\n",
+           b"List-Unsubscribe: <\n", b"Date: 99 Foo 99999 99:99\n", b"\n", b"<a href='http://[::1'>x</a>",
+           b"Content-Transfer-Encoding: base64\n", b"=?utf-8?q?=FF?=", b"From: <@>\n"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.binary(max_size=40)), max_size=30))
+def test_check_never_raises_on_garbage(model, pieces):
+    from spamscore.report_html import render_html
+
+    raw = b"".join(pieces)
+    rep = check_message(raw, model, now=NOW, resolver=fake({}))
+    assert [f.id for f in rep.findings] == list(FINDING_IDS) + list(DNS_FINDING_IDS)
+    assert render_html([rep]).startswith("<!DOCTYPE html>")
