@@ -20,6 +20,11 @@ MaxSize = typer.Option(512 * 1024, "--max-size", min=1024,
                        help="Score only the first BYTES of larger messages (they still pass through whole).")
 
 
+def _read_stdin() -> bytes:
+    """All of stdin, as bytes (the message is buffered whole before anything is written)."""
+    return sys.stdin.buffer.read()
+
+
 def _loader(model: Optional[Path], trusted, max_size: int):
     from ..scoring import load_model
 
@@ -48,7 +53,7 @@ def filter_cmd(
     from ..pipe import EXIT_ERROR, filter_message
 
     try:
-        raw = sys.stdin.buffer.read()
+        raw = _read_stdin()
     except (OSError, ValueError) as exc:
         typer.echo(f"spamscore: error: cannot read the message on stdin: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR) from None
