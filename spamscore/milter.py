@@ -107,10 +107,15 @@ SMFIP_NR_EOH = 0x40000
 SMFIP_NR_BODY = 0x80000
 SMFIP_HDR_LEADSPC = 0x100000
 
-# What we ask for: no per-envelope events, no reply to headers / EOH, header
-# values with their leading space (so the scored bytes are the sent bytes).
+# What we ask for: no connect / HELO / MAIL / RCPT events, no reply to headers /
+# EOH, header values with their leading space (so the scored bytes are the sent
+# bytes).  DATA is NOT skipped on purpose: Postfix's smtpd writes the envelope
+# macros and then hands the socket to cleanup, whose first write then waits
+# (Nagle) for our delayed ACK -- about 40 ms per message on Linux.  Answering
+# DATA acknowledges smtpd's data at once; measured with one SMTP client,
+# transaction time p50 went from 60 ms to about 6 ms.
 WANTED_PROTOCOL = (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOUNKNOWN
-                   | SMFIP_NODATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_SKIP | SMFIP_HDR_LEADSPC)
+                   | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_SKIP | SMFIP_HDR_LEADSPC)
 WANTED_ACTIONS = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE
 
 # Which commands need a reply unless the matching NR flag was negotiated.

@@ -224,6 +224,7 @@ class PostfixInstance:
     def __init__(self, milter_port: int | None, users=("user", "other"), root: Path | None = None,
                  extra_main: dict | None = None):
         self.root = Path(root or tempfile.mkdtemp(prefix="spamscore-postfix-"))
+        self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
         self.conf = self.root / "conf"
         self.queue = self.root / "queue"
