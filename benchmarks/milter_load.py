@@ -165,6 +165,7 @@ def main(argv=None) -> int:
     ap.add_argument("--index", type=Path, default=REPO.parent / "shared" / "corpora" / "spamassassin-public.tsv")
     ap.add_argument("--root", type=Path, default=Path("/tmp/sa_corpus"))
     ap.add_argument("--model", type=Path, default=None, help="model file (default: a tiny model trained here)")
+    ap.add_argument("--model-note", default=None, help="how the model was made, for the report")
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "milter_load")
     args = ap.parse_args(argv)
@@ -227,7 +228,7 @@ def main(argv=None) -> int:
                                                   text=True).stdout.strip(),
                         "load_average_at_end": os.getloadavg()},
             "source": source,
-            "model": str(args.model or "tiny model trained from 16 test messages"),
+            "model": args.model_note or str(args.model or "tiny model trained from 16 test messages"),
             "milter_off": off,
             "milter_on": on,
             "throughput_ratio_on_off": round(on["accepted_per_s"] / off["accepted_per_s"], 3),
