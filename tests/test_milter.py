@@ -339,6 +339,24 @@ def test_unix_socket_and_sigterm_shutdown(model, tmp_path):
             p.wait(10)
 
 
+def test_milter_command_errors(model, tmp_path):
+    from typer.testing import CliRunner
+    from spamscore.cli import app
+
+    r = CliRunner().invoke(app, ["milter", "--listen", "inet:127.0.0.1:1", "--model", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "model" in r.stderr
+    r = CliRunner().invoke(app, ["milter", "--listen", "tcp:nowhere"])
+    assert r.exit_code == 2 and "--listen" in r.stderr
+    path = tmp_path / "m.spamscore"
+    model.save(path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = CliRunner().invoke(app, ["milter", "--listen", f"inet:127.0.0.1:{port}", "--model", str(path)])
+    assert r.exit_code == 2 and "cannot listen" in r.stderr
+
+
 def _wait(cond, timeout=10.0):
     deadline = time.monotonic() + timeout
     while not cond():

@@ -132,4 +132,7 @@ def milter_cmd(
     cfg = MilterConfig(action=act, threshold=reject_above, reject_text=reject_text, on_error=on_error.value,
                        subject_tag=tag_subject, max_bytes=max_size, score_timeout=timeout,
                        workers=workers or (os.cpu_count() or 1))
-    serve(address, m, cfg)
+    try:
+        serve(address, m, cfg)
+    except OSError as exc:
+        raise fail(f"cannot listen on {listen}: {exc.strerror or exc}") from None
