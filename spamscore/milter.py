@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .errors import SpamscoreError
-from .pipe import sanitize_header_value
+from .pipe import fold_header, sanitize_header_value
 from .report import spam_headers
 from .scoring import Model, Verdict
 
@@ -291,8 +291,8 @@ class MilterServer:
             replies.extend(self._subject_change(msg, cfg.subject_tag))
         headers = spam_headers(verdict, self.spam_cutoff, cfg.n_clues)
         for name, value in reversed(headers):   # each at index 0: they end up in order, at the top
-            replies.append(encode(SMFIR_INSHEADER, struct.pack("!I", 0) + _cstr(name)
-                                  + _cstr(" " + sanitize_header_value(value))))
+            folded = "\n".join(fold_header(name, sanitize_header_value(value)))[len(name) + 1:]
+            replies.append(encode(SMFIR_INSHEADER, struct.pack("!I", 0) + _cstr(name) + _cstr(folded)))
         if act == "quarantine":
             replies.append(encode(SMFIR_QUARANTINE, _cstr(f"spamscore: spam probability {verdict.probability:.4f}")))
         replies.append(encode(SMFIR_CONTINUE))

@@ -99,9 +99,18 @@ def sanitize_header_value(value: str) -> str:
     return value.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def fold_header(name: str, value: str, width: int = 78) -> list[str]:
-    """Split ``name: value`` at spaces into lines no longer than ``width`` where possible."""
-    words = value.split(" ")
+def fold_header(name: str, value: str, width: int = 78, hard: int = 900) -> list[str]:
+    """Split ``name: value`` at spaces into lines no longer than ``width`` where possible.
+
+    A run without spaces longer than ``hard`` characters is cut (RFC 5322 allows
+    998 per line), so no line of ours can break a mail system's line limit.
+    """
+    words: list[str] = []
+    for w in value.split(" "):
+        if len(w) > hard:
+            words.extend(w[i:i + hard] for i in range(0, len(w), hard))
+        else:
+            words.append(w)
     lines: list[str] = []
     cur = f"{name}: {words[0]}"
     for w in words[1:]:

@@ -291,6 +291,43 @@ def test_protocol_errors_end_only_that_connection(model):
         mta.close()
 
 
+def test_random_garbage_never_stops_the_server(model):
+    import random
+    rnd = random.Random(1)
+    with MilterThread(model, MilterConfig(max_packet=65536, read_timeout=2.0)) as mt:
+        for _ in range(40):
+            s = socket.create_connection(("127.0.0.1", mt.port), timeout=5)
+            try:
+                if rnd.random() < 0.5:      # well-framed packets with random commands and data
+                    s.sendall(encode(b"O", struct.pack("!III", 6, 0x1FF, 0x1FFFFF)))
+                    for _ in range(rnd.randint(1, 20)):
+                        s.sendall(encode(bytes([rnd.randint(0, 255)]), rnd.randbytes(rnd.randint(0, 300))))
+                else:                       # raw noise
+                    s.sendall(rnd.randbytes(rnd.randint(1, 2000)))
+                s.shutdown(socket.SHUT_WR)
+                s.settimeout(5)
+                while s.recv(65536):
+                    pass
+            except OSError:
+                pass
+            finally:
+                s.close()
+        mta = MiniMTA(mt.port)
+        assert headers_of(mta.message(SPAM_SAMPLE))["X-Spam-Flag"] == " YES"
+        mta.close()
+
+
+def test_long_header_values_are_folded(model):
+    from spamscore.scoring import Clue
+    srv = M.MilterServer(model)
+    d = srv.decide(Verdict(0.99, "spam", [Clue("y" * 3000, 1.0)] * 5), M._Message())
+    for pkt in d.replies:
+        if pkt[4:5] == b"i":
+            value = pkt[5 + 4:].split(b"\0")[1]
+            assert all(len(line) < 998 for line in value.split(b"\n"))
+            assert all(line[:1] == b"\t" for line in value.split(b"\n")[1:])
+
+
 def test_concurrent_connections(model):
     import threading
     results = []

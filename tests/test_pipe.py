@@ -104,6 +104,33 @@ def test_header_values_are_sanitized_and_folded():
     assert all(len(l) <= 998 for l in head.split(b"\n"))
 
 
+from hypothesis import given, settings, strategies as st
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from([b"\n", b"\r\n"]))
+def test_mark_message_only_inserts(raw, eol):
+    """For any input without our own fields, removing the added lines gives the input back."""
+    raw = raw.replace(b"\n", eol)
+    low = raw.lower()
+    if any(h.encode() in low for h in ("x-spam-flag", "x-spam-score", "x-spam-status")):
+        return
+    out = mark_message(raw, [("X-Spam-Score", "0.5")])
+    nl = line_ending(raw)
+    start = 0
+    if raw.startswith(b"From "):
+        start = raw.find(b"\n") + 1 or len(raw)
+    added = b"X-Spam-Score: 0.5" + nl
+    assert out[:start] == raw[:start]
+    assert out[start:start + len(added)] == added
+    assert out[:start] + out[start + len(added):] == raw
+
+
+def test_long_clue_cannot_make_a_long_line():
+    out = mark_message(b"A: b\n\nc\n", [("X-Spam-Status", "No, clues=" + "x" * 5000)])
+    assert max(len(l) for l in out.split(b"\n")) <= 998
+
+
 # -- filter_message -------------------------------------------------------------
 
 @pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
