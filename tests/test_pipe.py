@@ -263,6 +263,22 @@ def test_real_process_crlf_exit_code(model_path):
     assert strip_added(p.stdout, 3, b"\r\n") == spam
 
 
+def test_real_process_scoring_timeout(model_path):
+    """A stuck scorer: the original message is written whole and the process exits 3 at the deadline."""
+    code = ("import sys, time\n"
+            "import spamscore.scoring as s\n"
+            "s.Model.score = lambda self, raw, max_clues=15: time.sleep(600)\n"
+            "from spamscore.cli import main\n"
+            f"sys.argv = ['spamscore', 'filter', '--model', {str(model_path)!r}, '--timeout', '0.5']\n"
+            "main()\n")
+    e = {k: v for k, v in os.environ.items() if k != "SPAMSCORE_MODEL"}
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-c", code], input=SPAM_SAMPLE, capture_output=True, timeout=120, env=e)
+    assert p.returncode == 3 and p.stdout == SPAM_SAMPLE, p.stderr
+    assert b"longer than 0.5 s" in p.stderr
+    assert time.monotonic() - t0 < 100          # did not wait for the 600 s sleeper
+
+
 def test_pipe_module_does_not_import_typer():
     code = "import sys, spamscore.pipe, spamscore.milter; print('typer' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

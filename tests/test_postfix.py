@@ -134,6 +134,18 @@ def test_sendmail_submission_uses_non_smtpd_milters(stack):
     assert email.message_from_bytes(s)["X-Spam-Flag"] == "YES"
 
 
+def test_large_message_delivered_whole(stack):
+    """2 MB (beyond the 512 KB buffer cap: the milter answers SKIP and scores the start)."""
+    pf, mt = stack
+    filler = b"".join(b"line %06d of a large attachment-like body, nothing to see\r\n" % i for i in range(35000))
+    big, mid = _with_id(HAM_SAMPLE.replace(b"\n", b"\r\n") + filler, "large")
+    assert len(big) > 2_000_000
+    _send(pf, big)
+    [h] = _delivered(pf, mid, timeout=60)
+    assert email.message_from_bytes(h)["X-Spam-Status"] is not None
+    assert _body(h) == _body(big)
+
+
 def test_many_messages_each_delivered_once(stack):
     pf, mt = stack
     ids = []
