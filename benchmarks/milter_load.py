@@ -80,6 +80,21 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_seconds_tree(pid: int) -> float:
+    """CPU time of a process and its direct children (forked milter workers)."""
+    total = _cpu_seconds(pid)
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        kids = []
+    for k in kids:
+        try:
+            total += _cpu_seconds(int(k))
+        except OSError:
+            pass
+    return total
+
+
 def pct(xs: list[float], q: float) -> float | None:
     if not xs:
         return None
@@ -165,6 +180,7 @@ def main(argv=None) -> int:
     ap.add_argument("--index", type=Path, default=REPO.parent / "shared" / "corpora" / "spamassassin-public.tsv")
     ap.add_argument("--root", type=Path, default=Path("/tmp/sa_corpus"))
     ap.add_argument("--model", type=Path, default=None, help="model file (default: a tiny model trained here)")
+    ap.add_argument("--processes", type=int, default=1, help="milter worker processes")
     ap.add_argument("--model-note", default=None, help="how the model was made, for the report")
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "milter_load")
@@ -194,15 +210,16 @@ def main(argv=None) -> int:
 
         with open(log_path, "wb") as logf:
             milter = subprocess.Popen([sys.executable, "-m", "spamscore", "milter", "--listen",
-                                       f"inet:127.0.0.1:{milter_port}", "--model", str(model)],
+                                       f"inet:127.0.0.1:{milter_port}", "--model", str(model),
+                                       "--processes", str(args.processes)],
                                       stderr=logf, cwd=REPO)
         wait_port(milter_port, 60)
         pf.reconfigure(smtpd_milters=f"inet:127.0.0.1:{milter_port}", non_smtpd_milters="$smtpd_milters")
         time.sleep(1.0)
         print("phase on", file=sys.stderr)
-        cpu0 = _cpu_seconds(milter.pid)
+        cpu0 = _cpu_seconds_tree(milter.pid)
         on = run_phase(pf, msgs, "on", args.clients, "on", args.timeout)
-        cpu = _cpu_seconds(milter.pid) - cpu0
+        cpu = _cpu_seconds_tree(milter.pid) - cpu0
         milter.terminate()
         milter.wait(30)
         log = log_path.read_text(errors="replace")
@@ -228,6 +245,7 @@ def main(argv=None) -> int:
                                                   text=True).stdout.strip(),
                         "load_average_at_end": os.getloadavg()},
             "source": source,
+            "milter_processes": args.processes,
             "model": args.model_note or str(args.model or "tiny model trained from 16 test messages"),
             "milter_off": off,
             "milter_on": on,
@@ -264,7 +282,7 @@ def render_md(r: dict) -> str:
         f"{r['date']}; {r['machine']['cpus']} CPUs (shared with other jobs; load average at end "
         f"{', '.join(f'{x:.1f}' for x in r['machine']['load_average_at_end'])}); Postfix {r['machine']['postfix']}, "
         f"Python {r['machine']['python']}.",
-        f"Messages: {r['source']}. Model: {r['model']}.",
+        f"Messages: {r['source']}. Model: {r['model']}. Milter processes: {r.get('milter_processes', 1)}.",
         "",
         "| | milter off | milter on |",
         "|---|---|---|",

@@ -35,7 +35,7 @@ from .scoring import Model, Verdict
 
 __all__ = [
     "MilterConfig", "MilterServer", "MilterStats", "ProtocolError", "encode", "read_packet",
-    "parse_listen", "serve", "decode_optneg", "encode_optneg",
+    "parse_listen", "serve", "bind", "decode_optneg", "encode_optneg",
 ]
 
 log = logging.getLogger("spamscore.milter")
@@ -514,23 +514,117 @@ def parse_listen(spec: str):
     raise ValueError(f"expected --listen inet:HOST:PORT or unix:/path/to.sock, got {spec!r}")
 
 
-def serve(address, model: Model, config: MilterConfig, *, grace: float = 10.0) -> None:
-    """Run until SIGTERM or SIGINT, then shut down cleanly."""
-    async def main():
-        server = MilterServer(model, config)
-        await server.start(address)
-        log.info("listening on %s", ":".join(str(a) for a in address))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        log.info("shutting down")
-        await server.close(grace)
+def bind(address, backlog: int = 512):
+    """A listening socket for ("inet", host, port) or ("unix", path)."""
+    import socket
+
+    if address[0] == "unix":
+        path = address[1]
+        if os.path.exists(path):
+            os.unlink(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        os.chmod(path, 0o666)
+    else:
+        infos = socket.getaddrinfo(address[1], address[2], type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(infos[0][4])
+        except OSError:
+            sock.close()
+            raise
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+async def _serve_socket(sock, model: Model, config: MilterConfig, grace: float) -> None:
+    server = MilterServer(model, config)
+    server._server = await asyncio.start_server(server.handle, sock=sock)
+    log.info("pid %d serving", os.getpid())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await server.close(grace)
+
+
+def serve(address, model: Model, config: MilterConfig, *, grace: float = 10.0, processes: int = 1) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly.
+
+    ``processes`` > 1 forks that many workers sharing one listening socket
+    (the kernel spreads connections over them): one Python process scores on
+    one core at a time.  The parent forwards SIGTERM and waits for them.
+    """
+    sock = bind(address)
+    log.info("listening on %s", ":".join(str(a) for a in address))
+    try:
+        if processes <= 1:
+            asyncio.run(_serve_socket(sock, model, config, grace))
+        else:
+            _serve_forked(sock, model, config, grace, processes)
+    finally:
+        sock.close()
         if address[0] == "unix":
             try:
                 os.unlink(address[1])
             except OSError:
                 pass
 
-    asyncio.run(main())
+
+def _serve_forked(sock, model: Model, config: MilterConfig, grace: float, processes: int) -> None:
+    import threading
+
+    stop = threading.Event()
+    old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    children: list[int] = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:                      # child
+            code = 0
+            try:
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
+                asyncio.run(_serve_socket(sock, model, config, grace))
+            except BaseException:  # noqa: BLE001 - report, then leave without running the parent's cleanup
+                log.exception("worker failed")
+                code = 1
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children.append(pid)
+    alive = set(children)
+    while alive and not stop.is_set():
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            alive.discard(pid)
+            log.error("worker %d exited (status %d); %d left", pid, status, len(alive))
+        stop.wait(0.2)
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace + 5
+    while alive and time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            alive.discard(pid)
+        else:
+            time.sleep(0.05)
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass

@@ -346,7 +346,8 @@ def test_concurrent_connections(model):
         assert len(results) == 30 and results.count(" YES") == 15
 
 
-def test_unix_socket_and_sigterm_shutdown(model, tmp_path):
+@pytest.mark.parametrize("processes", [1, 2])
+def test_unix_socket_and_sigterm_shutdown(model, tmp_path, processes):
     """The real command: listens on a unix socket, exits 0 on SIGTERM and removes the socket."""
     import os
     import signal
@@ -357,19 +358,25 @@ def test_unix_socket_and_sigterm_shutdown(model, tmp_path):
     model.save(model_path)
     sock_path = tmp_path / "milter.sock"
     p = subprocess.Popen([sys.executable, "-m", "spamscore", "milter", "--listen", f"unix:{sock_path}",
-                          "--model", str(model_path)], stderr=subprocess.PIPE)
+                          "--model", str(model_path), "--processes", str(processes)], stderr=subprocess.PIPE)
     try:
         _wait(lambda: sock_path.exists(), timeout=60)
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(10)
-        s.connect(str(sock_path))
-        s.sendall(encode(b"O", struct.pack("!III", 6, 0x1FF, 0x1FFFFF)))
-        assert s.recv(4096)[4:5] == b"O"
-        s.close()
+        for _ in range(4):
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(30)
+            s.connect(str(sock_path))
+            s.sendall(encode(b"O", struct.pack("!III", 6, 0x1FF, 0x1FFFFF)))
+            assert s.recv(4096)[4:5] == b"O"
+            s.close()
         p.send_signal(signal.SIGTERM)
-        assert p.wait(30) == 0
+        assert p.wait(60) == 0
         assert not sock_path.exists()
-        assert b"shutting down" in p.stderr.read()
+        err = p.stderr.read().decode()
+        assert err.count("shutting down") == processes, err
+        import re
+        for pid in re.findall(r"pid (\d+) serving", err):
+            with pytest.raises(ProcessLookupError):
+                os.kill(int(pid), 0)
     finally:
         if p.poll() is None:
             p.kill()

@@ -272,11 +272,9 @@ def test_real_process_scoring_timeout(model_path):
             f"sys.argv = ['spamscore', 'filter', '--model', {str(model_path)!r}, '--timeout', '0.5']\n"
             "main()\n")
     e = {k: v for k, v in os.environ.items() if k != "SPAMSCORE_MODEL"}
-    t0 = time.monotonic()
     p = subprocess.run([sys.executable, "-c", code], input=SPAM_SAMPLE, capture_output=True, timeout=120, env=e)
     assert p.returncode == 3 and p.stdout == SPAM_SAMPLE, p.stderr
     assert b"longer than 0.5 s" in p.stderr
-    assert time.monotonic() - t0 < 100          # did not wait for the 600 s sleeper
 
 
 def test_pipe_module_does_not_import_typer():

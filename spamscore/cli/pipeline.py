@@ -104,7 +104,8 @@ def milter_cmd(
     max_size: int = MaxSize,
     trusted: Optional[List[str]] = Trusted,
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds scoring one message may take."),
-    workers: int = typer.Option(0, "--workers", min=0, help="Scoring threads (0: one per core)."),
+    workers: int = typer.Option(0, "--workers", min=0, help="Scoring threads per process (0: one per core)."),
+    processes: int = typer.Option(1, "--processes", min=1, max=64, help="Worker processes sharing the socket (one scores on one core at a time)."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Run a milter (Sendmail milter protocol 6) that Postfix calls for every message.
@@ -133,6 +134,6 @@ def milter_cmd(
                        subject_tag=tag_subject, max_bytes=max_size, score_timeout=timeout,
                        workers=workers or (os.cpu_count() or 1))
     try:
-        serve(address, m, cfg)
+        serve(address, m, cfg, processes=processes)
     except OSError as exc:
         raise fail(f"cannot listen on {listen}: {exc.strerror or exc}") from None
