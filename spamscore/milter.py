@@ -141,8 +141,12 @@ def encode(cmd: bytes, data: bytes = b"") -> bytes:
 
 
 async def read_packet(reader: asyncio.StreamReader, max_size: int, timeout: float | None) -> tuple[bytes, bytes] | None:
-    """(command, data), or None at a clean end of stream.  Raises ProtocolError / TimeoutError."""
-    async def _read():
+    """(command, data), or None at a clean end of stream.  Raises ProtocolError / TimeoutError.
+
+    ``asyncio.timeout`` (not ``wait_for``, which makes a task per call): this
+    runs for every packet, some thirty per message.
+    """
+    async with asyncio.timeout(timeout):
         try:
             head = await reader.readexactly(4)
         except asyncio.IncompleteReadError as exc:
@@ -158,9 +162,7 @@ async def read_packet(reader: asyncio.StreamReader, max_size: int, timeout: floa
             body = await reader.readexactly(n)
         except asyncio.IncompleteReadError:
             raise ProtocolError("connection closed inside a packet") from None
-        return body[:1], body[1:]
-
-    return await asyncio.wait_for(_read(), timeout)
+    return body[:1], body[1:]
 
 
 def encode_optneg(version: int, actions: int, protocol: int) -> bytes:
