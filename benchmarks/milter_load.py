@@ -292,8 +292,8 @@ def render_md(r: dict) -> str:
         f"p50 {on['milter_ms_p50']} ms, p90 {on['milter_ms_p90']} ms, p99 {on['milter_ms_p99']} ms, "
         f"mean {on['milter_ms_mean']} ms over {on['milter_messages_logged']} messages; "
         f"verdicts {on['verdicts']}; milter errors {on['milter_errors']}.",
-        f"Milter CPU time: {on['milter_cpu_ms_per_message']} ms per message ({on['milter_cpu_seconds']} s in all; "
-        f"one process, scoring in its thread pool).",
+        f"Milter CPU time: {on['milter_cpu_ms_per_message']} ms per message ({on['milter_cpu_seconds']} s in all, "
+        f"{r.get('milter_processes', 1)} process(es), scoring in a thread pool).",
         f"Throughput with/without milter: {r['throughput_ratio_on_off']}; "
         f"added SMTP transaction time at p50: {r['added_smtp_ms_p50']} ms.",
         "",
