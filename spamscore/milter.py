@@ -113,7 +113,7 @@ SMFIP_HDR_LEADSPC = 0x100000
 # macros and then hands the socket to cleanup, whose first write then waits
 # (Nagle) for our delayed ACK -- about 40 ms per message on Linux.  Answering
 # DATA acknowledges smtpd's data at once; measured with one SMTP client,
-# transaction time p50 went from 60 ms to about 6 ms.
+# transaction time p50 went from 60 ms to about 13 ms (4 ms with no milter).
 WANTED_PROTOCOL = (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOUNKNOWN
                    | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_SKIP | SMFIP_HDR_LEADSPC)
 WANTED_ACTIONS = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE

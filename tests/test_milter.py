@@ -29,6 +29,7 @@ class MiniMTA:
     def __init__(self, port: int, version=6, actions=0x1FF, protocol=0x1FFFFF):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.sock.settimeout(10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # else Nagle + delayed ACK: 40 ms a message
         self.send(b"O", struct.pack("!III", version, actions, protocol))
         cmd, data = self.recv()
         assert cmd == b"O"
