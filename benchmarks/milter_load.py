@@ -257,6 +257,7 @@ def main(argv=None) -> int:
             milter.kill()
             milter.wait(10)
         pf.cleanup()
+        __import__("shutil").rmtree(work, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(render_md(result))
