@@ -126,6 +126,7 @@ _NR_FLAG = {
 }
 
 OWN_HEADERS = ("X-Spam-Flag", "X-Spam-Score", "X-Spam-Status")
+_COUNTED = frozenset(h.lower().encode() for h in OWN_HEADERS)
 
 
 class ProtocolError(SpamscoreError):
@@ -419,7 +420,8 @@ class MilterConnection:
             elif cmd == SMFIC_MACRO:
                 parts = split_nul(data[1:])
                 for k, v in zip(parts[::2], parts[1::2]):
-                    self.macros[k] = v.decode("utf-8", "replace")
+                    if k in self.macros or len(self.macros) < 256:     # bounded memory
+                        self.macros[k] = v[:1024].decode("utf-8", "replace")
             elif cmd == SMFIC_HEADER:
                 parts = split_nul(data)
                 name = parts[0] if parts else b""
@@ -427,7 +429,8 @@ class MilterConnection:
                 if not (self.protocol & SMFIP_HDR_LEADSPC):
                     value = b" " + value
                 lname = name.lower()
-                self.msg.header_counts[lname] = self.msg.header_counts.get(lname, 0) + 1
+                if lname in _COUNTED:
+                    self.msg.header_counts[lname] = self.msg.header_counts.get(lname, 0) + 1
                 if len(self.msg.headers) < 1000:
                     self.msg.headers.append((name, value))
                 self._keep(name + b":" + value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n")
