@@ -359,9 +359,10 @@ def test_unix_socket_and_sigterm_shutdown(model, tmp_path, processes):
     model.save(model_path)
     sock_path = tmp_path / "milter.sock"
     p = subprocess.Popen([sys.executable, "-m", "spamscore", "milter", "--listen", f"unix:{sock_path}",
-                          "--model", str(model_path), "--processes", str(processes)], stderr=subprocess.PIPE)
+                          "--model", str(model_path), "--processes", str(processes)],
+                         stderr=open(tmp_path / "stderr", "wb"))
     try:
-        _wait(lambda: sock_path.exists(), timeout=60)
+        _wait(lambda: (tmp_path / "stderr").read_text().count("serving") == processes, timeout=60)
         for _ in range(4):
             s = socket.socket(socket.AF_UNIX)
             s.settimeout(30)
@@ -372,7 +373,7 @@ def test_unix_socket_and_sigterm_shutdown(model, tmp_path, processes):
         p.send_signal(signal.SIGTERM)
         assert p.wait(60) == 0
         assert not sock_path.exists()
-        err = p.stderr.read().decode()
+        err = (tmp_path / "stderr").read_text()
         assert err.count("shutting down") == processes, err
         import re
         for pid in re.findall(r"pid (\d+) serving", err):
