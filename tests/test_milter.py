@@ -6,7 +6,6 @@ import asyncio
 import socket
 import struct
 import time
-from pathlib import Path
 
 import pytest
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from postfix_fixture import HAM_SAMPLE, SPAM_SAMPLE, train_tiny_model
-from spamscore import pipe
 from spamscore.pipe import filter_message, header_block_end, line_ending, mark_message
 
 
