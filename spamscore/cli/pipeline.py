@@ -1,0 +1,139 @@
+"""filter (a pipe filter for procmail, maildrop, Postfix pipe) and milter (for Postfix smtpd_milters)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..message import Limits
+from ._app import app, cli_errors, fail
+
+ModelOpt = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model, or $SPAMSCORE_MODEL).")
+Trusted = typer.Option(None, "--trusted-authserv-id",
+                       help="Trust Authentication-Results from this authserv-id (repeatable).")
+MaxSize = typer.Option(512 * 1024, "--max-size", min=1024,
+                       help="Score only the first BYTES of larger messages (they still pass through whole).")
+
+
+def _read_stdin() -> bytes:
+    """All of stdin, as bytes (the message is buffered whole before anything is written)."""
+    return sys.stdin.buffer.read()
+
+
+def _loader(model: Optional[Path], trusted, max_size: int):
+    from ..scoring import load_model
+
+    return lambda: load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size))
+
+
+@app.command("filter")
+def filter_cmd(
+    model: Optional[Path] = ModelOpt,
+    tag_subject: Optional[str] = typer.Option(None, "--tag-subject", help="Prefix the Subject of spam with this tag, e.g. '[SPAM]'."),
+    exit_code: bool = typer.Option(False, "--exit-code", help="Bogofilter's exit codes: 0 spam, 1 ham, 2 unsure, 3 error."),
+    max_size: int = MaxSize,
+    trusted: Optional[List[str]] = Trusted,
+    timeout: float = typer.Option(5.0, "--timeout", min=0, help="Seconds scoring may take before the message passes through unmarked (0: no limit)."),
+) -> None:
+    """Read one message on stdin, write it to stdout with X-Spam-* headers added.
+
+    Nothing else in the message changes. On any failure (no model, damaged model,
+    scoring error, timeout) the message is written unchanged, the reason goes to
+    stderr and the exit code is 3. Without --exit-code every verdict exits 0.
+
+    Example: spamscore filter --tag-subject '[SPAM]' < msg.eml > marked.eml
+    Example (procmail): :0fw
+                        | spamscore filter
+    """
+    from ..pipe import EXIT_ERROR, filter_message
+
+    try:
+        raw = _read_stdin()
+    except (OSError, ValueError) as exc:
+        typer.echo(f"spamscore: error: cannot read the message on stdin: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    result = filter_message(raw, _loader(model, trusted, max_size), subject_tag=tag_subject, timeout=timeout or None)
+    code = result.exit_code(bogofilter=exit_code)
+    try:
+        out = sys.stdout.buffer
+        out.write(result.output)
+        out.flush()
+    except BrokenPipeError:
+        typer.echo("spamscore: error: stdout closed before the message was written", err=True)
+        code = EXIT_ERROR
+    except OSError as exc:
+        typer.echo(f"spamscore: error: cannot write the message: {exc}", err=True)
+        code = EXIT_ERROR
+    if result.error is not None:
+        typer.echo(f"spamscore: error: message passed through unmarked: {result.error}", err=True)
+    if result.timed_out:  # a scoring thread is still running: leave without waiting for it
+        sys.stderr.flush()
+        os._exit(code)
+    raise typer.Exit(code)
+
+
+class Action(str, Enum):
+    tag = "tag"
+    reject = "reject"
+    quarantine = "quarantine"
+    tempfail = "tempfail"
+
+
+class OnError(str, Enum):
+    accept = "accept"
+    tempfail = "tempfail"
+    reject = "reject"
+
+
+@app.command("milter")
+@cli_errors
+def milter_cmd(
+    listen: str = typer.Option(..., "--listen", "-l", help="inet:HOST:PORT or unix:/path/to.sock"),
+    model: Optional[Path] = ModelOpt,
+    action: Action = typer.Option(Action.tag, "--action", help="What to do with spam: tag (headers only), reject (550), quarantine (Postfix hold queue), tempfail."),
+    reject_above: Optional[float] = typer.Option(None, "--reject-above", min=0.0, max=1.0,
+                                                 help="Probability at or above which --action applies (default: the model's spam cut-off). Alone, it implies --action reject."),
+    reject_text: str = typer.Option("Message rejected as spam", "--reject-text", help="Text of the 550 5.7.1 reply."),
+    on_error: OnError = typer.Option(OnError.accept, "--on-error", help="When scoring fails: accept (fail open), tempfail or reject."),
+    tag_subject: Optional[str] = typer.Option(None, "--tag-subject", help="Prefix the Subject of spam with this tag."),
+    max_size: int = MaxSize,
+    trusted: Optional[List[str]] = Trusted,
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds scoring one message may take."),
+    workers: int = typer.Option(0, "--workers", min=0, help="Scoring threads per process (0: one per core)."),
+    processes: int = typer.Option(1, "--processes", min=1, max=64, help="Worker processes sharing the socket (one scores on one core at a time)."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run a milter (Sendmail milter protocol 6) that Postfix calls for every message.
+
+    Example: spamscore milter --listen inet:127.0.0.1:11332 --model my.spamscore
+    main.cf:  smtpd_milters = inet:127.0.0.1:11332
+              non_smtpd_milters = $smtpd_milters
+              milter_default_action = accept
+    """
+    import logging
+
+    from ..milter import MilterConfig, parse_listen, serve
+    from ..scoring import load_model
+
+    try:
+        address = parse_listen(listen)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    m = load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size))
+    act = action.value
+    if reject_above is not None and action is Action.tag:
+        act = "reject"
+    cfg = MilterConfig(action=act, threshold=reject_above, reject_text=reject_text, on_error=on_error.value,
+                       subject_tag=tag_subject, max_bytes=max_size, score_timeout=timeout,
+                       workers=workers or (os.cpu_count() or 1))
+    try:
+        serve(address, m, cfg, processes=processes)
+    except OSError as exc:
+        raise fail(f"cannot listen on {listen}: {exc.strerror or exc}") from None

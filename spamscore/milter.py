@@ -1,0 +1,635 @@
+"""A milter (Sendmail milter protocol, version 6) in pure asyncio.
+
+Postfix (smtpd_milters / non_smtpd_milters) connects to this server, one
+connection per SMTP session, and sends the message as protocol events.  We
+collect headers and body (up to ``max_bytes``), score the message in a thread
+pool at end of body, and answer with header changes and a final action.
+
+Protocol summary (libmilter's mfdef.h; Postfix's milter8.c speaks the same):
+every packet is ``uint32 length`` (big-endian, counting the command byte),
+one command byte, then data.  Strings are NUL-terminated.
+
+The layers follow aiosmtpd's handler style: :class:`MilterConnection` adapts
+protocol events to one call (:meth:`MilterServer.decide`), which returns named
+actions; the codec (:func:`encode`, :func:`read_packet`) knows nothing of
+scoring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import struct
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .errors import SpamscoreError
+from .pipe import fold_header, sanitize_header_value
+from .report import spam_headers
+from .scoring import Model, Verdict
+
+__all__ = [
+    "MilterConfig", "MilterServer", "MilterStats", "ProtocolError", "encode", "read_packet",
+    "parse_listen", "serve", "bind", "decode_optneg", "encode_optneg",
+]
+
+log = logging.getLogger("spamscore.milter")
+
+MILTER_VERSION = 6
+
+# Commands, MTA -> milter
+SMFIC_ABORT = b"A"
+SMFIC_BODY = b"B"
+SMFIC_CONNECT = b"C"
+SMFIC_MACRO = b"D"
+SMFIC_BODYEOB = b"E"
+SMFIC_HELO = b"H"
+SMFIC_QUIT_NC = b"K"
+SMFIC_HEADER = b"L"
+SMFIC_MAIL = b"M"
+SMFIC_EOH = b"N"
+SMFIC_OPTNEG = b"O"
+SMFIC_QUIT = b"Q"
+SMFIC_RCPT = b"R"
+SMFIC_DATA = b"T"
+SMFIC_UNKNOWN = b"U"
+
+# Replies, milter -> MTA
+SMFIR_ADDRCPT = b"+"
+SMFIR_DELRCPT = b"-"
+SMFIR_ACCEPT = b"a"
+SMFIR_REPLBODY = b"b"
+SMFIR_CONTINUE = b"c"
+SMFIR_DISCARD = b"d"
+SMFIR_ADDHEADER = b"h"
+SMFIR_INSHEADER = b"i"
+SMFIR_CHGHEADER = b"m"
+SMFIR_PROGRESS = b"p"
+SMFIR_QUARANTINE = b"q"
+SMFIR_REJECT = b"r"
+SMFIR_SKIP = b"s"
+SMFIR_TEMPFAIL = b"t"
+SMFIR_REPLYCODE = b"y"
+
+# Actions the milter may take (SMFIF_*)
+SMFIF_ADDHDRS = 0x01
+SMFIF_CHGBODY = 0x02
+SMFIF_ADDRCPT = 0x04
+SMFIF_DELRCPT = 0x08
+SMFIF_CHGHDRS = 0x10
+SMFIF_QUARANTINE = 0x20
+
+# Protocol flags (SMFIP_*): events the MTA need not send, replies it need not wait for
+SMFIP_NOCONNECT = 0x01
+SMFIP_NOHELO = 0x02
+SMFIP_NOMAIL = 0x04
+SMFIP_NORCPT = 0x08
+SMFIP_NOBODY = 0x10
+SMFIP_NOHDRS = 0x20
+SMFIP_NOEOH = 0x40
+SMFIP_NR_HDR = 0x80
+SMFIP_NOUNKNOWN = 0x100
+SMFIP_NODATA = 0x200
+SMFIP_SKIP = 0x400
+SMFIP_RCPT_REJ = 0x800
+SMFIP_NR_CONN = 0x1000
+SMFIP_NR_HELO = 0x2000
+SMFIP_NR_MAIL = 0x4000
+SMFIP_NR_RCPT = 0x8000
+SMFIP_NR_DATA = 0x10000
+SMFIP_NR_UNKN = 0x20000
+SMFIP_NR_EOH = 0x40000
+SMFIP_NR_BODY = 0x80000
+SMFIP_HDR_LEADSPC = 0x100000
+
+# What we ask for: no connect / HELO / MAIL / RCPT events, no reply to headers /
+# EOH, header values with their leading space (so the scored bytes are the sent
+# bytes).  DATA is NOT skipped on purpose: Postfix's smtpd writes the envelope
+# macros and then hands the socket to cleanup, whose first write then waits
+# (Nagle) for our delayed ACK -- about 40 ms per message on Linux.  Answering
+# DATA acknowledges smtpd's data at once; measured with one SMTP client,
+# transaction time p50 went from 60 ms to about 13 ms (4 ms with no milter).
+WANTED_PROTOCOL = (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOUNKNOWN
+                   | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_SKIP | SMFIP_HDR_LEADSPC)
+WANTED_ACTIONS = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE
+
+# Which commands need a reply unless the matching NR flag was negotiated.
+_NR_FLAG = {
+    SMFIC_CONNECT: SMFIP_NR_CONN, SMFIC_HELO: SMFIP_NR_HELO, SMFIC_MAIL: SMFIP_NR_MAIL,
+    SMFIC_RCPT: SMFIP_NR_RCPT, SMFIC_DATA: SMFIP_NR_DATA, SMFIC_UNKNOWN: SMFIP_NR_UNKN,
+    SMFIC_HEADER: SMFIP_NR_HDR, SMFIC_EOH: SMFIP_NR_EOH, SMFIC_BODY: SMFIP_NR_BODY,
+}
+
+OWN_HEADERS = ("X-Spam-Flag", "X-Spam-Score", "X-Spam-Status")
+_COUNTED = frozenset(h.lower().encode() for h in OWN_HEADERS)
+
+
+class ProtocolError(SpamscoreError):
+    """The peer broke the milter protocol (bad length, unknown command, oversize packet...)."""
+
+
+# ----------------------------------------------------------------------------
+# codec
+
+def encode(cmd: bytes, data: bytes = b"") -> bytes:
+    """One packet: uint32 length (command byte + data), command, data."""
+    return struct.pack("!I", len(data) + 1) + cmd + data
+
+
+async def read_packet(reader: asyncio.StreamReader, max_size: int, timeout: float | None) -> tuple[bytes, bytes] | None:
+    """(command, data), or None at a clean end of stream.  Raises ProtocolError / TimeoutError.
+
+    ``asyncio.timeout`` (not ``wait_for``, which makes a task per call): this
+    runs for every packet, some thirty per message.
+    """
+    async with asyncio.timeout(timeout):
+        try:
+            head = await reader.readexactly(4)
+        except asyncio.IncompleteReadError as exc:
+            if not exc.partial:
+                return None
+            raise ProtocolError("connection closed inside a packet length") from None
+        (n,) = struct.unpack("!I", head)
+        if n < 1:
+            raise ProtocolError("packet of length 0")
+        if n > max_size:
+            raise ProtocolError(f"packet of {n} bytes exceeds the {max_size}-byte limit")
+        try:
+            body = await reader.readexactly(n)
+        except asyncio.IncompleteReadError:
+            raise ProtocolError("connection closed inside a packet") from None
+    return body[:1], body[1:]
+
+
+def encode_optneg(version: int, actions: int, protocol: int) -> bytes:
+    return struct.pack("!III", version, actions, protocol)
+
+
+def decode_optneg(data: bytes) -> tuple[int, int, int]:
+    if len(data) < 12:
+        raise ProtocolError(f"expected 12 bytes of option negotiation, got {len(data)}")
+    return struct.unpack("!III", data[:12])
+
+
+def split_nul(data: bytes) -> list[bytes]:
+    """NUL-terminated strings; a missing final NUL is tolerated."""
+    parts = data.split(b"\0")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    return parts
+
+
+def _cstr(s: str | bytes) -> bytes:
+    b = s.encode("utf-8", "replace") if isinstance(s, str) else s
+    return b.replace(b"\0", b"") + b"\0"
+
+
+# ----------------------------------------------------------------------------
+# policy
+
+@dataclass
+class MilterConfig:
+    action: str = "tag"                 # tag | reject | quarantine | tempfail: what to do with spam
+    threshold: float | None = None      # P(spam) at which the action applies (None: the model's spam cut-off)
+    reject_text: str = "Message rejected as spam"
+    on_error: str = "accept"            # accept | tempfail | reject
+    subject_tag: str | None = None
+    max_bytes: int = 512 * 1024         # message bytes kept per connection (the rest is not buffered)
+    max_packet: int = 1024 * 1024       # larger packets end the connection
+    read_timeout: float = 600.0         # seconds to wait for the next packet
+    score_timeout: float = 10.0
+    workers: int = 2
+    n_clues: int = 5
+    max_connections: int = 200
+
+    def __post_init__(self):
+        if self.action not in ("tag", "reject", "quarantine", "tempfail"):
+            raise ValueError(f"expected action tag, reject, quarantine or tempfail, got {self.action!r}")
+        if self.on_error not in ("accept", "tempfail", "reject"):
+            raise ValueError(f"expected on_error accept, tempfail or reject, got {self.on_error!r}")
+
+
+@dataclass
+class MilterStats:
+    """Counters and the latest latencies (ms from end of body to the reply being written)."""
+
+    messages: int = 0
+    errors: int = 0
+    by_verdict: dict = field(default_factory=dict)
+    by_action: dict = field(default_factory=dict)
+    latencies_ms: deque = field(default_factory=lambda: deque(maxlen=100_000))
+    connections: int = 0
+
+
+@dataclass
+class Decision:
+    """Replies for end of body: modifications first, then the final action."""
+
+    replies: list[bytes]
+    verdict: Verdict | None
+    action: str
+    error: str | None = None
+
+
+class _Message:
+    __slots__ = ("headers", "body", "size", "truncated", "header_counts")
+
+    def __init__(self):
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body = bytearray()
+        self.size = 0
+        self.truncated = False
+        self.header_counts: dict[bytes, int] = {}
+
+
+class MilterServer:
+    """Scores each message with ``model`` (or ``scorer``) and answers per :class:`MilterConfig`."""
+
+    def __init__(self, model: Model | None, config: MilterConfig | None = None, *,
+                 scorer: Callable[[bytes], Verdict] | None = None):
+        self.model = model
+        self.config = config or MilterConfig()
+        self.scorer = scorer or (model.score if model is not None else None)
+        self.stats = MilterStats()
+        self._executor = ThreadPoolExecutor(max_workers=max(1, self.config.workers),
+                                            thread_name_prefix="spamscore-milter")
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._slots = asyncio.Semaphore(self.config.max_connections)
+
+    @property
+    def spam_cutoff(self) -> float:
+        return self.model.spam_cutoff if self.model is not None else 0.9
+
+    # -- the policy: verdict -> replies ---------------------------------------
+    def decide(self, verdict: Verdict | None, msg: _Message, error: str | None = None) -> Decision:
+        cfg = self.config
+        if verdict is None:
+            act = {"accept": "accept", "tempfail": "tempfail", "reject": "reject"}[cfg.on_error]
+            if act == "tempfail":
+                return Decision([encode(SMFIR_TEMPFAIL)], None, "error-tempfail", error)
+            if act == "reject":
+                return Decision([encode(SMFIR_REPLYCODE, _cstr("550 5.7.1 Message could not be checked"))],
+                                None, "error-reject", error)
+            return Decision([encode(SMFIR_CONTINUE)], None, "error-accept", error)
+        threshold = cfg.threshold if cfg.threshold is not None else self.spam_cutoff
+        hit = verdict.probability >= threshold if cfg.threshold is not None else verdict.label == "spam"
+        act = cfg.action if hit else "tag"
+        if act == "reject":
+            text = sanitize_header_value(cfg.reject_text).replace("%", "")
+            return Decision([encode(SMFIR_REPLYCODE, _cstr(f"550 5.7.1 {text}"))], verdict, "reject")
+        if act == "tempfail":
+            return Decision([encode(SMFIR_TEMPFAIL)], verdict, "tempfail")
+        replies = []
+        # remove stale markup (descending indices: valid whether or not the MTA renumbers)
+        for name in OWN_HEADERS:
+            for idx in range(msg.header_counts.get(name.lower().encode(), 0), 0, -1):
+                replies.append(encode(SMFIR_CHGHEADER, struct.pack("!I", idx) + _cstr(name) + b"\0"))
+        if cfg.subject_tag and verdict.label == "spam":
+            replies.extend(self._subject_change(msg, cfg.subject_tag))
+        headers = spam_headers(verdict, self.spam_cutoff, cfg.n_clues)
+        for name, value in reversed(headers):   # each at index 0: they end up in order, at the top
+            folded = "\n".join(fold_header(name, sanitize_header_value(value)))[len(name) + 1:]
+            replies.append(encode(SMFIR_INSHEADER, struct.pack("!I", 0) + _cstr(name) + _cstr(folded)))
+        if act == "quarantine":
+            replies.append(encode(SMFIR_QUARANTINE, _cstr(f"spamscore: spam probability {verdict.probability:.4f}")))
+        replies.append(encode(SMFIR_CONTINUE))
+        return Decision(replies, verdict, act)
+
+    def _subject_change(self, msg: _Message, tag: str) -> list[bytes]:
+        tag_b = sanitize_header_value(tag).encode("ascii")
+        for name, value in msg.headers:
+            if name.lower() == b"subject":
+                stripped = value.lstrip(b" \t")
+                if stripped.startswith(tag_b):
+                    return []
+                new = b" " + tag_b + b" " + stripped
+                return [encode(SMFIR_CHGHEADER, struct.pack("!I", 1) + b"Subject\0" + new.replace(b"\0", b"") + b"\0")]
+        return [encode(SMFIR_ADDHEADER, b"Subject\0 " + tag_b + b"\0")]
+
+    # -- scoring ----------------------------------------------------------------
+    async def score(self, raw: bytes) -> Verdict:
+        if self.scorer is None:
+            raise SpamscoreError("no model loaded")
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self._executor, self.scorer, raw)
+        return await asyncio.wait_for(fut, self.config.score_timeout)
+
+    # -- serving ------------------------------------------------------------------
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        self.stats.connections += 1
+        try:
+            async with self._slots:
+                await MilterConnection(self, reader, writer).run()
+        except (ProtocolError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
+            log.warning("connection ended: %s", exc or type(exc).__name__)
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # noqa: BLE001 - one bad connection never stops the server
+            log.exception("connection failed")
+        finally:
+            self._tasks.discard(task)
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    async def start(self, address) -> asyncio.AbstractServer:
+        """Listen on ("inet", host, port) or ("unix", path)."""
+        if address[0] == "unix":
+            path = address[1]
+            if os.path.exists(path):
+                os.unlink(path)
+            self._server = await asyncio.start_unix_server(self.handle, path=path)
+            os.chmod(path, 0o666)
+        else:
+            self._server = await asyncio.start_server(self.handle, host=address[1], port=address[2],
+                                                      reuse_address=True)
+        return self._server
+
+    @property
+    def sockets(self):
+        return self._server.sockets if self._server else []
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop listening, let open connections finish for ``grace`` seconds, then cancel them."""
+        if self._server is not None:
+            self._server.close()
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace)
+            for t in still:
+                t.cancel()
+            if still:
+                await asyncio.wait(still, timeout=1.0)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class MilterConnection:
+    """One MTA connection: protocol events in, replies out."""
+
+    def __init__(self, server: MilterServer, reader, writer):
+        self.server = server
+        self.cfg = server.config
+        self.reader = reader
+        self.writer = writer
+        self.protocol = 0          # negotiated protocol flags
+        self.macros: dict[bytes, str] = {}
+        self.msg = _Message()
+
+    def _needs_reply(self, cmd: bytes) -> bool:
+        flag = _NR_FLAG.get(cmd)
+        return flag is None or not (self.protocol & flag)
+
+    async def _send(self, *packets: bytes) -> None:
+        self.writer.write(b"".join(packets))
+        await self.writer.drain()
+
+    def _keep(self, chunk: bytes) -> None:
+        m = self.msg
+        m.size += len(chunk)
+        room = self.cfg.max_bytes - len(m.body)
+        if room <= 0:
+            m.truncated = True
+            return
+        if len(chunk) > room:
+            m.truncated = True
+            chunk = chunk[:room]
+        m.body += chunk
+
+    async def run(self) -> None:
+        while True:
+            pkt = await read_packet(self.reader, self.cfg.max_packet, self.cfg.read_timeout)
+            if pkt is None:
+                return
+            cmd, data = pkt
+            if cmd == SMFIC_OPTNEG:
+                version, actions, protocol = decode_optneg(data)
+                if version < 2:
+                    raise ProtocolError(f"expected milter protocol version >= 2, got {version}")
+                self.protocol = WANTED_PROTOCOL & protocol
+                await self._send(encode(SMFIC_OPTNEG, encode_optneg(min(version, MILTER_VERSION),
+                                                                   WANTED_ACTIONS & actions, self.protocol)))
+            elif cmd == SMFIC_MACRO:
+                parts = split_nul(data[1:])
+                for k, v in zip(parts[::2], parts[1::2]):
+                    if k in self.macros or len(self.macros) < 256:     # bounded memory
+                        self.macros[k] = v[:1024].decode("utf-8", "replace")
+            elif cmd == SMFIC_HEADER:
+                parts = split_nul(data)
+                name = parts[0] if parts else b""
+                value = parts[1] if len(parts) > 1 else b""
+                if not (self.protocol & SMFIP_HDR_LEADSPC):
+                    value = b" " + value
+                lname = name.lower()
+                if lname in _COUNTED:
+                    self.msg.header_counts[lname] = self.msg.header_counts.get(lname, 0) + 1
+                if len(self.msg.headers) < 1000:
+                    self.msg.headers.append((name, value))
+                self._keep(name + b":" + value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n")
+                if self._needs_reply(cmd):
+                    await self._send(encode(SMFIR_CONTINUE))
+            elif cmd == SMFIC_EOH:
+                self._keep(b"\r\n")
+                if self._needs_reply(cmd):
+                    await self._send(encode(SMFIR_CONTINUE))
+            elif cmd == SMFIC_BODY:
+                self._keep(data)
+                if self._needs_reply(cmd):
+                    skip = self.msg.truncated and self.protocol & SMFIP_SKIP
+                    await self._send(encode(SMFIR_SKIP if skip else SMFIR_CONTINUE))
+            elif cmd == SMFIC_BODYEOB:
+                if data:
+                    self._keep(data)
+                await self._end_of_message()
+            elif cmd == SMFIC_ABORT:
+                self._reset()
+            elif cmd == SMFIC_QUIT:
+                return
+            elif cmd == SMFIC_QUIT_NC:
+                self._reset()
+                self.macros.clear()
+            elif cmd in (SMFIC_CONNECT, SMFIC_HELO, SMFIC_MAIL, SMFIC_RCPT, SMFIC_DATA, SMFIC_UNKNOWN):
+                if cmd == SMFIC_MAIL:
+                    self._reset()
+                if self._needs_reply(cmd):
+                    await self._send(encode(SMFIR_CONTINUE))
+            else:
+                raise ProtocolError(f"unknown milter command {cmd!r}")
+
+    def _reset(self) -> None:
+        self.msg = _Message()
+
+    async def _end_of_message(self) -> None:
+        t0 = time.perf_counter()
+        srv = self.server
+        raw = bytes(self.msg.body)
+        verdict, error = None, None
+        try:
+            verdict = await srv.score(raw)
+        except (asyncio.TimeoutError, TimeoutError):
+            error = f"scoring took longer than {self.cfg.score_timeout:g} s"
+        except Exception as exc:  # noqa: BLE001 - fail open/closed per on_error, never crash
+            error = f"{type(exc).__name__}: {exc}"
+        decision = srv.decide(verdict, self.msg, error)
+        await self._send(*decision.replies)
+        ms = (time.perf_counter() - t0) * 1000.0
+        st = srv.stats
+        st.messages += 1
+        st.latencies_ms.append(ms)
+        st.by_action[decision.action] = st.by_action.get(decision.action, 0) + 1
+        qid = self.macros.get(b"i", "-")
+        if verdict is not None:
+            st.by_verdict[verdict.label] = st.by_verdict.get(verdict.label, 0) + 1
+            log.info("queue_id=%s verdict=%s probability=%.4f action=%s size=%d%s ms=%.1f", qid, verdict.label,
+                     verdict.probability, decision.action, self.msg.size,
+                     " truncated" if self.msg.truncated else "", ms)
+        else:
+            st.errors += 1
+            log.error("queue_id=%s error=%r action=%s ms=%.1f", qid, error, decision.action, ms)
+        self._reset()
+
+
+# ----------------------------------------------------------------------------
+
+def parse_listen(spec: str):
+    """'inet:HOST:PORT' / 'inet:PORT' / 'unix:/path' -> ("inet", host, port) or ("unix", path)."""
+    kind, _, rest = spec.partition(":")
+    if kind in ("unix", "local") and rest:
+        return ("unix", rest)
+    if kind in ("inet", "inet6") and rest:
+        host, _, port = rest.rpartition(":")
+        host = host.strip("[]") or "127.0.0.1"
+        if host.startswith("@"):
+            host = host[1:]
+        try:
+            p = int(port)
+        except ValueError:
+            p = -1
+        if not 0 < p < 65536:
+            raise ValueError(f"expected a port number in {spec!r}")
+        return ("inet", host, p)
+    raise ValueError(f"expected --listen inet:HOST:PORT or unix:/path/to.sock, got {spec!r}")
+
+
+def bind(address, backlog: int = 512):
+    """A listening socket for ("inet", host, port) or ("unix", path)."""
+    import socket
+
+    if address[0] == "unix":
+        path = address[1]
+        if os.path.exists(path):
+            os.unlink(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        os.chmod(path, 0o666)
+    else:
+        infos = socket.getaddrinfo(address[1], address[2], type=socket.SOCK_STREAM)
+        family = infos[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(infos[0][4])
+        except OSError:
+            sock.close()
+            raise
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+async def _serve_socket(sock, model: Model, config: MilterConfig, grace: float) -> None:
+    server = MilterServer(model, config)
+    server._server = await asyncio.start_server(server.handle, sock=sock)
+    log.info("pid %d serving", os.getpid())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await server.close(grace)
+
+
+def serve(address, model: Model, config: MilterConfig, *, grace: float = 10.0, processes: int = 1) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly.
+
+    ``processes`` > 1 forks that many workers sharing one listening socket
+    (the kernel spreads connections over them): one Python process scores on
+    one core at a time.  The parent forwards SIGTERM and waits for them.
+    """
+    sock = bind(address)
+    log.info("listening on %s", ":".join(str(a) for a in address))
+    try:
+        if processes <= 1:
+            asyncio.run(_serve_socket(sock, model, config, grace))
+        else:
+            _serve_forked(sock, model, config, grace, processes)
+    finally:
+        sock.close()
+        if address[0] == "unix":
+            try:
+                os.unlink(address[1])
+            except OSError:
+                pass
+
+
+def _serve_forked(sock, model: Model, config: MilterConfig, grace: float, processes: int) -> None:
+    import threading
+
+    stop = threading.Event()
+    old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    children: list[int] = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:                      # child
+            code = 0
+            try:
+                for sig, handler in old.items():
+                    signal.signal(sig, handler)
+                asyncio.run(_serve_socket(sock, model, config, grace))
+            except BaseException:  # noqa: BLE001 - report, then leave without running the parent's cleanup
+                log.exception("worker failed")
+                code = 1
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        children.append(pid)
+    alive = set(children)
+    while alive and not stop.is_set():
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            alive.discard(pid)
+            log.error("worker %d exited (status %d); %d left", pid, status, len(alive))
+        stop.wait(0.2)
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace + 5
+    while alive and time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            alive.discard(pid)
+        else:
+            time.sleep(0.05)
+    for pid in alive:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
