@@ -311,7 +311,8 @@ def _score_shard(units: list[Unit], model_path: str, trusted: frozenset, clues: 
 
 
 @contextmanager
-def dask_client(scheduler: str | None = None, workers: int | None = None, memory_limit: str = "2GiB"):
+def dask_client(scheduler: str | None = None, workers: int | None = None, memory_limit: str = "2GiB",
+                timeout: float = 20.0):
     """A connected ``dask.distributed.Client``: to ``scheduler`` (``tcp://host:port``),
     or to a new LocalCluster of ``workers`` one-thread worker processes on loopback."""
     try:
@@ -321,7 +322,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, memory
     cluster = None
     try:
         if scheduler:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{timeout}s")
         else:
             cluster = LocalCluster(n_workers=max(1, workers or os.cpu_count() or 1), threads_per_worker=1,
                                    processes=True, host="127.0.0.1", dashboard_address=None,
