@@ -5,5 +5,6 @@ Command modules register themselves on the shared ``app``.
 
 from ._app import app, main
 from . import core  # noqa: F401  train, score, evaluate
+from . import learn  # noqa: F401  learn
 
 __all__ = ["app", "main"]
