@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -139,15 +140,24 @@ def test_two_learners_at_once_lose_no_update(model_file, tmp_path):
     load_model_before = load_model(model_file)
     base = load_model_before.nb.n_spam_
     script = textwrap.dedent("""
-        import sys
+        import os, sys, time
         from spamscore.learn import learn_messages
-        path, tag = sys.argv[1], sys.argv[2]
+        path, tag, go = sys.argv[1], sys.argv[2], sys.argv[3]
+        open(go + "." + tag, "w").close()
+        deadline = time.monotonic() + 60
+        while not os.path.exists(go) and time.monotonic() < deadline:   # start together
+            time.sleep(0.005)
         for n in range(12):
             raw = b"Message-ID: <%s-%d@x>\\n\\nwinner cash %s %d\\n" % (tag.encode(), n, tag.encode(), n)
             res = learn_messages(path, [(str(n), raw, None)], spam=True)
             assert res.learned == 1, res
     """)
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(model_file), tag]) for tag in ("a", "b")]
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(model_file), tag, str(go)]) for tag in ("a", "b")]
+    deadline = time.monotonic() + 60
+    while not all(os.path.exists(f"{go}.{t}") for t in ("a", "b")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
     for p in procs:
         assert p.wait(timeout=120) == 0
     after = load_model(model_file)
