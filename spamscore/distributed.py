@@ -286,6 +286,11 @@ def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_
     return out
 
 
+def _forget_fold_models() -> None:
+    with _FOLD_LOCK:
+        _FOLD_MODELS.clear()
+
+
 def _worker_info() -> dict:
     return {"feature_version": FEATURE_VERSION, "pid": os.getpid()}
 
@@ -438,6 +443,8 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
     total: FoldCounts = total_f.result()
     for f in shard_f:
         f.release()
+    if n_folds >= 2:
+        client.run(_forget_fold_models)   # long-lived clusters keep no memory of this training
     nb = _nb_from_counts(total.tokens, total.spam.sum(axis=1), total.ham.sum(axis=1),
                          int(total.n_spam.sum()), int(total.n_ham.sum()), nb_params)
     meta = dict(meta or {})

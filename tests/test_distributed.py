@@ -200,3 +200,17 @@ def test_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(DistributedError, match="cannot reach the Dask scheduler tcp://127.0.0.1:9"):
         with dask_client("tcp://127.0.0.1:9", timeout=2):
             pass
+
+
+def test_cli_backend_dask_starts_a_local_cluster(corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from spamscore.cli import app
+
+    _, index = corpus
+    out = tmp_path / "local.spamscore"
+    res = CliRunner().invoke(app, ["train", "--index", str(index), "-o", str(out), "--backend", "dask",
+                                   "--jobs", "2", "--folds", "3"])
+    assert res.exit_code == 0, res.output
+    one, _ = train_items(iter_index(index), folds=3)
+    _assert_same_model(one, load_model(out))
