@@ -65,6 +65,7 @@ class Unit:
     path: str
     label: str | None = None
     raw: bytes | None = None
+    source: str | None = None   # the absolute path the worker opens (None: ``path``)
 
 
 # ----------------------------------------------------------------------------
@@ -100,15 +101,21 @@ def plan_sources(paths: Iterable[str], label: str | None = None) -> list[Unit]:
         if path == "-":
             out.extend(Unit(it.path, label, it.raw) for it in iter_source("-", label))
         else:
-            out.extend(Unit(f, label) for f in _files_of(os.fspath(path)))
+            out.extend(_unit(f, label) for f in _files_of(os.fspath(path)))
     return out
+
+
+def _unit(path: str, label: str | None) -> Unit:
+    """Workers may run in another folder: they open the absolute path, results keep the given one."""
+    full = os.path.abspath(path)
+    return Unit(path, label, None, None if full == path else full)
 
 
 def plan_index(index, root=None, split=None) -> list[Unit]:
     """Units for the entries of a TSV/TREC index (see :func:`spamscore.corpus.read_index`)."""
     out = []
     for path, label in read_index(index, root, split):
-        out.extend(Unit(f, label) for f in _files_of(path))
+        out.extend(_unit(f, label) for f in _files_of(path))
     return out
 
 
@@ -116,8 +123,12 @@ def _items(units: Sequence[Unit]) -> Iterator[Item]:
     for u in units:
         if u.raw is not None:
             yield Item(u.path, u.raw, u.label)
-        else:
+        elif u.source is None:
             yield from iter_source(u.path, u.label)
+        else:
+            for it in iter_source(u.source, u.label):   # path, or path#n for the n-th message of an mbox
+                it.path = u.path + it.path[len(u.source):]
+                yield it
 
 
 # ----------------------------------------------------------------------------

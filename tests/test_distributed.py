@@ -134,6 +134,18 @@ def test_plan_sources_follows_the_reader_order(corpus):
     assert planned == read and all(u.raw is None for u in plan_sources([str(root)]))
 
 
+def test_relative_paths_are_opened_absolute_and_reported_as_given(corpus, monkeypatch):
+    from spamscore.distributed import _items
+
+    root, _ = corpus
+    monkeypatch.chdir(root)
+    units = plan_sources(["spam"], "spam")
+    assert units[0].path == "spam/000.eml" and units[0].source == str(root / "spam" / "000.eml")
+    monkeypatch.chdir("/")
+    items = list(_items(units[:2]))
+    assert [it.path for it in items] == ["spam/000.eml", "spam/003.eml"] and all(it.raw for it in items)
+
+
 def test_one_process_jobs_and_dask_give_the_same_model(corpus, client):
     from spamscore.distributed import train_dask
 
