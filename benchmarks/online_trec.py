@@ -162,6 +162,9 @@ def main() -> None:
     lines += ["", "spamscore's score is fixed in advance (the uncalibrated default line `logit I + 0.01 z`); other "
               "rankings of the same run, for the record: "
               + "; ".join(f"{k}: {v:.4f}" for k, v in res["spamscore"]["variants_one_minus_auc_pct"].items()) + "."]
+    if res.get("bogofilter", {}).get("reused_from_previous_run"):
+        lines += ["", "The Bogofilter row comes from the previous run on the same stream (`--reuse-bogofilter`: "
+                  "its two processes per message take about ten minutes here)."]
     lines += ["", f"spamscore learns in memory with `TokenNB.partial_fit`: {res['spamscore']['learn_ms_per_message']:.2f} ms "
               "a message (the model file is not rewritten per message). Bogofilter runs two processes per message "
               "(score, then `-s`/`-n`), so its speed here is process start-up, not its classifier. "
