@@ -341,7 +341,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None, memory
             client = Client(scheduler, timeout=f"{timeout}s")
         else:
             cluster = LocalCluster(n_workers=max(1, workers or os.cpu_count() or 1), threads_per_worker=1,
-                                   processes=True, host="127.0.0.1", dashboard_address=None,
+                                   processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                    memory_limit=memory_limit, silence_logs=40)
             client = Client(cluster)
     except (OSError, TimeoutError) as exc:

@@ -56,7 +56,7 @@ def client():
     from dask.distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, memory_limit="1GiB", silence_logs=40)
+                           dashboard_address="127.0.0.1:0", memory_limit="1GiB", silence_logs=40)
     c = Client(cluster)
     try:
         yield c
