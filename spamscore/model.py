@@ -288,7 +288,8 @@ class TokenNB(ClassifierMixin, BaseEstimator):
         rows.discard(None)
         idx = np.array(sorted(rows), dtype=np.int64)
         if len(idx) > self.max_clues:
-            keep = np.argsort(-np.abs(sc.log_odds[idx]), kind="stable")[: self.max_clues]
+            lo = sc.log_odds[idx]  # strongest first; ties broken by value, so the kept values never depend on order
+            keep = np.lexsort((lo, -np.abs(lo)))[: self.max_clues]
             idx = np.sort(idx[keep])
         tokens = sc.tokens
         return [tokens[i] for i in idx.tolist()], idx
@@ -362,6 +363,7 @@ def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
         vocabulary=_encode_vocab(list(nb.vocabulary_)),
         spam_counts=nb.spam_counts_.astype(np.int32),
         ham_counts=nb.ham_counts_.astype(np.int32),
+        **_optional_arrays(nb),
     )
     data = buf.getvalue()
     path = os.fspath(path)
@@ -390,6 +392,15 @@ def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
 
 
 _EXPECTED = {"header", "vocabulary", "spam_counts", "ham_counts"}
+# Optional arrays (additive, format version unchanged): ``learned_digests``,
+# the sorted uint64 digests of messages taught with ``spamscore learn``
+# (see spamscore/learn.py), kept on the estimator as ``learned_digests_``.
+_OPTIONAL = {"learned_digests"}
+
+
+def _optional_arrays(nb: TokenNB) -> dict:
+    digests = getattr(nb, "learned_digests_", None)
+    return {} if digests is None else {"learned_digests": np.asarray(digests, dtype=np.uint64)}
 
 
 def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[TokenNB, dict]:
@@ -398,9 +409,9 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
     try:
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)
-            if names != _EXPECTED:
+            if not _EXPECTED <= names <= _EXPECTED | _OPTIONAL:
                 raise ModelFormatError(f"{path}: not a spamscore model (expected arrays {sorted(_EXPECTED)}, got {sorted(names)[:6]})")
-            arrays = {name: npz[name] for name in _EXPECTED}
+            arrays = {name: npz[name] for name in names}
     except FileNotFoundError:
         raise ModelError(f"{path}: model file not found") from None
     except IsADirectoryError:
@@ -452,6 +463,11 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         nb.n_spam_ = int(header["n_spam"])
         nb.n_ham_ = int(header["n_ham"])
         nb.classes_ = np.array([0, 1])
+        if "learned_digests" in arrays:
+            digests = arrays["learned_digests"]
+            if digests.ndim != 1 or digests.dtype != np.uint64:
+                raise ModelFormatError(f"{path}: array learned_digests has the wrong shape or type")
+            nb.learned_digests_ = digests
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelFormatError(f"{path}: damaged model header ({exc.__class__.__name__}: {exc})") from None
     return nb, header

@@ -108,8 +108,10 @@ class Model:
         k = len(idx)
         if k == 0:
             return 0.0, 0.0, [], np.zeros(0)
-        slf = float(sc.log_f[idx].sum())
-        sl1 = float(sc.log_1mf[idx].sum())
+        # summed in sorted order: the result depends only on the clue values,
+        # not on set/vocabulary order (hash seeds differ between processes)
+        slf = float(np.sort(sc.log_f[idx]).sum())
+        sl1 = float(np.sort(sc.log_1mf[idx]).sum())
         logit_i = fisher_logit(slf, sl1, k)
         z = min(max(log_chi2q(-slf, k) - log_chi2q(-sl1, k), -1000.0), 1000.0)
         return logit_i, z, toks, sc.log_odds[idx]

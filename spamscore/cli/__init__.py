@@ -6,6 +6,7 @@ Command modules register themselves on the shared ``app``.
 from ._app import app, main
 from . import core  # noqa: F401  train, score, evaluate
 from . import check  # noqa: F401  check
+from . import learn  # noqa: F401  learn
 from . import pipeline  # noqa: F401  filter, milter
 
 __all__ = ["app", "main"]

@@ -29,12 +29,21 @@ class EvalFormat(str, Enum):
     json = "json"
 
 
+class Backend(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
 ModelOpt = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model, or $SPAMSCORE_MODEL).")
 IndexRoot = typer.Option(None, "--root", help="Folder index paths are relative to (default: the index's folder).")
 IndexSplit = typer.Option(None, "--split", help="Only index lines whose 'split' column has this value (e.g. train).")
 Jobs = typer.Option(1, "--jobs", "-j", min=1, help="Processes to spread the work over (joblib).")
 Trusted = typer.Option(None, "--trusted-authserv-id",
                        help="Trust Authentication-Results from this authserv-id (repeatable).")
+BackendOpt = typer.Option(Backend.local, "--backend",
+                          help="local (--jobs processes) or dask (a Dask cluster; see docs/distributed.md).")
+Scheduler = typer.Option(None, "--scheduler", help="Dask scheduler address tcp://HOST:PORT (default with "
+                         "--backend dask: a local cluster of --jobs worker processes).")
 
 
 def _check_jobs(jobs: int) -> int:
@@ -53,11 +62,14 @@ def train(
     jobs: int = Jobs,
     folds: int = typer.Option(5, "--folds", min=0, help="Cross-validation folds for calibration and cut-offs (0: none)."),
     trusted: Optional[List[str]] = Trusted,
+    backend: Backend = BackendOpt,
+    scheduler: Optional[str] = Scheduler,
 ) -> None:
     """Train a model from labelled mail.
 
     Example: spamscore train --spam Junk/ --ham INBOX.mbox -o my.spamscore
     Example: spamscore train --index labels.tsv -o my.spamscore
+    Example: spamscore train --index labels.tsv -o my.spamscore --backend dask --scheduler tcp://10.0.0.5:8786
     """
     if index is None and not (spam and ham):
         raise fail("give --index LABELS, or both --spam PATH and --ham PATH")
@@ -74,8 +86,18 @@ def train(
         items = _chain(iter_sources(spam, "spam"), iter_sources(ham, "ham"))
         length = None
     meta = {"trained_on": str(index) if index else {"spam": spam, "ham": ham}}
-    with progress(items, length, "extracting") as bar:
-        model, rep = train_items(bar, jobs=_check_jobs(jobs), options=options, folds=folds, meta=meta)
+    if backend is Backend.dask:
+        from .. import distributed as dd
+
+        units = dd.plan_index(index, root, split) if index is not None else (
+            dd.plan_sources(spam, "spam") + dd.plan_sources(ham, "ham"))
+        with dd.dask_client(scheduler, workers=jobs if jobs > 1 else None) as client:
+            model, rep = dd.train_dask(units, client, options=options, folds=folds, meta=meta)
+    else:
+        if scheduler:
+            raise fail("--scheduler needs --backend dask")
+        with progress(items, length, "extracting") as bar:
+            model, rep = train_items(bar, jobs=_check_jobs(jobs), options=options, folds=folds, meta=meta)
     for path, err in rep.errors:
         typer.echo(f"spamscore: warning: {path}: {err}", err=True)
     size = model.save(output)
@@ -106,6 +128,8 @@ def score(
     jobs: int = Jobs,
     clues: int = typer.Option(5, "--clues", min=0, help="How many clues to show per message."),
     trusted: Optional[List[str]] = Trusted,
+    backend: Backend = BackendOpt,
+    scheduler: Optional[str] = Scheduler,
 ) -> None:
     """Score messages: label (ham, unsure, spam), probability and the clues behind it.
 
@@ -117,9 +141,14 @@ def score(
         raise fail("give message paths (or - for stdin), or --index LABELS")
     model = load_model(model_path, trusted_authserv_ids=trusted or ())
     items = iter_index(index, root, split) if index is not None else iter_sources(paths)
+    if backend is Backend.dask:
+        items = _score_on_dask(paths, index, root, split, model, trusted, clues, scheduler, jobs)
+    elif scheduler:
+        raise fail("--scheduler needs --backend dask")
     failed = 0
     results = []
-    for item, verdict in score_items(items, model, jobs=_check_jobs(jobs), clues=clues):
+    for item, verdict in (items if backend is Backend.dask else
+                          score_items(items, model, jobs=_check_jobs(jobs), clues=clues)):
         if verdict is None:
             failed += 1
             typer.echo(f"spamscore: error: {item.path}: {item.error}", err=True)
@@ -138,6 +167,19 @@ def score(
         typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
     if failed:
         raise typer.Exit(2)
+
+
+def _score_on_dask(paths, index, root, split, model, trusted, clues, scheduler, jobs):
+    """(Item, verdict) pairs scored on a Dask cluster (the workers read the messages and the model)."""
+    from ..corpus import Item
+    from .. import distributed as dd
+
+    if model.path is None:
+        raise fail("--backend dask needs a model file the workers can read")
+    units = dd.plan_index(index, root, split) if index is not None else dd.plan_sources(paths)
+    with dd.dask_client(scheduler, workers=jobs if jobs > 1 else None) as client:
+        for path, label, verdict, error in dd.score_dask(units, model.path, client, trusted=trusted or (), clues=clues):
+            yield Item(path, None, label, error), verdict
 
 
 @app.command()
