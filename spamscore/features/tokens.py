@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import repeat
 
 from .urls import registered_domain
 
@@ -30,22 +31,41 @@ __all__ = ["body_tokens", "header_tokens", "subject_tokens", "words", "DEFAULT_I
 # they are ignored by default (SpamAssassin's Bayes ignores them too).
 DEFAULT_IGNORED_HEADERS = (
     "x-spam-", "x-bogosity", "x-spambayes-", "x-dspam-", "x-rspamd-", "x-virus-",
+    # MailScanner writes its verdict ("Found to be clean") like the above.
+    "x-mailscanner", "x-ucsc-cats-mailscanner",
+    # Mailbox state written by mail stores and clients after delivery (mbox
+    # Status/X-Status, Pine/UW-IMAP X-Keywords/X-UID/X-IMAP, Mozilla): a filter
+    # at delivery never sees them, and in a corpus they record how the mail was
+    # filed (on the SpamAssassin corpus X-Keywords is in 31% of spam, 0.5% of ham).
+    "status", "x-status", "x-keywords", "x-uid", "x-imap", "x-mozilla-status",
 )
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
 _TOKEN_RE = re.compile(rf"[{_CJK}]+|[^\s{_CJK}\u3000-\u303f]+")
 _CJK_RUN = re.compile(rf"[{_CJK}]")
 _KATAKANA_RUN = re.compile(r"[\u30a0-\u30ff]{3,}")
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
+_ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e")
 _PUNCT = "\"'.,;:!?()[]{}<>*`~_|/\\-=+#&^%"
 _FIRST_CJK = re.compile(rf"[{_CJK}]")
+# Word bigrams are taken from the first this many words (bounds the work).
+MAX_BIGRAM_WORDS = 3000
 
 
 def normalize(text: str) -> str:
-    """NFKC and zero-width removal for non-ASCII text (ASCII is returned as is)."""
+    """NFKC and zero-width removal for non-ASCII text (ASCII is returned as is).
+
+    ``str.replace`` per zero-width character and ``is_normalized`` first: a
+    ``str.translate`` with a deletion table cost ~2 ms on a 10 KB non-ASCII
+    body, more than all the rest of the tokenizer.
+    """
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH))
+    for ch in _ZERO_WIDTH:
+        if ch in text:
+            text = text.replace(ch, "")
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
 
 
 def _cjk_tokens(run: str, out: set[str]) -> None:
@@ -60,26 +80,52 @@ def _cjk_tokens(run: str, out: set[str]) -> None:
             out.add(m)
 
 
-def words(text: str, prefix: str = "", max_chars: int = 200_000) -> set[str]:
-    """The set of word tokens in ``text``, each with ``prefix``."""
-    text = normalize(text[:max_chars]).lower()
-    if text.isascii():
-        raw = set(text.split())
-        cjk: set[str] = set()
-    else:
-        raw = set(_TOKEN_RE.findall(text))
-        cjk = set()
-    if cjk is not None and not text.isascii() and _FIRST_CJK.search(text) is not None:
-        runs = {w for w in raw if _CJK_RUN.match(w)}
-        raw -= runs
-        for run in runs:
-            _cjk_tokens(run, cjk)
-    stripped = {w.strip(_PUNCT) for w in raw}
-    out = {w for w in stripped if 2 < len(w) < 13}
-    out.update(f"skip:{w[0]} {len(w) // 10 * 10}" for w in stripped if len(w) > 12)
+def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | bool = False) -> set[str]:
+    """The set of word tokens in ``text``, each with ``prefix``.
+
+    Words are split on white space (``str.split``, in C) and deduplicated
+    before any per-word work; only words holding CJK characters go through a
+    regular expression.  With ``bigrams``, pairs of adjacent kept words are
+    added too (Bogofilter's multi-word tokens), as ``"word word"`` (True:
+    unprefixed, which is unambiguous since words hold no white space) or
+    with the given prefix.
+    """
+    text = text[:max_chars]
+    is_ascii = text.isascii()
+    if not is_ascii:
+        text = normalize(text)
+    seq = text.lower().split()
+    raw = set(seq)
+    cjk: set[str] = set()
+    if not is_ascii:
+        for w in [w for w in raw if not w.isascii()]:
+            if _FIRST_CJK.search(w) is not None:
+                raw.discard(w)
+                for piece in _TOKEN_RE.findall(w):
+                    if _CJK_RUN.match(piece):
+                        _cjk_tokens(piece, cjk)
+                    else:
+                        raw.add(piece)
+    rl = list(raw)
+    stripped = dict(zip(rl, map(str.strip, rl, repeat(_PUNCT))))  # C-level strip
+    kept = {k: v for k, v in stripped.items() if 2 < len(v) < 13}
+    out = set(kept.values())
+    longs = {v for v in stripped.values() if len(v) > 12}
+    if longs:
+        out.update([f"skip:{w[0]} {len(w) // 10 * 10}" for w in longs])
+    pairs = None
+    if bigrams and len(seq) > 1:
+        # All in C: map each position to its kept word (None if dropped),
+        # dedupe adjacent pairs, drop pairs with a None, format.
+        kseq = list(map(kept.get, seq[:MAX_BIGRAM_WORDS]))
+        pairs = set(map(" ".join, filter(all, set(zip(kseq, kseq[1:])))))
+        if bigrams is not True:
+            pairs = {bigrams + p for p in pairs}
     out |= cjk
     if prefix:
-        return {prefix + w for w in out}
+        out = {prefix + w for w in out}
+    if pairs:
+        out |= pairs
     return out
 
 
@@ -166,11 +212,16 @@ def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEF
             else:
                 out.append("message-id:invalid")
         elif name in _WORD_HEADERS:
-            for w in words(value, name + ":", 500):
-                out.append(w)
+            # Words of every other header too (Bogofilter's way) was tried:
+            # CV (1-AUC)% 0.0506 -> 0.0546, FNR@0.1%FPR 5.71 -> 6.03%: rejected.
+            out.extend(words(value, name[:40] + ":", 500))
     out.append(f"hdr:received-count:{min(received, 12)}")
     return out
 
 
 def body_tokens(texts: list[str], max_chars: int = 200_000) -> set[str]:
-    return words("\n".join(texts), "", max_chars)
+    # Word bigrams (Bogofilter's multi-word tokens): "click here", "dear friend".
+    # Hypothesis: phrases carry evidence their words lack alone.  Measured
+    # (5-fold CV, train half): (1-AUC)% 0.0506 -> 0.0464, FNR@0.1%FPR 5.71 -> 3.60%,
+    # FNR@1%FPR 0.53 -> 0.32%.
+    return words("\n".join(texts), "", max_chars, bigrams=True)

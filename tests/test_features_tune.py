@@ -1,0 +1,75 @@
+"""Tokenizer behaviour added or kept by the tune branch (CJK, bigrams, ignored headers, hostile input)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from spamscore.features import extract
+from spamscore.features.tokens import header_tokens, normalize, words
+from spamscore.message import parse
+
+
+def _jp_message(charset: str, cte: str = "8bit") -> bytes:
+    subject_text = "今すぐ無料でお試しください"
+    body_text = "おめでとうございます当選しましたキャンペーン実施中"
+    subj = base64.b64encode(subject_text.encode(charset)).decode()
+    body = body_text.encode(charset)
+    if cte == "base64":
+        body = base64.encodebytes(body)
+    return (
+        f"From: a@example.jp\nTo: b@example.jp\nSubject: =?{charset}?B?{subj}?=\n"
+        f"MIME-Version: 1.0\nContent-Type: text/plain; charset={charset}\n"
+        f"Content-Transfer-Encoding: {cte}\n\n"
+    ).encode() + body + b"\n"
+
+
+@pytest.mark.parametrize("charset,cte", [("iso-2022-jp", "7bit"), ("shift_jis", "8bit"), ("shift_jis", "base64")])
+def test_japanese_unspaced_text_yields_bigrams(charset, cte):
+    feats = set(extract(parse(_jp_message(charset, cte))))
+    assert "subject:無料" in feats
+    assert "当選" in feats
+    assert "キャンペーン" in feats  # katakana run kept whole
+    assert "無料" not in feats      # the subject word is not in the body
+
+
+def test_full_width_and_zero_width_are_normalised():
+    assert normalize("ｆｒｅｅ") == "free"
+    assert "free" in words("get it ｆｒ\u200bｅｅ now")
+    assert "viagra" in words("vi\u00ada\u200bgra")
+
+
+def test_word_bigrams_and_skip_tokens():
+    toks = words("Click HERE now, to claim your prize!", bigrams=True)
+    assert "click here" in toks
+    assert "claim your" in toks
+    assert "now to" not in toks          # "to" is too short to be kept
+    assert "here now" in toks             # punctuation stripped before pairing
+    assert words("x" * 25) == {"skip:x 20"}
+    assert not any(" " in t for t in words("Click here now"))
+
+
+def test_bigrams_prefixed():
+    assert "bi:dear friend" in words("dear friend", bigrams="bi:")
+
+
+def test_filter_and_mailbox_headers_are_ignored():
+    headers = [("x-keywords", "junk"), ("x-status", ""), ("status", "RO"),
+               ("x-mailscanner", "Found to be clean"), ("x-spam-status", "Yes"),
+               ("x-mailer", "Mutt")]
+    toks = header_tokens(headers)
+    assert not any("keywords" in t or "status" in t or "mailscanner" in t or "spam" in t for t in toks)
+    assert "hdr:x-mailer" in toks
+
+
+@pytest.mark.parametrize("raw", [
+    b"", b"\x00\xff" * 1000, b"Subject: " + b"a" * 200_000,
+    b"Content-Type: text/html\n\n" + b"<div>" * 20_000,
+    b"Content-Type: text/html\n\n" + b"<html><body></body></html>",
+    b"Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/html\n\n<p>hi</p>\n--x--\n",
+    "Subject: \u200b\u00ad テスト\n\n" .encode("utf-8") + "ｶﾀｶﾅ 全角ｆｒｅｅ".encode("utf-8"),
+])
+def test_hostile_input_never_raises(raw):
+    feats = extract(parse(raw))
+    assert isinstance(feats, list) and all(isinstance(f, str) for f in feats)
