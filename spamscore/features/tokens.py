@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from itertools import repeat
 
 from .urls import registered_domain
@@ -141,8 +142,10 @@ def subject_tokens(subject: str) -> list[str]:
     return out
 
 
-_RECEIVED_HOST = re.compile(r"\b(?:from|by)\s+([a-z0-9][a-z0-9.-]{0,200})", re.I)
-_IP = re.compile(r"\[?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}\]?")
+# No re.I and no leading \b: six times faster on Received values, with the
+# same matches on all but 1 of 8,772 of the corpus' Received headers.
+_RECEIVED_HOST = re.compile(r"(?:[Ff]rom|[Bb]y|FROM|BY)[ \t\r\n]+([a-zA-Z0-9][a-zA-Z0-9.-]{0,200})")
+_IP = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}")
 _ADDR_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
@@ -181,6 +184,18 @@ _WORD_HEADERS = frozenset({"x-mailer", "user-agent", "content-type", "x-mimeole"
                            "content-transfer-encoding", "x-originating-ip"})
 
 
+@lru_cache(maxsize=16384)
+def _value_tokens(name: str, value: str) -> tuple[str, ...]:
+    """Tokens of one address or word header, cached: From, To, X-Mailer,
+    Content-Type, List-Id... values repeat from message to message (on the
+    corpus about 60% of these lookups hit the cache)."""
+    if name in _ADDRESS_HEADERS:
+        out: list[str] = []
+        _address_tokens(name, value, out)
+        return tuple(out)
+    return tuple(words(value, name + ":", 500))
+
+
 def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEFAULT_IGNORED_HEADERS) -> list[str]:
     """Tokens from the header block (names present, addresses, Received chain...)."""
     out: list[str] = []
@@ -189,8 +204,8 @@ def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEF
         if ignored and name.startswith(ignored):
             continue
         out.append("hdr:" + name[:40])
-        if name in _ADDRESS_HEADERS:
-            _address_tokens(name, value, out)
+        if name in _ADDRESS_HEADERS or name in _WORD_HEADERS:
+            out.extend(_value_tokens(name, value[:2000]))
         elif name == "received":
             received += 1
             if received > 10:
@@ -211,10 +226,8 @@ def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEF
                 out.append("message-id:" + v.rsplit("@", 1)[1].lower()[:100])
             else:
                 out.append("message-id:invalid")
-        elif name in _WORD_HEADERS:
-            # Words of every other header too (Bogofilter's way) was tried:
-            # CV (1-AUC)% 0.0506 -> 0.0546, FNR@0.1%FPR 5.71 -> 6.03%: rejected.
-            out.extend(words(value, name[:40] + ":", 500))
+        # Words of every other header too (Bogofilter's way) was tried:
+        # CV (1-AUC)% 0.0506 -> 0.0546, FNR@0.1%FPR 5.71 -> 6.03%: rejected.
     out.append(f"hdr:received-count:{min(received, 12)}")
     return out
 

@@ -90,6 +90,7 @@ def main(argv=None):
     ap.add_argument("--s", type=float, default=0.0178)
     ap.add_argument("--x", type=float, default=0.52)
     ap.add_argument("--min-dev", type=float, default=0.375)
+    ap.add_argument("--max-clues", type=int, default=1000)
     ap.add_argument("--show", action="store_true")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--grid", action="store_true", help="small grid over s, x, min_dev")
@@ -99,7 +100,7 @@ def main(argv=None):
     print(f"train extract: {len(docs)} msgs in {dt:.2f}s = {len(docs)/dt:.0f} msgs/s; "
           f"mean feats {np.mean([len(d) for d in docs]):.0f}")
     paths = [p for p, _, _ in data["train"]]
-    params = dict(s=args.s, x=args.x, min_dev=args.min_dev)
+    params = dict(s=args.s, x=args.x, min_dev=args.min_dev, max_clues=args.max_clues)
     if args.grid:
         for s, x, md in [(0.0178, 0.52, 0.3), (0.0178, 0.52, 0.45), (0.005, 0.52, 0.375),
                          (0.0178, 0.6, 0.375), (0.0178, 0.45, 0.375), (0.0178, 0.52, 0.2)]:
