@@ -73,3 +73,13 @@ def test_filter_and_mailbox_headers_are_ignored():
 def test_hostile_input_never_raises(raw):
     feats = extract(parse(raw))
     assert isinstance(feats, list) and all(isinstance(f, str) for f in feats)
+
+
+def test_bigrams_from_plain_text_only():
+    from spamscore.features.tokens import body_tokens
+    toks = body_tokens(["dear friend", "free money click here"])
+    assert "dear friend" in toks
+    assert "free" in toks and "money" in toks and "click" in toks
+    assert "free money" not in toks and "click here" not in toks
+    html_only = extract(parse(b"Content-Type: text/html\n\n<table><tr><td>free</td><td>money</td></tr></table>"))
+    assert "free" in html_only and "money" in html_only and "free money" not in html_only
