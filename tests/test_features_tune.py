@@ -83,3 +83,14 @@ def test_bigrams_from_plain_text_only():
     assert "free money" not in toks and "click here" not in toks
     html_only = extract(parse(b"Content-Type: text/html\n\n<table><tr><td>free</td><td>money</td></tr></table>"))
     assert "free" in html_only and "money" in html_only and "free money" not in html_only
+
+
+def test_date_and_boundary_shapes():
+    from spamscore.features.tokens import shape
+    assert shape("----=_NextPart_000_0001_01C2") == "-=_AaAa_9_9_9A9"
+    toks = header_tokens([("date", "Mon, 26 Aug 2002 12:34:56 -0700"),
+                          ("content-type", 'multipart/alternative; boundary="----=_NextPart_000_0001_01C2"')])
+    assert "date:shape:Aa, 9 Aa 9 9:9:9 -9" in toks
+    assert "date:tz:-0700" in toks
+    assert "boundary:-=_AaAa_9_9_9A9" in toks
+    assert shape("a" * 100_000) == "a"  # bounded, no blow-up

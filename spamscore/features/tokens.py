@@ -20,6 +20,7 @@ words.
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from functools import lru_cache
 from itertools import repeat
@@ -193,7 +194,29 @@ def _value_tokens(name: str, value: str) -> tuple[str, ...]:
         out: list[str] = []
         _address_tokens(name, value, out)
         return tuple(out)
-    return tuple(words(value, name + ":", 500))
+    toks = words(value, name + ":", 500)
+    if name == "content-type":
+        # The MIME boundary's shape names the mailing software
+        # ("----=_NextPart_..." Outlook, "Apple-Mail-..."), and bulk mailers
+        # have their own.  CV (3 seeds) with the Date shape below:
+        # (1-AUC)% 0.0464 -> 0.0424, FNR@0.1%FPR 5.71 -> 5.89, FNR@1% 0.49 -> 0.46.
+        m = _BOUNDARY.search(value)
+        if m:
+            toks.add("boundary:" + shape(m.group(1)[:70]))
+    return tuple(toks)
+
+
+# "Shapes": digits -> 9, lower-case letters -> a, upper-case -> A, runs of
+# one class collapsed ("----=_NextPart_000_0001_01C2" -> "-=_Aa_9_9_9A9").
+_SHAPE = str.maketrans({**dict.fromkeys(string.digits, "9"), **dict.fromkeys(string.ascii_lowercase, "a"),
+                        **dict.fromkeys(string.ascii_uppercase, "A")})
+_SHAPE_RUNS = re.compile(r"(.)\1+")  # linear: a greedy run of one backreference
+_BOUNDARY = re.compile(r"boundary\s*=\s*\"?([^\";]{1,100})", re.I)
+
+
+def shape(value: str) -> str:
+    """The character-class shape of ``value`` (see ``_SHAPE``)."""
+    return _SHAPE_RUNS.sub(r"\1", value.translate(_SHAPE))
 
 
 def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEFAULT_IGNORED_HEADERS) -> list[str]:
@@ -220,6 +243,14 @@ def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEF
             for a, b, c in _IP.findall(value[:2000]):
                 out.append(f"received:ip:{a}.{b}")
                 out.append(f"received:ip:{a}.{b}.{c}")
+        elif name == "date":
+            # Date format and time zone: forged or hand-made dates in spam
+            # ("-1700", missing weekday, two-digit year).  See boundary above.
+            v = value.strip()[:60]
+            out.append("date:shape:" + shape(v))
+            zone = v.rsplit(None, 1)
+            if zone:
+                out.append("date:tz:" + zone[-1][:10])
         elif name == "message-id":
             v = value.strip().strip("<>")
             if "@" in v:
