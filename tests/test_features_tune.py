@@ -94,3 +94,12 @@ def test_date_and_boundary_shapes():
     assert "date:tz:-0700" in toks
     assert "boundary:-=_AaAa_9_9_9A9" in toks
     assert shape("a" * 100_000) == "a"  # bounded, no blow-up
+
+
+def test_capitals_share_token():
+    from spamscore.features.tokens import body_tokens
+    assert "body:caps:20" not in body_tokens(["x"])
+    assert "body:caps:10" in body_tokens(["FREE MONEY FOR EVERYONE TODAY ONLY"])
+    assert "body:caps:0" in body_tokens(["see you at the meeting tomorrow, bring the notes"])
+    assert not any(t.startswith("body:caps:") for t in body_tokens(["short"]))
+    assert any(t.startswith("body:caps:") for t in body_tokens(["\ud800 lone surrogate " * 5]))

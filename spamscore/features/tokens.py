@@ -263,6 +263,10 @@ def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEF
     return out
 
 
+_UPPER = bytes(range(65, 91))
+_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+
+
 def body_tokens(texts: list[str], max_chars: int = 200_000) -> set[str]:
     """Body words of ``texts``: ``texts[0]`` the text/plain parts, any others HTML visible text.
 
@@ -278,6 +282,16 @@ def body_tokens(texts: list[str], max_chars: int = 200_000) -> set[str]:
     if not texts:
         return set()
     out = words(texts[0], "", max_chars, bigrams=True)
+    # Share of capitals among the letters, in twentieths (SpamAssassin's
+    # UPPERCASE_* rules).  Counted in C: bytes.translate deletes the letters.
+    # CV (3 seeds): (1-AUC)% 0.0424 -> 0.0418, FNR@0.1% 5.89 -> 5.86, FNR@1% 0.46 -> 0.39.
+    # Rejected beside it: longest-line bucket (no change), '!' and '$' counts
+    # (0.0419 / 5.96 / 0.39 alone, nothing added to this one).
+    b = "\n".join(texts)[:max_chars].encode("utf-8", "replace")
+    letters = len(b) - len(b.translate(None, _LETTERS))
+    if letters >= 20:
+        upper = len(b) - len(b.translate(None, _UPPER))
+        out.add(f"body:caps:{min(upper * 20 // letters, 10)}")
     if len(texts) > 1:
         out |= words("\n".join(texts[1:]), "", max_chars)
     return out
