@@ -102,8 +102,7 @@ def main(argv=None):
     paths = [p for p, _, _ in data["train"]]
     params = dict(s=args.s, x=args.x, min_dev=args.min_dev, max_clues=args.max_clues)
     if args.grid:
-        for s, x, md in [(0.0178, 0.52, 0.3), (0.0178, 0.52, 0.45), (0.005, 0.52, 0.375),
-                         (0.0178, 0.6, 0.375), (0.0178, 0.45, 0.375), (0.0178, 0.52, 0.2)]:
+        for s, x, md in [(0.0178, 0.52, 0.45), (0.0178, 0.52, 0.3), (0.0178, 0.6, 0.375), (0.05, 0.52, 0.375)]:
             p = dict(s=s, x=x, min_dev=md)
             t0 = time.perf_counter()
             res = [report(f"cv {p} seed {seed}", y, cv(docs, y, p, seed=seed)) for seed in range(args.seeds)]
