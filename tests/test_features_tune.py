@@ -69,6 +69,12 @@ def test_filter_and_mailbox_headers_are_ignored():
     b"Content-Type: text/html\n\n" + b"<html><body></body></html>",
     b"Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/html\n\n<p>hi</p>\n--x--\n",
     "Subject: \u200b\u00ad テスト\n\n" .encode("utf-8") + "ｶﾀｶﾅ 全角ｆｒｅｅ".encode("utf-8"),
+    b"X-A: b\n" * 70_000 + b"\nbody",
+    b"Subject:" + b" " * 300_000 + b"x\n\nbody",
+    (b"a" * 250 + b"\n") * 2000 + b"\nbody",
+    b"Subject: a\n" + b" b\n" * 100_000 + b"\nbody",
+    b"Date: " + b"1" * 100_000 + b"\n\nx",
+    b"Content-Type: text/plain; boundary=\"" + b"-" * 100_000 + b"\"\n\nx",
 ])
 def test_hostile_input_never_raises(raw):
     feats = extract(parse(raw))
@@ -103,3 +109,17 @@ def test_capitals_share_token():
     assert "body:caps:0" in body_tokens(["see you at the meeting tomorrow, bring the notes"])
     assert not any(t.startswith("body:caps:") for t in body_tokens(["short"]))
     assert any(t.startswith("body:caps:") for t in body_tokens(["\ud800 lone surrogate " * 5]))
+
+
+def test_header_fast_path_matches_field_by_field_split():
+    from spamscore.message import DEFAULT_LIMITS, _split_headers, _split_headers_slow
+    for raw in (b"From x Mon\nSubject: a\r\n\tb\r\nTo: c@d.e\r\n\r\nbody",
+                b"Subject: a\n b\nFrom: x@y.z\n\nbody\n",
+                b"Subject: a\nnot a header line\nFrom: x@y.z\n\nbody\n",
+                b"Subject: only headers\n"):
+        pos = raw.find(b"\n") + 1 if raw.startswith(b"From ") else 0
+        fast, slow = _split_headers(raw, DEFAULT_LIMITS, []), _split_headers_slow(raw, pos, DEFAULT_LIMITS, [])
+        assert fast[1] == slow[1]
+        assert [(k, v.replace("\r", "")) for k, v in fast[0]] == [(k, v.replace("\r", "")) for k, v in slow[0]]
+    fields, body_at = _split_headers(b"Subject: a\nnot a header line\n\nbody", DEFAULT_LIMITS, [])
+    assert fields == [("subject", "a")]
