@@ -6,6 +6,11 @@ stripped of surrounding punctuation and kept when 3 to 12 characters long;
 longer words become *skip* tokens (``skip:h 20``: first character and length
 rounded down to tens), which SpamBayes found to carry most of what long
 garbled words say, at a fraction of the vocabulary.
+Adjacent kept words of the text/plain body also become bigrams
+(``"click here"``), the Date header and the MIME boundary give *shapes*
+(``date:shape:Aa, 9 Aa 9 9:9:9 -9``), and ``body:caps:N`` is the share of
+capitals.  training/TOKENIZER.md has the measured effect of each, and of what
+was tried and rejected.
 
 Japanese, Chinese and Korean are written without spaces between words.  A
 run of CJK characters is segmented into overlapping character bigrams
