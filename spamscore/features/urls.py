@@ -93,6 +93,7 @@ def find_urls(text: str, limit: int = 500) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=8192)
 def parse_url(url: str) -> UrlInfo | None:
     """Split a URL by hand (urllib raises on some hostile forms); None if not a web URL."""
     url = url.strip()[:2048]
@@ -167,11 +168,14 @@ def url_features(urls: list[str], links: list[tuple[str, str]], max_urls: int = 
     out: list[str] = []
     seen_domains: set[str] = set()
     n = 0
-    for url in urls[:max_urls]:
+    counts: dict[str, int] = {}
+    for url in urls[:max_urls]:  # each distinct URL is looked at once
+        counts[url] = counts.get(url, 0) + 1
+    for url, times in counts.items():
         info = parse_url(url)
         if info is None:
             continue
-        n += 1
+        n += times
         out.append("url:" + info.domain)
         out.append("proto:" + info.scheme)
         if info.host != info.domain and not info.ip_host:
