@@ -84,6 +84,9 @@ def parse_args(argv=None):
     ap.add_argument("--no-install", action="store_true", help="never apt-get install missing peers")
     ap.add_argument("--require-peers", action="store_true",
                     help="fail (exit 3) if a requested peer cannot run, instead of reporting why in the table")
+    ap.add_argument("--reuse-peer-out", default=None, metavar="DIR",
+                    help="take SpamAssassin's / Rspamd's outputs (*.scores.tsv, *.timing.json) from an earlier run "
+                         "of their reference script (PEER_OUT=DIR) instead of running them; marked IMPORTED")
     ap.add_argument("--keep-work", action="store_true", help="keep the temporary work folder")
     ap.add_argument("--timeout", type=float, default=7200, help="seconds allowed per external command")
     a = ap.parse_args(argv)
@@ -183,9 +186,9 @@ def main(argv=None) -> int:
                 if peer == "bogofilter":
                     rows = systems.run_bogofilter(c, peer_out, a.passes, a.jobs, a.timeout)
                 elif peer == "spamassassin":
-                    rows = systems.run_spamassassin(c, peer_out, a.sa_passes, a.timeout)
+                    rows = systems.run_spamassassin(c, peer_out, a.sa_passes, a.timeout, a.reuse_peer_out)
                 else:
-                    rows = systems.run_rspamd(c, peer_out, a.passes, a.timeout)
+                    rows = systems.run_rspamd(c, peer_out, a.passes, a.timeout, a.reuse_peer_out)
             except (RuntimeError, OSError, subprocess.SubprocessError, KeyError, ValueError) as exc:
                 if a.require_peers:
                     raise

@@ -148,24 +148,28 @@ def roc_plot(curves: list[tuple[str, object, object]], path: str, title: str) ->
         return "matplotlib is not installed (pip install -e '.[bench]'): no ROC plot"
     from sklearn.metrics import roc_curve
 
-    fig, ax = plt.subplots(figsize=(8, 6), dpi=110)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), dpi=100)
     floor = 1.0
+    data = []
     for name, y, s in curves:
         fpr, tpr, _ = roc_curve(y, s)
-        n_ham = int((y == 0).sum())
-        lo = 0.5 / max(n_ham, 1)
+        lo = 0.5 / max(int((y == 0).sum()), 1)
         floor = min(floor, lo)
-        ax.step([max(f, lo) for f in fpr], tpr, where="post", label=name, linewidth=1.6)
-    ax.set_xscale("log")
-    ax.set_xlim(floor, 1.0)
-    ax.set_ylim(0.0, 1.005)
-    for x in (0.001, 0.01):
-        ax.axvline(x, color="grey", linewidth=0.6, linestyle=":")
-    ax.set_xlabel("false-positive rate (log scale; 0 drawn at 0.5/n_ham)")
-    ax.set_ylabel("true-positive rate (spam caught)")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(loc="lower right", fontsize=9)
+        data.append((name, [max(f, lo) for f in fpr], tpr))
+    for ax, (ylo, sub) in zip(axes, ((0.0, "whole range"), (0.8, "top: true-positive rate from 0.8"))):
+        for name, fpr, tpr in data:
+            ax.step(fpr, tpr, where="post", label=name, linewidth=1.5)
+        ax.set_xscale("log")
+        ax.set_xlim(floor, 1.0)
+        ax.set_ylim(ylo, 1.002)
+        for x in (0.001, 0.01):
+            ax.axvline(x, color="grey", linewidth=0.6, linestyle=":")
+        ax.set_xlabel("false-positive rate (log scale; 0 drawn at 0.5/n_ham)")
+        ax.set_ylabel("true-positive rate (share of spam caught)")
+        ax.set_title(sub, fontsize=10)
+        ax.grid(True, which="both", alpha=0.25)
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -253,6 +253,25 @@ def pkg_version(pkg: str) -> str | None:
     return cp.stdout.strip() or None if cp.returncode == 0 else None
 
 
+REUSE_FILES = {"bogofilter": ["bogofilter.scores.tsv", "bogofilter.timing.json"],
+               "spamassassin": ["spamassassin_bayesonly.scores.tsv", "spamassassin_full.scores.tsv",
+                                "spamassassin.timing.json"],
+               "rspamd": ["rspamd_bayesonly.scores.tsv", "rspamd_full.scores.tsv", "rspamd.timing.json"]}
+
+
+def reusable(peer: str, folder: str | None) -> bool:
+    return bool(folder) and all(os.path.exists(os.path.join(folder, f)) for f in REUSE_FILES[peer])
+
+
+def import_peer(peer: str, folder: str, outdir: str) -> str:
+    """Copy a peer's outputs from an earlier run of its reference script; returns a note."""
+    for f in REUSE_FILES[peer]:
+        shutil.copy(os.path.join(folder, f), os.path.join(outdir, f))
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(os.path.join(folder, REUSE_FILES[peer][-1]))))
+    return (f"IMPORTED from an earlier run of the reference script ({folder}, finished {when}), not measured in "
+            f"this run: its accuracy is comparable, its timings were taken under different load")
+
+
 def run_peer_script(peer: str, args: list[str], corpus, outdir: str, timeout: float, extra_env=None) -> None:
     env = dict(os.environ, SA_CORPUS=corpus.root, PEER_OUT=outdir, SA_SPLIT=corpus.split_tsv, **(extra_env or {}))
     script = os.path.join(PEERS_DIR, f"run_{peer}.py")
@@ -329,16 +348,23 @@ def run_bogofilter(corpus, peer_out: str, passes: int, jobs_all: int, timeout: f
     }]
 
 
-def run_spamassassin(corpus, peer_out: str, passes: int, timeout: float) -> list[dict]:
-    _ensure_sapeer()
-    run_peer_script("spamassassin", ["bayes", str(passes)], corpus, peer_out, timeout)
+def run_spamassassin(corpus, peer_out: str, passes: int, timeout: float, reuse: str | None = None) -> list[dict]:
+    imported = None
+    if reusable("spamassassin", reuse):
+        imported = import_peer("spamassassin", reuse, peer_out)
+    else:
+        _ensure_sapeer()
+        run_peer_script("spamassassin", ["bayes", str(passes)], corpus, peer_out, timeout)
     t = _load_timing(peer_out, "spamassassin")
+    passes = len(t.get("score_s_all", [])) or passes
     rss = max(t.get("spamd_vmhwm_kb", {}).values(), default=None)
     common = {"version": pkg_version("spamassassin"), "train_s": t["train_s"], "msgs_per_s_1": t["msgs_per_s_median"],
               "msgs_per_s_all": None, "score_maxrss_kb": rss, "train_maxrss_kb": t.get("train_maxrss_kb"),
               "model_bytes": _dir_bytes("/tmp/peer_sa/bayes"), "model_desc": "bayes_toks+bayes_seen", "timing": t}
     speed_note = (f"spamd with one child, one spamc per message, {passes} pass(es); all-cores speed "
                   "not measured (the reference runs spamd --max-children=1)")
+    if imported:
+        speed_note = imported + "; " + speed_note
     return [
         dict(common, system="SpamAssassin Bayes", key="spamassassin_bayes",
              scores=read_peer_scores(os.path.join(peer_out, "spamassassin_bayesonly.scores.tsv")),
@@ -349,9 +375,14 @@ def run_spamassassin(corpus, peer_out: str, passes: int, timeout: float) -> list
     ]
 
 
-def run_rspamd(corpus, peer_out: str, passes: int, timeout: float) -> list[dict]:
-    run_peer_script("rspamd", [str(passes)], corpus, peer_out, timeout)
+def run_rspamd(corpus, peer_out: str, passes: int, timeout: float, reuse: str | None = None) -> list[dict]:
+    imported = None
+    if reusable("rspamd", reuse):
+        imported = import_peer("rspamd", reuse, peer_out)
+    else:
+        run_peer_script("rspamd", [str(passes)], corpus, peer_out, timeout)
     t = _load_timing(peer_out, "rspamd")
+    passes = len(t.get("score_s_all", [])) or passes
     rss = max((t.get("worker_vmhwm_kb") or {}).values(), default=None)
     redis_mem = (t.get("redis") or {}).get("used_memory")
     common = {"version": pkg_version("rspamd"), "train_s": t["train_s"], "msgs_per_s_1": t["msgs_per_s_median"],
@@ -359,6 +390,8 @@ def run_rspamd(corpus, peer_out: str, passes: int, timeout: float) -> list[dict]
               "model_bytes": _human_bytes(redis_mem), "model_desc": f"redis used_memory {redis_mem}", "timing": t}
     speed_note = (f"one normal worker, one rspamc client, {passes} pass(es); all-cores speed not measured "
                   "(the reference runs count=1); peak RSS = largest rspamd process (VmHWM), redis not counted")
+    if imported:
+        speed_note = imported + "; " + speed_note
     return [
         dict(common, system="Rspamd Bayes", key="rspamd_bayes",
              scores=read_peer_scores(os.path.join(peer_out, "rspamd_bayesonly.scores.tsv")),
