@@ -67,6 +67,9 @@ def parse_args(argv=None):
                          "(default bogofilter,rspamd; spamassassin is slow: about 8 msgs/s)")
     ap.add_argument("--passes", type=int, default=3, help="timed passes (medians reported), default 3")
     ap.add_argument("--sa-passes", type=int, default=1, help="SpamAssassin scoring passes (default 1)")
+    ap.add_argument("--sa-test-sample", type=int, default=None, metavar="N",
+                    help="score SpamAssassin on a stratified sample of N test messages only (it trains on the whole "
+                         "training half); spamscore's ratios to it then use spamscore's figures on the same N")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="'all cores' (default: cpu count)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="results folder (default benchmarks/results)")
     ap.add_argument("--name", default="latest", help="file stem of the results (default latest)")
@@ -157,7 +160,8 @@ def main(argv=None) -> int:
         log(f"corpus {c.root}: {c.counts()}")
         # -- spamscore through its CLI ------------------------------------------
         ss = systems.run_spamscore(c, work, a.passes, a.jobs, a.timeout)
-        m, y, s = systems.evaluate(ss.pop("scores"), c)
+        ss_scores = ss.pop("scores")
+        m, y, s = systems.evaluate(ss_scores, c)
         curves = [("spamscore", y, s)]
         res["systems"].append({
             "system": "spamscore", "key": "spamscore", "version": spamscore_version(), "metrics": m,
@@ -186,7 +190,10 @@ def main(argv=None) -> int:
                 if peer == "bogofilter":
                     rows = systems.run_bogofilter(c, peer_out, a.passes, a.jobs, a.timeout)
                 elif peer == "spamassassin":
-                    rows = systems.run_spamassassin(c, peer_out, a.sa_passes, a.timeout, a.reuse_peer_out)
+                    c_sa = c
+                    if a.sa_test_sample and a.sa_test_sample < len(c.test):
+                        c_sa = corpus_mod.subsample_test(c, a.sa_test_sample, a.seed, os.path.join(work, "split-sa.tsv"))
+                    rows = systems.run_spamassassin(c_sa, peer_out, a.sa_passes, a.timeout, a.reuse_peer_out)
                 else:
                     rows = systems.run_rspamd(c, peer_out, a.passes, a.timeout, a.reuse_peer_out)
             except (RuntimeError, OSError, subprocess.SubprocessError, KeyError, ValueError) as exc:
@@ -198,10 +205,15 @@ def main(argv=None) -> int:
             log(f"{peer} done in {time.time() - t0:.0f} s")
             for row in rows:
                 versions[peer] = row.get("version")
-                pm, py, ps = systems.evaluate(row.pop("scores"), c)
+                peer_scores = row.pop("scores")
+                pm, py, ps = systems.evaluate(peer_scores, c)
                 row["metrics"] = pm
                 if pm.get("missing"):
-                    row.setdefault("notes", []).append(f"{pm['missing']} test messages without a score")
+                    # a peer scored on part of the test half: spamscore on exactly that part, for the ratios
+                    row.setdefault("notes", []).append(
+                        f"scored {pm['messages']} of the {len(c.test)} test messages; its figures are on those")
+                    row["spamscore_same_subset"], _, _ = systems.evaluate(
+                        {r: v for r, v in ss_scores.items() if r in peer_scores}, c)
                 curves.append((row["system"], py, ps))
                 res["systems"].append(row)
         res["ratios"] = report.ratios(res["systems"])

@@ -124,3 +124,19 @@ def prepare(root: str, split_tsv: str, workdir: str, *, sample: int | None = Non
     if not train or not test or len({l for _, l in train}) < 2 or len({l for _, l in test}) < 2:
         raise SystemExit(f"{split_tsv}: need spam and ham in both the train and the test half")
     return Corpus(root, used, train, test, source or root, notes)
+
+
+def subsample_test(c: Corpus, n: int, seed: int, path: str) -> Corpus:
+    """The same training half with a stratified sample of ``n`` test messages (for a peer
+    too slow to score the whole test half), written as a split TSV at ``path``."""
+    rng = random.Random(seed)
+    spam = [t for t in c.test if t[1] == "spam"]
+    ham = [t for t in c.test if t[1] == "ham"]
+    n_spam = max(1, round(n * len(spam) / len(c.test)))
+    test = sorted(rng.sample(spam, min(n_spam, len(spam))) + rng.sample(ham, min(n - n_spam, len(ham))))
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("path\tlabel\tsplit\tmd5\n")
+        fh.writelines(f"{r}\t{l}\ttrain\t\n" for r, l in c.train)
+        fh.writelines(f"{r}\t{l}\ttest\t\n" for r, l in test)
+    return Corpus(c.root, path, list(c.train), test, c.source,
+                  c.notes + [f"test half sampled to {len(test)} messages (seed {seed}, stratified)"])

@@ -37,13 +37,13 @@ def ratios(systems: list[dict]) -> list[dict]:
     if ss is None:
         return []
     out = []
-    m0 = ss["metrics"]
     for p in systems:
         if p is ss or not p.get("metrics"):
             continue
         m = p["metrics"]
+        m0 = p.get("spamscore_same_subset") or ss["metrics"]
         out.append({
-            "peer": p["system"],
+            "peer": p["system"], "messages": m.get("messages"), "subset": bool(p.get("spamscore_same_subset")),
             "one_minus_auc": _ratio(m0.get("one_minus_auc_pct"), m.get("one_minus_auc_pct")),
             "fnr_at_fpr_0_1": _ratio(m0.get("fnr_at_fpr_0_1_pct"), m.get("fnr_at_fpr_0_1_pct")),
             "fnr_at_fpr_1": _ratio(m0.get("fnr_at_fpr_1_pct"), m.get("fnr_at_fpr_1_pct")),
@@ -60,6 +60,7 @@ def main_table(systems: list[dict]) -> str:
     head = ("| system | (1-AUC)% | FPR % | FNR % | FNR % at 0.1% FPR | FNR % at 1% FPR | train s | "
             "msgs/s, 1 process | msgs/s, all cores | peak RSS MiB | model size |")
     lines = [head, "|" + "---|" * 11]
+    shown: set = set()
     for s in systems:
         m = s.get("metrics")
         if not m:
@@ -71,6 +72,13 @@ def main_table(systems: list[dict]) -> str:
             f"{_f(m.get('fnr_at_fpr_1_pct'), '{:.1f}')} | {_f(s.get('train_s'), '{:.1f}')} | "
             f"{_f(s.get('msgs_per_s_1'), '{:,.0f}')} | {_f(s.get('msgs_per_s_all'), '{:,.0f}')} | "
             f"{_f(_mib(s.get('score_maxrss_kb')), '{:.0f}')} | {_size(s.get('model_bytes'))} |")
+        sub = s.get("spamscore_same_subset")
+        if sub and sub["messages"] not in shown:
+            shown.add(sub["messages"])
+            lines.append(f"| *spamscore on the same {sub['messages']} test messages* | "
+                         f"{_f(sub.get('one_minus_auc_pct'))} | {_f(sub.get('fpr_pct'), '{:.2f}')} | "
+                         f"{_f(sub.get('fnr_pct'), '{:.2f}')} | {_f(sub.get('fnr_at_fpr_0_1_pct'), '{:.1f}')} | "
+                         f"{_f(sub.get('fnr_at_fpr_1_pct'), '{:.1f}')} | | | | | |")
     return "\n".join(lines)
 
 
@@ -79,7 +87,8 @@ def ratio_table(rs: list[dict]) -> str:
              "speed, all cores | training time | peak RSS | model size |", "|" + "---|" * 9]
     for r in rs:
         f = lambda k, fmt="{:.2f}": _f(r[k], fmt, "n/a")  # noqa: E731
-        lines.append(f"| {r['peer']} | {f('one_minus_auc')} | {f('fnr_at_fpr_0_1')} | {f('fnr_at_fpr_1')} | "
+        peer = r["peer"] + (f" ({r['messages']} msgs)" if r.get("subset") else "")
+        lines.append(f"| {peer} | {f('one_minus_auc')} | {f('fnr_at_fpr_0_1')} | {f('fnr_at_fpr_1')} | "
                      f"{f('speed_1', '{:.1f}x')} | {f('speed_all', '{:.1f}x')} | {f('train_time')} | "
                      f"{f('peak_rss')} | {f('model_size')} |")
     return "\n".join(lines)
