@@ -166,7 +166,7 @@ def main(argv=None) -> int:
         res["systems"].append({
             "system": "spamscore", "key": "spamscore", "version": spamscore_version(), "metrics": m,
             "train_s": ss["train_s"], "msgs_per_s_1": ss["msgs_per_s_1"], "msgs_per_s_all": ss["msgs_per_s_all"],
-            "score_maxrss_kb": ss["score_maxrss_kb"], "train_maxrss_kb": ss["train_maxrss_kb"],
+            "msgs_per_cpu_s": ss.get("msgs_per_cpu_s"), "score_maxrss_kb": ss["score_maxrss_kb"], "train_maxrss_kb": ss["train_maxrss_kb"],
             "model_bytes": ss["model_bytes"], "model_desc": "model file (.spamscore)", "cli": ss,
             "notes": [f"`spamscore train --jobs 1` and `spamscore score -f jsonl --clues 0` (--jobs 1 and --jobs {a.jobs}); "
                       f"{a.passes} pass(es); default verdict = label spam ({m.get('unsure', 0)} unsure counted as ham); "

@@ -49,6 +49,7 @@ def ratios(systems: list[dict]) -> list[dict]:
             "fnr_at_fpr_1": _ratio(m0.get("fnr_at_fpr_1_pct"), m.get("fnr_at_fpr_1_pct")),
             "speed_1": _ratio(ss.get("msgs_per_s_1"), p.get("msgs_per_s_1")),
             "speed_all": _ratio(ss.get("msgs_per_s_all"), p.get("msgs_per_s_all")),
+            "speed_cpu": _ratio(ss.get("msgs_per_cpu_s"), p.get("msgs_per_cpu_s")),
             "train_time": _ratio(ss.get("train_s"), p.get("train_s")),
             "peak_rss": _ratio(ss.get("score_maxrss_kb"), p.get("score_maxrss_kb")),
             "model_size": _ratio(ss.get("model_bytes"), p.get("model_bytes")),
@@ -58,19 +59,20 @@ def ratios(systems: list[dict]) -> list[dict]:
 
 def main_table(systems: list[dict]) -> str:
     head = ("| system | (1-AUC)% | FPR % | FNR % | FNR % at 0.1% FPR | FNR % at 1% FPR | train s | "
-            "msgs/s, 1 process | msgs/s, all cores | peak RSS MiB | model size |")
-    lines = [head, "|" + "---|" * 11]
+            "msgs/s, 1 process | msgs/s, all cores | msgs per CPU-s | peak RSS MiB | model size |")
+    lines = [head, "|" + "---|" * 12]
     shown: set = set()
     for s in systems:
         m = s.get("metrics")
         if not m:
-            lines.append(f"| {s['system']} | not run: {s.get('skipped', 'unknown')} |" + " |" * 9)
+            lines.append(f"| {s['system']} | not run: {s.get('skipped', 'unknown')} |" + " |" * 10)
             continue
         lines.append(
             f"| {s['system']} | {_f(m.get('one_minus_auc_pct'))} | {_f(m.get('fpr_pct'), '{:.2f}')} | "
             f"{_f(m.get('fnr_pct'), '{:.2f}')} | {_f(m.get('fnr_at_fpr_0_1_pct'), '{:.1f}')} | "
             f"{_f(m.get('fnr_at_fpr_1_pct'), '{:.1f}')} | {_f(s.get('train_s'), '{:.1f}')} | "
             f"{_f(s.get('msgs_per_s_1'), '{:,.0f}')} | {_f(s.get('msgs_per_s_all'), '{:,.0f}')} | "
+            f"{_f(s.get('msgs_per_cpu_s'), '{:,.0f}')} | "
             f"{_f(_mib(s.get('score_maxrss_kb')), '{:.0f}')} | {_size(s.get('model_bytes'))} |")
         sub = s.get("spamscore_same_subset")
         if sub and sub["messages"] not in shown:
@@ -78,24 +80,24 @@ def main_table(systems: list[dict]) -> str:
             lines.append(f"| *spamscore on the same {sub['messages']} test messages* | "
                          f"{_f(sub.get('one_minus_auc_pct'))} | {_f(sub.get('fpr_pct'), '{:.2f}')} | "
                          f"{_f(sub.get('fnr_pct'), '{:.2f}')} | {_f(sub.get('fnr_at_fpr_0_1_pct'), '{:.1f}')} | "
-                         f"{_f(sub.get('fnr_at_fpr_1_pct'), '{:.1f}')} | | | | | |")
+                         f"{_f(sub.get('fnr_at_fpr_1_pct'), '{:.1f}')} | | | | | | |")
     return "\n".join(lines)
 
 
 def ratio_table(rs: list[dict]) -> str:
     lines = ["| spamscore / peer | (1-AUC) | FNR at 0.1% FPR | FNR at 1% FPR | speed, 1 process | "
-             "speed, all cores | training time | peak RSS | model size |", "|" + "---|" * 9]
+             "speed, all cores | speed per CPU-s | training time | peak RSS | model size |", "|" + "---|" * 10]
     for r in rs:
         f = lambda k, fmt="{:.2f}": _f(r[k], fmt, "n/a")  # noqa: E731
         peer = r["peer"] + (f" ({r['messages']} msgs)" if r.get("subset") else "")
         lines.append(f"| {peer} | {f('one_minus_auc')} | {f('fnr_at_fpr_0_1')} | {f('fnr_at_fpr_1')} | "
-                     f"{f('speed_1', '{:.1f}x')} | {f('speed_all', '{:.1f}x')} | {f('train_time')} | "
+                     f"{f('speed_1', '{:.1f}x')} | {f('speed_all', '{:.1f}x')} | {f('speed_cpu', '{:.2f}x')} | {f('train_time')} | "
                      f"{f('peak_rss')} | {f('model_size')} |")
     return "\n".join(lines)
 
 
 def stages_table(st: dict) -> str:
-    lines = ["| stage | function | µs per message |", "|---|---|---|"]
+    lines = ["| stage | function | CPU µs per message |", "|---|---|---|"]
     depth = {None: 0}
     for r in st["rows"]:
         d = depth.get(r["parent"], 0) + (1 if r["parent"] else 0)
@@ -116,7 +118,7 @@ def profile_table(pr: dict) -> str:
 def size_table(sz: dict) -> str:
     shapes = list(sz["fits"])
     sizes = sorted({r["target_bytes"] for r in sz["rows"]})
-    lines = ["| message size | " + " | ".join(f"{s} ms" for s in shapes) + " |", "|---|" + "---|" * len(shapes)]
+    lines = ["| message size | " + " | ".join(f"{s}, CPU ms" for s in shapes) + " |", "|---|" + "---|" * len(shapes)]
     for size in sizes:
         cells = []
         for shape in shapes:
@@ -138,7 +140,7 @@ def _human(n: int) -> str:
 
 
 def train_table(tr: dict) -> str:
-    lines = ["| messages | seconds | of which features s | msgs/s | vocabulary |", "|---|---|---|---|---|"]
+    lines = ["| messages | CPU s | of which features (wall) s | msgs per CPU-s | vocabulary |", "|---|---|---|---|---|"]
     for r in tr["rows"]:
         lines.append(f"| {r['messages']:,}{' (repeated)' if r['repeated'] else ''} | {r['seconds']:.1f} | "
                      f"{_f(r['extract_seconds'], '{:.1f}')} | {r['msgs_per_s']:.0f} | {_f(r['vocabulary'], '{:,}')} |")
@@ -218,15 +220,16 @@ def markdown(res: dict) -> str:
         out += ["", f"spamscore CLI start-up (interpreter, imports, model load, one message): "
                 f"{j1['startup_s']:.2f} s (median time to the first result), left out of the msgs/s above, which "
                 f"count results from the one at 10% of the output to the last; including it, --jobs 1 scores "
-                f"{j1['msgs_per_s_incl_startup']:,.0f} msgs/s. CPU time: {j1['msgs_per_cpu_s']:,.0f} messages per "
-                f"CPU-second with --jobs 1 (start-up included; less sensitive to other load than wall time); "
-                f"training used {ss['cli']['train_cpu_s']:.1f} CPU-s. Training output: `{ss['cli']['train_output']}`"]
+                f"{j1['msgs_per_s_incl_startup']:,.0f} msgs/s. msgs per CPU-s: user+system CPU time of the --jobs 1 run "
+                f"minus that of a one-message run (start-up), from /usr/bin/time; far less sensitive to other load "
+                f"than wall time. Training used {ss['cli']['train_cpu_s']:.1f} CPU-s. "
+                f"Training output: `{ss['cli']['train_output']}`"]
     st = res.get("stages")
     if st:
         out += ["", "## Where spamscore's time goes (library, one process)", "",
-                f"{st['messages']} test messages, median of {st['passes']} passes, inclusive times, "
-                f"with timers wrapped around each stage. Without the timers: {st['plain_us_per_msg']:.0f} µs "
-                f"per message ({st['plain_msgs_per_s']:,.0f} msgs/s).", "", stages_table(st)]
+                f"{st['messages']} test messages, median of {st['passes']} passes, inclusive CPU times "
+                f"(time.process_time) with timers wrapped around each stage. Without the timers: "
+                f"{st['plain_us_per_msg']:.0f} CPU-µs per message ({st['plain_msgs_per_s']:,.0f} msgs per CPU-s).", "", stages_table(st)]
         if st.get("not_measured"):
             out += ["", f"Not measured (function not found in this engine version): {', '.join(st['not_measured'])}"]
     pr = res.get("profile")
