@@ -214,14 +214,15 @@ def main(argv=None) -> int:
                         f"scored {pm['messages']} of the {len(c.test)} test messages; its figures are on those")
                     row["spamscore_same_subset"], _, _ = systems.evaluate(
                         {r: v for r, v in ss_scores.items() if r in peer_scores}, c)
-                curves.append((row["system"], py, ps))
+                label = row["system"] + (f" ({pm['messages']} msgs)" if pm.get("missing") else "")
+                curves.append((label, py, ps))
                 res["systems"].append(row)
         res["ratios"] = report.ratios(res["systems"])
         # -- the ROC plot ----------------------------------------------------------------
         os.makedirs(a.out, exist_ok=True)
         png = f"{a.name}-roc.png"
         err = report.roc_plot(curves, os.path.join(a.out, png),
-                              f"ROC on the test half ({len(c.test)} messages), same run")
+                              f"ROC on the test half of the fixed split ({len(c.test)} messages)")
         if err:
             log(err)
         else:
