@@ -47,23 +47,27 @@ def message_size(model, sizes=SIZES, shapes=SHAPES, budget_s: float = 1.0) -> di
     """Median seconds of ``model.score(raw)`` per generated message of each shape and size."""
     from spamscore.message import parse
 
+    from .stages import score_fn
+
+    score = score_fn(model)
     rows = []
     for shape in shapes:
         for size in sizes:
             raw = gen.sized_message(shape, size)
             t0 = CLOCK()
-            v = model.score(raw, 0)
+            v = score(raw)
             first = CLOCK() - t0
             reps = max(1, min(50, int(budget_s / max(first, 1e-6))))
             times = [first]
             for _ in range(reps - 1):
                 t0 = CLOCK()
-                model.score(raw, 0)
+                score(raw)
                 times.append(CLOCK() - t0)
-            pm = parse(raw, model.limits)
+            limits = getattr(model, "limits", None)
+            pm = parse(raw, limits) if limits is not None else parse(raw)
             rows.append({"shape": shape, "target_bytes": size, "bytes": len(raw), "reps": len(times),
-                         "ms": 1e3 * statistics.median(times), "features": v.n_features,
-                         "truncated": bool(getattr(pm, "truncated", False)), "label": v.label})
+                         "ms": 1e3 * statistics.median(times), "features": getattr(v, "n_features", None),
+                         "truncated": bool(getattr(pm, "truncated", False)), "label": getattr(v, "label", None)})
     fits = {}
     for shape in shapes:
         rs = [r for r in rows if r["shape"] == shape]
@@ -72,7 +76,7 @@ def message_size(model, sizes=SIZES, shapes=SHAPES, budget_s: float = 1.0) -> di
         s_small = loglog_slope([r["bytes"] for r in small], [r["ms"] for r in small])
         fits[shape] = {"slope": s_all, "growth": growth_word(s_all),
                        "slope_up_to_100k": s_small, "growth_up_to_100k": growth_word(s_small)}
-    limit = getattr(model.limits, "max_bytes", None)
+    limit = getattr(getattr(model, "limits", None), "max_bytes", None)
     return {"rows": rows, "fits": fits, "parse_max_bytes": limit}
 
 

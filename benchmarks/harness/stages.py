@@ -82,17 +82,27 @@ def _resolve(modname: str, attr: str):
     return mod, attr
 
 
+def score_fn(model):
+    """``raw -> Verdict`` without clues if this engine version takes max_clues, else plain."""
+    try:
+        model.score(b"Subject: probe\r\n\r\nprobe\r\n", 0)
+        return lambda raw: model.score(raw, 0)
+    except TypeError:
+        return model.score
+
+
 def breakdown(model, raws: list[bytes], passes: int = 3) -> dict:
     """Microseconds per message for each stage (median of ``passes``), plus the plain
     (unwrapped) scoring time and the instrumentation overhead."""
     n = len(raws)
+    score = score_fn(model)
     for raw in raws[:20]:   # warm caches (lazy scorer, regex compilation, tldextract)
-        model.score(raw, 0)
+        score(raw)
     plain = []
     for _ in range(passes):
         t0 = CLOCK()
         for raw in raws:
-            model.score(raw, 0)
+            score(raw)
         plain.append(CLOCK() - t0)
     per_pass: list[dict[str, float]] = []
     measured, missing = set(), []
@@ -106,7 +116,7 @@ def breakdown(model, raws: list[bytes], passes: int = 3) -> dict:
                 elif stage not in missing:
                     missing.append(stage)
             for raw in raws:
-                model.score(raw, 0)
+                score(raw)
         finally:
             t.restore()
         per_pass.append({k: v for k, v in t.acc.items() if t.calls.get(k)})
@@ -142,10 +152,11 @@ def breakdown(model, raws: list[bytes], passes: int = 3) -> dict:
 
 def profile(model, raws: list[bytes], top: int = 20) -> dict:
     """cProfile of scoring ``raws``: the ``top`` functions by own time, and the text."""
+    score = score_fn(model)
     pr = cProfile.Profile()
     pr.enable()
     for raw in raws:
-        model.score(raw, 0)
+        score(raw)
     pr.disable()
     st = pstats.Stats(pr)
     total = st.total_tt

@@ -219,7 +219,9 @@ def read_spamscore_scores(path: str, root: str) -> dict[str, tuple[float, str]]:
         for line in fh:
             d = json.loads(line)
             rel = d["path"][len(prefix):] if d["path"].startswith(prefix) else d["path"]
-            out[rel] = (float(d["score"]), d["label"])
+            # the ranking score; the calibrated probability if an engine version drops "score"
+            sc = d.get("score", d.get("probability"))
+            out[rel] = (float(sc), str(d.get("label", "")))
     return out
 
 
