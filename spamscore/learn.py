@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError, ModelError
-from .model import AUTH_PRIORS, TokenNB, fisher_logit, log_chi2q
+from .model import AUTH_PRIORS, TokenNB, fisher_statistics
 from .scoring import load_model
 
 __all__ = ["message_digest", "learn_messages", "LearnResult", "model_lock", "online_statistics"]
@@ -209,9 +209,7 @@ def online_statistics(nb: TokenNB, feats: Iterable[str]) -> tuple[float, float]:
         return 0.0, 0.0
     slf = float(np.sort(np.log(fs)).sum())
     sl1 = float(np.sort(np.log1p(-fs)).sum())
-    logit_i = fisher_logit(slf, sl1, k)
-    z = min(max(log_chi2q(-slf, k) - log_chi2q(-sl1, k), -1000.0), 1000.0)
-    return logit_i, z
+    return fisher_statistics(slf, sl1, k)
 
 
 def iter_raw(items) -> Iterator[tuple[str, bytes | None, str | None]]:

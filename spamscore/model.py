@@ -42,8 +42,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import gammainc as _gammainc
 from scipy.special import gammaincc as _gammaincc
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
 
 from .errors import ModelError, ModelFormatError, ModelVersionError
 
@@ -124,19 +122,28 @@ def _logaddexp(a: float, b: float) -> float:
     return hi + math.log1p(math.exp(lo - hi))
 
 
-def fisher_logit(sum_log_f: float, sum_log_1mf: float, k: int) -> float:
-    """logit of SpamBayes' chi-square indicator ``I = (1 + Qh - Qs) / 2``.
+def fisher_statistics(sum_log_f: float, sum_log_1mf: float, k: int) -> tuple[float, float]:
+    """``(logit I, z)`` from the summed clue logs of one message.
 
-    ``I`` itself saturates at 0 and 1 in double precision; its logit,
-    ``ln(Qh + Ps) - ln(Ph + Qs)`` with ``P = 1 - Q``, is computed in log space
-    and keeps ranking messages where ``I`` would tie at exactly 0 or 1.
+    ``logit I`` is the logit of SpamBayes' chi-square indicator
+    ``I = (1 + Qh - Qs) / 2``.  ``I`` itself saturates at 0 and 1 in double
+    precision; its logit, ``ln(Qh + Ps) - ln(Ph + Qs)`` with ``P = 1 - Q``, is
+    computed in log space and keeps ranking messages where ``I`` would tie at
+    exactly 0 or 1.  ``z = ln Qh - ln Qs`` (clipped to +-1000) separates
+    messages whose evidence is strong both ways, where ``I`` sits at 0.5.
     """
     if k == 0:
-        return 0.0
+        return 0.0, 0.0
     mh, ms = -sum_log_f, -sum_log_1mf
     lqh, lqs = log_chi2q(mh, k), log_chi2q(ms, k)
     lph, lps = log_chi2p(mh, k), log_chi2p(ms, k)
-    return _logaddexp(lqh, lps) - _logaddexp(lph, lqs)
+    z = min(max(lqh - lqs, -1000.0), 1000.0)
+    return _logaddexp(lqh, lps) - _logaddexp(lph, lqs), z
+
+
+def fisher_logit(sum_log_f: float, sum_log_1mf: float, k: int) -> float:
+    """logit of SpamBayes' chi-square indicator (see :func:`fisher_statistics`)."""
+    return fisher_statistics(sum_log_f, sum_log_1mf, k)[0]
 
 
 def _as_labels(y) -> np.ndarray:
@@ -162,15 +169,45 @@ class _Scorer:
     log_odds: np.ndarray
 
 
-class TokenNB(ClassifierMixin, BaseEstimator):
+def check_is_fitted(est, attribute: str) -> None:
+    """scikit-learn's check, without importing scikit-learn (1.4 s of start-up)."""
+    if not hasattr(est, attribute):
+        raise ModelError(f"expected a fitted {type(est).__name__}, got one without {attribute}: call fit first")
+
+
+class TokenNB:
     """Robinson-Fisher naive Bayes over sets of string features.
 
     ``X`` is a sequence of documents, each an iterable of feature strings
     (duplicates are counted once); ``y`` holds 1/'spam' or 0/'ham'.
 
-    Parameters are keyword-only and only stored, scikit-learn style;
-    learned state ends in ``_``.
+    A scikit-learn-style estimator: parameters are keyword-only and only
+    stored, ``get_params``/``set_params`` make it clonable, learned state ends
+    in ``_``, ``fit`` returns self.  It does not inherit from
+    ``sklearn.base.BaseEstimator`` only because importing scikit-learn costs
+    1.4 s, and the pipe filter starts once per message.
     """
+
+    _estimator_type = "classifier"
+    _PARAMS = ("s", "x", "min_dev", "max_clues", "priors")
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def set_params(self, **params) -> "TokenNB":
+        for name, value in params.items():
+            if name not in self._PARAMS:
+                raise ValueError(f"expected a parameter of TokenNB {self._PARAMS}, got {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != type(self)().get_params()[k]}
+        return f"TokenNB({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    def score(self, X, y) -> float:
+        """Mean accuracy of ``predict`` (scikit-learn's ClassifierMixin.score)."""
+        return float(np.mean(self.predict(X) == _as_labels(y)))
 
     def __init__(self, *, s: float = 0.0178, x: float = 0.52, min_dev: float = 0.375,
                  max_clues: int = 1000, priors: dict | None = None):
@@ -233,6 +270,21 @@ class TokenNB(ClassifierMixin, BaseEstimator):
         self.classes_ = np.array([0, 1])
         self.__dict__.pop("_scorer", None)
         return self
+
+    @classmethod
+    def from_counts(cls, vocabulary: dict[str, int], spam_counts: np.ndarray, ham_counts: np.ndarray,
+                    n_spam: int, n_ham: int, **params) -> "TokenNB":
+        """A fitted estimator from document counts (what ``fit`` would have counted)."""
+        nb = cls(**params)
+        for tok in (nb.priors if nb.priors is not None else AUTH_PRIORS):
+            if tok not in vocabulary:
+                raise ValueError(f"expected the vocabulary to hold the prior token {tok!r}")
+        nb.vocabulary_ = vocabulary
+        nb.spam_counts_ = np.asarray(spam_counts, dtype=np.int64)
+        nb.ham_counts_ = np.asarray(ham_counts, dtype=np.int64)
+        nb.n_spam_, nb.n_ham_ = int(n_spam), int(n_ham)
+        nb.classes_ = np.array([0, 1])
+        return nb
 
     # -- the per-token probabilities ----------------------------------------
     def token_probabilities(self) -> np.ndarray:
@@ -301,7 +353,7 @@ class TokenNB(ClassifierMixin, BaseEstimator):
         k = len(idx)
         if k == 0:
             return 0.0, [], np.zeros(0)
-        z = fisher_logit(float(sc.log_f[idx].sum()), float(sc.log_1mf[idx].sum()), k)
+        z = fisher_logit(float(np.sort(sc.log_f[idx]).sum()), float(np.sort(sc.log_1mf[idx]).sum()), k)
         return z, toks, sc.log_odds[idx]
 
     def decision_function(self, X: Iterable[Iterable[str]]) -> np.ndarray:
