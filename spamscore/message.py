@@ -357,6 +357,7 @@ def _split_headers(raw: bytes, limits: Limits, defects: list[str]) -> tuple[list
 
 # lines x boundary parameters the feedparser may be given (about 1 s of work)
 _MIME_WORK_BUDGET = 1_000_000
+_DELIMITER_LINE = re.compile(rb"[\r\n]--")
 
 
 def parse(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
@@ -416,6 +417,16 @@ def parse(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
         defects.append("mime-too-complex")
         pm.text.append(decode_bytes(raw[body_at:][: limits.max_part_bytes]))
         return pm
+    # The feedparser builds every part before _walk can stop at max_parts:
+    # 74,000 empty parts in 512 KB took 3.2 s.  Give it only the first
+    # 5 x max_parts delimiter lines' worth of the message.
+    n_delims = 0
+    for m in _DELIMITER_LINE.finditer(raw, body_at):
+        n_delims += 1
+        if n_delims > 5 * limits.max_parts:
+            raw = raw[: m.start() + 1]
+            defects.append("too-many-parts")
+            break
     try:
         msg = email.message_from_bytes(raw, policy=_policy.compat32)
     except Exception:  # RecursionError: multiparts nested ~1000 deep
