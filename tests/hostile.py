@@ -130,7 +130,7 @@ _BUILDERS: dict[str, Callable[[], bytes]] = {
     "dkim-signature-1mb": lambda: _HDR + b"DKIM-Signature: v=1; " + b"d=" * 300_000 + b"; b=abc\r\n\r\nx\r\n",
     "multipart-nested-100": lambda: _nested_multipart(100),
     "multipart-nested-1000": lambda: _nested_multipart(1000),
-    "multipart-nested-900-deep-40k-lines": lambda: _nested_multipart_lines(900, 40_000),
+    "multipart-nested-900-deep-120k-lines": lambda: _nested_multipart_lines(900, 120_000),
     "multipart-nested-30-deep-200k-lines": lambda: _nested_multipart_lines(30, 200_000),
     "multipart-nested-3-deep-250k-lines": lambda: _nested_multipart_lines(3, 250_000),
     "message-rfc822-nested-500": lambda: _HDR + b"MIME-Version: 1.0\r\n"
