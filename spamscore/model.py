@@ -370,6 +370,11 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
     """Read a model file written by :func:`save_model_file`; never executes code."""
     path = os.fspath(path)
     try:
+        # np.load returns a bare array for an .npy file (then `with` raised
+        # TypeError): insist on a zip archive first.
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise ModelFormatError(f"{path}: not a spamscore model (not a zip archive)")
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)
             if names != _EXPECTED:
