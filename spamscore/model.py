@@ -388,6 +388,8 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ModelFormatError(f"{path}: not a readable spamscore model ({exc.__class__.__name__}: {exc})") from None
+    except MemoryError:  # an .npy header may declare any shape (np.load allocates it first)
+        raise ModelFormatError(f"{path}: not a readable spamscore model (an array declares an impossible size)") from None
     for name in _EXPECTED - {"header"}:
         if arrays[name].ndim != 1:
             raise ModelFormatError(f"{path}: array {name} has the wrong shape")
