@@ -364,6 +364,9 @@ def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
 
 
 _EXPECTED = {"header", "vocabulary", "spam_counts", "ham_counts"}
+# Uncompressed size a model file may have (the SpamAssassin-trained model is
+# a few MB; 1 GiB leaves room for tens of millions of tokens).
+_MAX_MODEL_BYTES = 1 << 30
 
 
 def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[TokenNB, dict]:
@@ -375,6 +378,13 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         with open(path, "rb") as fh:
             if fh.read(4) != b"PK\x03\x04":
                 raise ModelFormatError(f"{path}: not a spamscore model (not a zip archive)")
+        # A zip bomb (a few KB inflating to gigabytes) is refused before
+        # anything is inflated; zipfile never yields more than file_size bytes.
+        with zipfile.ZipFile(path) as zf:
+            inflated = sum(info.file_size for info in zf.infolist())
+        if inflated > _MAX_MODEL_BYTES:
+            raise ModelFormatError(f"{path}: model file too large ({inflated} bytes uncompressed, "
+                                   f"at most {_MAX_MODEL_BYTES})")
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)
             if names != _EXPECTED:
