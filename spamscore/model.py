@@ -443,6 +443,10 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         nb.n_spam_ = int(header["n_spam"])
         nb.n_ham_ = int(header["n_ham"])
         nb.classes_ = np.array([0, 1])
+        # counts and parameters that no training run writes
+        if (nb.n_spam_ < 0 or nb.n_ham_ < 0 or (len(spam) and (spam.min() < 0 or ham.min() < 0))
+                or not all(math.isfinite(v) for v in (nb.s, nb.x, nb.min_dev))):
+            raise ModelFormatError(f"{path}: damaged model (negative counts or non-finite parameters)")
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelFormatError(f"{path}: damaged model header ({exc.__class__.__name__}: {exc})") from None
     return nb, header
