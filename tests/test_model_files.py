@@ -211,6 +211,43 @@ def test_damaged_contents(good, tmp_path, damage):
     _refused(bad, ModelError)
 
 
+@pytest.mark.parametrize("damage", ["counts-negative", "n-spam-negative", "params-nan", "params-inf"])
+def test_impossible_counts_or_parameters(good, tmp_path, damage):
+    a = _arrays(good)
+    h = _header(a)
+    if damage == "counts-negative":
+        a["ham_counts"] = -a["ham_counts"] - 1
+    elif damage == "n-spam-negative":
+        a = _with_header(a, n_spam=-3)
+    elif damage == "params-nan":
+        a = _with_header(a, params={**h["params"], "x": float("nan")})
+    elif damage == "params-inf":
+        a = _with_header(a, params={**h["params"], "s": float("inf")})
+    bad = tmp_path / f"{damage}.spamscore"
+    _write(bad, a)
+    _refused(bad, match="negative counts or non-finite")
+
+
+@pytest.mark.parametrize("changes", [
+    {"n_spam": 0}, {"n_spam": 0, "n_ham": 0}, {"spam_cutoff": 2.0, "ham_cutoff": -1.0},
+    {"params": {"s": 0.0, "x": 1.0, "min_dev": 0.0, "max_clues": 10**9}},
+    {"params": {"s": 1e300, "x": -5.0, "min_dev": 2.0, "max_clues": 0}},
+    {"priors": {"subject:free": [7.0, -1.0]}}, {"ignored_headers": "x"},
+])
+def test_odd_but_loadable_models_never_crash_scoring(good, tmp_path, changes):
+    """Values no training run writes, but that do not make a file unreadable: scoring still answers."""
+    bad = tmp_path / "odd.spamscore"
+    _write(bad, _with_header(_arrays(good), **changes))
+    try:
+        m = Model.load(bad)
+    except ModelError:
+        return
+    for raw in (b"", b"Subject: free money\r\n\r\nclick here to win cash\r\n", bytes(range(256))):
+        v = m.score(raw)
+        assert v.label in ("ham", "unsure", "spam")
+        assert 0.0 <= v.probability <= 1.0
+
+
 class _Payload:
     """Unpickling this creates a marker file: proof that code ran."""
 
