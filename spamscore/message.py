@@ -180,8 +180,22 @@ def _raw(value) -> bytes:
     return value.encode("ascii", "surrogateescape")
 
 
+# C0 controls and DEL in a decoded header become spaces: an encoded word can
+# carry CR LF (header injection downstream), NUL or ESC (terminal escapes in
+# reports).  Tab, CR and LF are white space to every feature anyway.
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_HEADER_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0a, 0x20), 0x7f], " ")
+
+
 def decode_header_value(value, default_charset: str | None = None) -> str:
-    """RFC 2047 words and raw 8-bit bytes in a header -> str; never raises."""
+    """RFC 2047 words and raw 8-bit bytes in a header -> str without control characters; never raises."""
+    text = _decode_header_value(value, default_charset)
+    if _HEADER_CONTROL.search(text) is not None:
+        text = text.translate(_HEADER_CONTROLS)
+    return text
+
+
+def _decode_header_value(value, default_charset: str | None = None) -> str:
     if isinstance(value, email.header.Header):
         value = str(value)
     if not isinstance(value, str):
