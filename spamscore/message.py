@@ -204,7 +204,10 @@ def _decode_header_value(value, default_charset: str | None = None) -> str:
         if "=?" not in value:
             return value
     else:
-        value = decode_bytes(_raw(value), default_charset)
+        try:
+            value = decode_bytes(_raw(value), default_charset)
+        except UnicodeEncodeError:  # already text, not compat32's surrogate-escaped bytes
+            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         if "=?" not in value:
             return value
     # email.header.decode_header's own pattern (.*? up to "?=") rescans the
