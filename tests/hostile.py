@@ -208,7 +208,9 @@ _BUILDERS: dict[str, Callable[[], bytes]] = {
     "url-hostile-forms": lambda: _HDR + b"\r\n" + b"\r\n".join([
         b"http://[::1", b"http://[", b"http://:99999999999999999999/", b"http://user@@@/", b"http://0x7f000001/",
         b"http://4294967295/", b"http://\xe2\x80\xae.com/", b"www.", b"http://xn--/", b"http://" + b"." * 5000,
-        b"https://a.b:-1/", b"ftp://%00/", b"http://\xef\xbc\x8e.example/"]) + b"\r\n",
+        b"https://a.b:-1/", b"ftp://%00/", b"http://\xef\xbc\x8e.example/",
+        # fuzz finding: superscript digits pass str.isdigit() but not int()
+        "http://a.example:999\u00b999/ http://[::1]:\u00b2/ <a href='http://b.example:\u0663/'>".encode()]) + b"\r\n",
     "rfc2047-control-chars": lambda: b"Subject: " + _encoded_word("\x00\x01\x1b[31m\r\nBcc: x@evil\r\n\x7f\u202e")
         + b"\r\nFrom: " + _encoded_word("\x00Evil\r\n") + b" <a@b.example>\r\n"
         + b"To: =?utf-8?q?=00=0D=0A=FF?= <c@d.example>\r\n\r\nbody\r\n",
