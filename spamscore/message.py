@@ -354,7 +354,7 @@ def _walk(msg, limits: Limits, defects: list[str]):
 
 
 # One header field: a name, a colon, the value and its continuation lines.
-_HEADER_FIELD = re.compile(rb"([!-9;-~]{1,200})[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)(?:\n|\Z)")
+_HEADER_FIELD = re.compile(rb"([!-9;-~]{1,200})[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*+)(?:\n|\Z)")
 _HEADER_CHARSET_HINT = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9_.:-]+)", re.I)
 
 
