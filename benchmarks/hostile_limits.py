@@ -100,6 +100,8 @@ def run_one(name: str, limits_name: str, model_path: str) -> dict:
         tracemalloc.stop()
         out["outcome"] = f"{verdict.label} {verdict.probability:.3f}"
         out["defects"] = sorted(set(pm.defects))[:6]
+    except _Timeout:
+        out["outcome"] = "TIMEOUT (the per-case alarm fired; times above are from the runs that finished)"
     except Exception as exc:  # reported, not hidden: a finding
         out["outcome"] = f"ERROR {type(exc).__name__}: {exc}"[:200]
     del raw
@@ -107,7 +109,7 @@ def run_one(name: str, limits_name: str, model_path: str) -> dict:
     return out
 
 
-class _Timeout(Exception):
+class _Timeout(BaseException):  # not caught as a case's error
     pass
 
 
@@ -184,7 +186,7 @@ def main() -> None:
                 signal.alarm(int(args.timeout))
                 try:
                     row = run_one(name, limits_name, model_path)
-                except _Timeout:
+                except _Timeout:  # while building the case
                     row = {"case": name, "limits": limits_name, "bytes": 0, "outcome": f"TIMEOUT after {args.timeout:g} s"}
                 finally:
                     signal.alarm(0)

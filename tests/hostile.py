@@ -135,6 +135,7 @@ _BUILDERS: dict[str, Callable[[], bytes]] = {
     "multipart-nested-3-deep-250k-lines": lambda: _nested_multipart_lines(3, 250_000),
     "message-rfc822-nested-500": lambda: _HDR + b"MIME-Version: 1.0\r\n"
         + b"Content-Type: message/rfc822\r\n\r\n" * 500 + b"Subject: inner\r\n\r\ninner body\r\n",
+    "message-rfc822-nested-5000": lambda: _HDR + b"Content-Type: message/rfc822\r\n\r\n" * 5000 + b"Subject: x\r\n\r\nbody\r\n",
     "multipart-no-boundary": lambda: _HDR + b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n"
         + b"--x\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x--\r\n",
     "multipart-empty-boundary": lambda: _HDR + b"Content-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n\r\nhi\r\n----\r\n",
