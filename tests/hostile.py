@@ -133,6 +133,9 @@ _BUILDERS: dict[str, Callable[[], bytes]] = {
     "multipart-nested-900-deep-120k-lines": lambda: _nested_multipart_lines(900, 120_000),
     "multipart-nested-30-deep-200k-lines": lambda: _nested_multipart_lines(30, 200_000),
     "multipart-nested-3-deep-250k-lines": lambda: _nested_multipart_lines(3, 250_000),
+    # just under parse's MIME work budget (lines x boundary parameters <= 300,000): the worst the feedparser gets
+    "multipart-nested-3-deep-70k-lines": lambda: _nested_multipart_lines(3, 70_000),
+    "multipart-1-boundary-290k-lines": lambda: _nested_multipart_lines(1, 290_000),
     "message-rfc822-nested-500": lambda: _HDR + b"MIME-Version: 1.0\r\n"
         + b"Content-Type: message/rfc822\r\n\r\n" * 500 + b"Subject: inner\r\n\r\ninner body\r\n",
     "message-rfc822-nested-5000": lambda: _HDR + b"Content-Type: message/rfc822\r\n\r\n" * 5000 + b"Subject: x\r\n\r\nbody\r\n",
