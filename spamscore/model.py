@@ -485,10 +485,27 @@ def _optional_arrays(nb: TokenNB) -> dict:
     return {} if digests is None else {"learned_digests": np.asarray(digests, dtype=np.uint64)}
 
 
+# Uncompressed size a model file may have (the SpamAssassin-trained model is
+# a few MB; 1 GiB leaves room for tens of millions of tokens).
+_MAX_MODEL_BYTES = 1 << 30
+
+
 def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[TokenNB, dict]:
     """Read a model file written by :func:`save_model_file`; never executes code."""
     path = os.fspath(path)
     try:
+        # np.load returns a bare array for an .npy file (then `with` raised
+        # TypeError): insist on a zip archive first.
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                raise ModelFormatError(f"{path}: not a spamscore model (not a zip archive)")
+        # A zip bomb (a few KB inflating to gigabytes) is refused before
+        # anything is inflated; zipfile never yields more than file_size bytes.
+        with zipfile.ZipFile(path) as zf:
+            inflated = sum(info.file_size for info in zf.infolist())
+        if inflated > _MAX_MODEL_BYTES:
+            raise ModelFormatError(f"{path}: model file too large ({inflated} bytes uncompressed, "
+                                   f"at most {_MAX_MODEL_BYTES})")
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)
             if not _EXPECTED <= names <= _EXPECTED | _OPTIONAL:
@@ -502,6 +519,8 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ModelFormatError(f"{path}: not a readable spamscore model ({exc.__class__.__name__}: {exc})") from None
+    except MemoryError:  # an .npy header may declare any shape (np.load allocates it first)
+        raise ModelFormatError(f"{path}: not a readable spamscore model (an array declares an impossible size)") from None
     for name in _EXPECTED - {"header"}:
         if arrays[name].ndim != 1:
             raise ModelFormatError(f"{path}: array {name} has the wrong shape")
@@ -550,6 +569,10 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
             if digests.ndim != 1 or digests.dtype != np.uint64:
                 raise ModelFormatError(f"{path}: array learned_digests has the wrong shape or type")
             nb.learned_digests_ = digests
+        # counts and parameters that no training run writes
+        if (nb.n_spam_ < 0 or nb.n_ham_ < 0 or (len(spam) and (spam.min() < 0 or ham.min() < 0))
+                or not all(math.isfinite(v) for v in (nb.s, nb.x, nb.min_dev))):
+            raise ModelFormatError(f"{path}: damaged model (negative counts or non-finite parameters)")
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelFormatError(f"{path}: damaged model header ({exc.__class__.__name__}: {exc})") from None
     return nb, header

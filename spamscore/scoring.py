@@ -163,7 +163,7 @@ class Model:
             spam_cutoff = float(header.get("spam_cutoff", 0.9))
             ham_cutoff = float(header.get("ham_cutoff", 0.2))
             ignored = tuple(str(h) for h in header.get("ignored_headers", FeatureOptions().ignored_headers))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, AttributeError) as exc:  # AttributeError: calibration not a dict
             from .errors import ModelFormatError
             raise ModelFormatError(f"{path}: damaged model header ({exc})") from None
         return cls(nb, calibration=cal, spam_cutoff=spam_cutoff, ham_cutoff=ham_cutoff,

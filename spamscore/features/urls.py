@@ -121,11 +121,11 @@ def parse_url(url: str) -> UrlInfo | None:
     if host.startswith("["):
         close = host.find("]")
         host, after = host[: close + 1], host[close + 1 :]
-        if after.startswith(":") and after[1:].isdigit():
+        if after.startswith(":") and after[1:].isascii() and after[1:].isdigit():
             port = int(after[1:][:6])
     elif ":" in host:
         host, _, p = host.rpartition(":")
-        if p.isdigit():
+        if p.isascii() and p.isdigit():  # "¹²" is a digit to isdigit(), not to int()
             port = int(p[:6])
     host = host.strip(".").lower()
     if not host:
