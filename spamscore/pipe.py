@@ -41,7 +41,7 @@ OWN_HEADERS = ("x-spam-flag", "x-spam-score", "x-spam-status")
 EXIT_SPAM, EXIT_HAM, EXIT_UNSURE, EXIT_ERROR = 0, 1, 2, 3
 _LABEL_EXIT = {"spam": EXIT_SPAM, "ham": EXIT_HAM, "unsure": EXIT_UNSURE}
 
-_FIELD_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
+_FIELD_NAME = re.compile(rb"([!-9;-~]{1,200})[ \t]*:")  # bounded: linear even when searched
 _CTRL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
