@@ -40,16 +40,19 @@ def _extract_chunk(raws: list[bytes | None], options: FeatureOptions, limits: Li
 _MODELS: dict = {}
 
 
-def _worker_model(path: str | None, trusted: frozenset[str]) -> Model:
-    key = (path, trusted)
+def _worker_model(path: str | None, options: FeatureOptions, limits: Limits) -> Model:
+    """The model a worker process scores with: loaded once, with the caller's options and limits."""
+    key = (path, options, limits)
     model = _MODELS.get(key)
     if model is None:
-        model = _MODELS[key] = load_model(path, trusted_authserv_ids=trusted)
+        model = load_model(path).with_options(**options.__dict__, limits=limits)
+        _MODELS[key] = model
     return model
 
 
-def _score_chunk(raws: list[bytes | None], path: str | None, trusted: frozenset[str], clues: int) -> list[Verdict | None]:
-    model = _worker_model(path, trusted)
+def _score_chunk(raws: list[bytes | None], path: str | None, options: FeatureOptions, limits: Limits,
+                 clues: int) -> list[Verdict | None]:
+    model = _worker_model(path, options, limits)
     return [None if raw is None else model.score(raw, clues) for raw in raws]
 
 
@@ -86,8 +89,7 @@ def score_items(items: Iterable[Item], model: Model, jobs: int = 1, clues: int =
         for it in items:
             yield it, (None if it.raw is None else model.score(it.raw, clues))
         return
-    yield from _parallel(_score_chunk, _chunks(items, CHUNK), jobs, model.path,
-                         model.options.trusted_authserv_ids, clues)
+    yield from _parallel(_score_chunk, _chunks(items, CHUNK), jobs, model.path, model.options, model.limits, clues)
 
 
 @dataclass

@@ -9,12 +9,20 @@ from .scoring import Verdict
 __all__ = ["verdict_text", "verdict_json", "spam_headers"]
 
 
+def printable(text: str) -> str:
+    """Escape control, bidi-override and other non-printable characters (a
+    clue comes from the message: it must not drive a terminal or a log)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _clue_str(v: Verdict, n: int) -> str:
-    return ", ".join(f"{c.feature}({c.weight:+.2f})" for c in v.clues[:n])
+    return ", ".join(f"{printable(c.feature)}({c.weight:+.2f})" for c in v.clues[:n])
 
 
 def verdict_text(path: str, v: Verdict, n_clues: int = 5) -> str:
-    return f"{path}\t{v.label}\t{v.probability:.6f}\t{_clue_str(v, n_clues)}"
+    return f"{printable(path)}\t{v.label}\t{v.probability:.6f}\t{_clue_str(v, n_clues)}"
 
 
 def verdict_json(path: str | None, v: Verdict, n_clues: int | None = 15) -> dict:

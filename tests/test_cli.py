@@ -92,3 +92,27 @@ def test_usage_errors_are_one_line_and_exit_2(args, needle, small_model_path):
     assert r.exit_code == 2
     assert needle in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_resource_limits_apply_in_one_process_and_in_workers(small_model_path, tmp_path):
+    # a ham start, and a spammy tail past the first 2 KB: --max-bytes 2048 must not see the tail
+    import random
+    from conftest import make_message
+
+    ham = make_message(random.Random(1), False, 1)
+    spam_tail = b"\n" + b" ".join([b"free prize winner claim cash offer casino loan"] * 60) + b"\n"
+    msg = tmp_path / "long.eml"
+    msg.write_bytes(ham + b"x" * (2048 - len(ham)) + spam_tail)
+    full = json.loads(run("score", "-m", small_model_path, "--format", "jsonl", msg).output)
+    cut = json.loads(run("score", "-m", small_model_path, "--format", "jsonl", "--max-bytes", 2048, msg).output)
+    assert full["probability"] > cut["probability"]
+    both = run("score", "-m", small_model_path, "--format", "jsonl", "--max-bytes", 2048, "--jobs", 2, msg, msg)
+    assert [json.loads(x)["probability"] for x in both.output.splitlines()] == [cut["probability"]] * 2
+    assert "Resource limits" in run("score", "--help").output
+
+
+def test_text_output_escapes_control_characters_from_the_message():
+    from spamscore.report import printable
+
+    assert printable("free\x1b[31mred\u202e") == "free\\x1b[31mred\\u202e"
+    assert printable("無料") == "無料"

@@ -14,6 +14,8 @@ import typer
 from ..batch import evaluate_items, score_items, train_items
 from ..corpus import iter_index, iter_sources, read_index
 from ..report import verdict_json, verdict_text
+from ..features import FeatureOptions
+from ..message import Limits
 from ..scoring import load_model
 from ._app import app, cli_errors, fail, progress
 
@@ -46,6 +48,33 @@ Scheduler = typer.Option(None, "--scheduler", help="Dask scheduler address tcp:/
                          "--backend dask: a local cluster of --jobs worker processes).")
 
 
+_LIM = "Resource limits (scoring with other limits than training changes the features of large messages)"
+_L, _F = Limits(), FeatureOptions()
+MaxBytes = typer.Option(_L.max_bytes, "--max-bytes", min=1024, rich_help_panel=_LIM,
+                        help="Bytes of a message parsed; the rest is only counted in its size.")
+MaxParts = typer.Option(_L.max_parts, "--max-parts", min=1, rich_help_panel=_LIM, help="MIME parts looked at.")
+MaxDepth = typer.Option(_L.max_depth, "--max-depth", min=1, rich_help_panel=_LIM, help="MIME nesting followed.")
+MaxPartBytes = typer.Option(_L.max_part_bytes, "--max-part-bytes", min=1024, rich_help_panel=_LIM,
+                            help="Decoded bytes kept of each text or HTML part.")
+MaxHeaders = typer.Option(_L.max_headers, "--max-headers", min=1, rich_help_panel=_LIM, help="Header fields kept.")
+MaxUrls = typer.Option(_F.max_urls, "--max-urls", min=1, rich_help_panel=_LIM, help="URLs looked at per message.")
+MaxTextChars = typer.Option(_F.max_text_chars, "--max-text-chars", min=1000, rich_help_panel=_LIM,
+                            help="Characters of body text tokenized.")
+MaxHtmlBytes = typer.Option(_F.max_html_bytes, "--max-html-bytes", min=1024, rich_help_panel=_LIM,
+                            help="Characters of each HTML part parsed.")
+
+
+def _with_limits(model, max_bytes, max_parts, max_depth, max_part_bytes, max_headers, max_urls, max_text_chars,
+                 max_html_bytes):
+    limits = Limits(max_bytes=max_bytes, max_parts=max_parts, max_depth=max_depth, max_part_bytes=max_part_bytes,
+                    max_headers=max_headers)
+    if limits == model.limits and (max_urls, max_text_chars, max_html_bytes) == (
+            model.options.max_urls, model.options.max_text_chars, model.options.max_html_bytes):
+        return model
+    return model.with_options(limits=limits, max_urls=max_urls, max_text_chars=max_text_chars,
+                              max_html_bytes=max_html_bytes)
+
+
 def _check_jobs(jobs: int) -> int:
     return min(jobs, os.cpu_count() or 1) if jobs > 0 else 1
 
@@ -75,7 +104,6 @@ def train(
         raise fail("give --index LABELS, or both --spam PATH and --ham PATH")
     if index is not None and (spam or ham):
         raise fail("give either --index or --spam/--ham, not both")
-    from ..features import FeatureOptions
 
     options = FeatureOptions(trusted_authserv_ids=frozenset(t.lower() for t in trusted or ()))
     if index is not None:
@@ -130,6 +158,14 @@ def score(
     trusted: Optional[List[str]] = Trusted,
     backend: Backend = BackendOpt,
     scheduler: Optional[str] = Scheduler,
+    max_bytes: int = MaxBytes,
+    max_parts: int = MaxParts,
+    max_depth: int = MaxDepth,
+    max_part_bytes: int = MaxPartBytes,
+    max_headers: int = MaxHeaders,
+    max_urls: int = MaxUrls,
+    max_text_chars: int = MaxTextChars,
+    max_html_bytes: int = MaxHtmlBytes,
 ) -> None:
     """Score messages: label (ham, unsure, spam), probability and the clues behind it.
 
@@ -139,7 +175,8 @@ def score(
     """
     if not paths and index is None:
         raise fail("give message paths (or - for stdin), or --index LABELS")
-    model = load_model(model_path, trusted_authserv_ids=trusted or ())
+    model = _with_limits(load_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes, max_parts, max_depth,
+                         max_part_bytes, max_headers, max_urls, max_text_chars, max_html_bytes)
     items = iter_index(index, root, split) if index is not None else iter_sources(paths)
     if backend is Backend.dask:
         items = _score_on_dask(paths, index, root, split, model, trusted, clues, scheduler, jobs)
@@ -192,12 +229,21 @@ def evaluate(
     fmt: EvalFormat = typer.Option(EvalFormat.text, "--format", "-f", help="text or json."),
     jobs: int = Jobs,
     trusted: Optional[List[str]] = Trusted,
+    max_bytes: int = MaxBytes,
+    max_parts: int = MaxParts,
+    max_depth: int = MaxDepth,
+    max_part_bytes: int = MaxPartBytes,
+    max_headers: int = MaxHeaders,
+    max_urls: int = MaxUrls,
+    max_text_chars: int = MaxTextChars,
+    max_html_bytes: int = MaxHtmlBytes,
 ) -> None:
     """Evaluate a model on labelled mail: ROC AUC, false positives and negatives.
 
     Example: spamscore evaluate --model my.spamscore --index test.tsv
     """
-    model = load_model(model_path, trusted_authserv_ids=trusted or ())
+    model = _with_limits(load_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes, max_parts, max_depth,
+                         max_part_bytes, max_headers, max_urls, max_text_chars, max_html_bytes)
     entries = read_index(index, root, split)
     t0 = time.perf_counter()
     with progress(iter_index(index, root, split), len(entries), "scoring") as bar:
