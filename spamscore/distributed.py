@@ -48,7 +48,7 @@ from .errors import SpamscoreError
 from .features import FEATURE_VERSION, FeatureOptions, extract
 from .message import DEFAULT_LIMITS, Limits, parse
 from .model import AUTH_PRIORS, TokenNB, _as_labels
-from .scoring import Calibration, Model, Verdict, _cutoffs
+from .scoring import Calibration, Model, Verdict, calibrate
 
 __all__ = ["Unit", "FoldCounts", "merge_counts", "plan_index", "plan_sources", "dask_client",
            "train_dask", "score_dask", "DistributedError"]
@@ -290,10 +290,9 @@ def _fold_models(total: FoldCounts, key: str, nb_params: dict) -> list[Model]:
 
 def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_params: dict) -> np.ndarray:
     models = _fold_models(total, key, nb_params)
-    out = np.zeros((len(shard.docs), 2))
+    out = np.zeros((len(shard.docs), 3))
     for i, (doc, k) in enumerate(zip(shard.docs, folds.tolist())):
-        li, z, _, _ = models[k].statistics(doc)
-        out[i] = (li, z)
+        out[i] = models[k].evidence(doc)
     return out
 
 
@@ -408,7 +407,6 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
                target_fnr: float = 0.01, nb_params: dict | None = None, meta: dict | None = None,
                shard_size: int | None = None) -> tuple[Model, DaskTrainReport]:
     """Train on a Dask cluster; the model equals :func:`spamscore.batch.train_items` on the same items."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     t0 = time.perf_counter()
@@ -445,12 +443,9 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
         key = f"{time.time_ns()}-{id(total_f)}"
         parts = [client.submit(_cv_shard, f, sf, total_f, key, nb_params, pure=False)
                  for f, sf in zip(shard_f, shard_folds)]
-        stats = np.concatenate([p for p in client.gather(parts) if len(p)]) if len(y) else np.zeros((0, 2))
+        stats = np.concatenate([p for p in client.gather(parts) if len(p)]) if len(y) else np.zeros((0, 3))
         # the calibration of spamscore.scoring.train, on the same statistics
-        lr = LogisticRegression(C=1.0, max_iter=1000).fit(stats, y)
-        cal = Calibration(float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0]))
-        p = 1 / (1 + np.exp(-np.clip(stats @ lr.coef_[0] + lr.intercept_[0], -50, 50)))
-        spam_cut, ham_cut = _cutoffs(p, y, target_fpr, target_fnr)
+        cal, spam_cut, ham_cut = calibrate(stats, y, target_fpr, target_fnr)
     total: FoldCounts = total_f.result()
     for f in shard_f:
         f.release()

@@ -141,6 +141,20 @@ def fisher_statistics(sum_log_f: float, sum_log_1mf: float, k: int) -> tuple[flo
     return _logaddexp(lqh, lps) - _logaddexp(lph, lqs), z
 
 
+def robinson_s(sum_log_f: float, sum_log_1mf: float, k: int) -> float:
+    """Robinson's geometric-mean indicator ``S = (P - Q) / (P + Q)`` in [-1, 1].
+
+    ``P = 1 - (prod (1 - f))^(1/k)``, ``Q = 1 - (prod f)^(1/k)`` (Gary
+    Robinson's 2002 combining, Bogofilter's before Fisher's).  It rarely
+    saturates, and ranked the corpus best in cross-validation.
+    """
+    if k == 0:
+        return 0.0
+    p = -math.expm1(sum_log_1mf / k)
+    q = -math.expm1(sum_log_f / k)
+    return (p - q) / (p + q) if p + q > 0 else 0.0
+
+
 def fisher_logit(sum_log_f: float, sum_log_1mf: float, k: int) -> float:
     """logit of SpamBayes' chi-square indicator (see :func:`fisher_statistics`)."""
     return fisher_statistics(sum_log_f, sum_log_1mf, k)[0]

@@ -103,3 +103,15 @@ def test_pickled_object_arrays_are_refused(tmp_path):
         load_model_file(str(path) + ".npz", "v")
     with zipfile.ZipFile(str(path) + ".npz") as z:
         assert "header.npy" in z.namelist()
+
+
+def test_robinson_geometric_mean_indicator():
+    from spamscore.model import robinson_s
+
+    f = np.array([0.99, 0.95, 0.2, 0.97])
+    p = 1 - np.prod(1 - f) ** (1 / len(f))
+    q = 1 - np.prod(f) ** (1 / len(f))
+    assert robinson_s(float(np.log(f).sum()), float(np.log1p(-f).sum()), len(f)) == pytest.approx((p - q) / (p + q))
+    assert robinson_s(0.0, 0.0, 0) == 0.0
+    hammy = np.array([0.01, 0.05])
+    assert robinson_s(float(np.log(hammy).sum()), float(np.log1p(-hammy).sum()), 2) < 0

@@ -79,7 +79,7 @@ def card(i: dict) -> str:
 | size | {i['size_bytes'] / 1024:.0f} KiB (`.npz` of plain arrays + JSON header; loads with `allow_pickle=False`) |
 | training time | {i['train_seconds']:.1f} s for the whole `spamscore train` command on this machine (2 cores) |
 | cut-offs | ham < {i['ham_cutoff']:.4f} <= unsure < {i['spam_cutoff']:.4f} <= spam (probability) |
-| calibration | P(spam) = sigmoid({i['calibration']['w_logit']:.4f} * logit(I) + {i['calibration']['w_z']:.5f} * z + {i['calibration']['bias']:.4f}) |
+| calibration | P(spam) = sigmoid({i['calibration']['w_logit']:.4f} * logit(I) + {i['calibration']['w_z']:.5f} * z + {i['calibration']['w_s']:.4f} * S + {i['calibration']['bias']:.4f}) (see `spamscore.scoring.Calibration`) |
 
 ## How the cut-offs were chosen
 Five-fold cross-validation on the training half gives every training message an out-of-fold score. A logistic
