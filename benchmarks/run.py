@@ -153,6 +153,9 @@ def main(argv=None) -> int:
     a = parse_args(argv)
     t_start = time.time()
     work = tempfile.mkdtemp(prefix="spamscore-bench-")
+    # mkdtemp makes it 0700: SpamAssassin's sa-learn/spamd run as the unprivileged
+    # peer user and must be able to read the unpacked corpus
+    os.chmod(work, 0o755)
     res = {"meta": {}, "systems": []}
     load_start = systems.loadavg()
     try:

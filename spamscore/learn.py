@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError, ModelError
-from .model import AUTH_PRIORS, TokenNB, fisher_statistics
+from .model import AUTH_PRIORS, TokenNB, fisher_statistics, robinson_s
 from .scoring import load_model
 
 __all__ = ["message_digest", "learn_messages", "LearnResult", "model_lock", "online_statistics"]
@@ -170,8 +170,8 @@ def learn_messages(model_path: str | os.PathLike, items: Iterable[tuple[str, byt
 # scoring a model that changes after every message (online evaluation)
 
 
-def online_statistics(nb: TokenNB, feats: Iterable[str]) -> tuple[float, float]:
-    """``(logit I, z)`` as :meth:`spamscore.scoring.Model.statistics`, from the counts directly.
+def online_statistics(nb: TokenNB, feats: Iterable[str]) -> tuple[float, float, float]:
+    """``(logit I, z, S)`` as :meth:`spamscore.scoring.Model.evidence`, from the counts directly.
 
     ``Model.statistics`` builds lookup tables over the whole vocabulary once
     and reuses them; after every ``partial_fit`` they would be rebuilt.  This
@@ -206,10 +206,10 @@ def online_statistics(nb: TokenNB, feats: Iterable[str]) -> tuple[float, float]:
         fs = fs[np.lexsort((lo, -np.abs(lo)))[: nb.max_clues]]
     k = len(fs)
     if k == 0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     slf = float(np.sort(np.log(fs)).sum())
     sl1 = float(np.sort(np.log1p(-fs)).sum())
-    return fisher_statistics(slf, sl1, k)
+    return (*fisher_statistics(slf, sl1, k), robinson_s(slf, sl1, k))
 
 
 def iter_raw(items) -> Iterator[tuple[str, bytes | None, str | None]]:
