@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError, ModelError
-from .model import AUTH_PRIORS, TokenNB, fisher_statistics, robinson_s
+from .model import TokenNB, fisher_statistics, robinson_s
 from .scoring import load_model
 
 __all__ = ["message_digest", "learn_messages", "LearnResult", "model_lock", "online_statistics"]
@@ -181,25 +181,9 @@ def online_statistics(nb: TokenNB, feats: Iterable[str]) -> tuple[float, float, 
     vocab = nb.vocabulary_
     toks = [t for t in set(feats) if t in vocab]
     if not toks:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     idx = np.fromiter((vocab[t] for t in toks), dtype=np.int64, count=len(toks))
-    b = nb.spam_counts_[idx].astype(np.float64)
-    g = nb.ham_counts_[idx].astype(np.float64)
-    bp = b / max(nb.n_spam_, 1)
-    gp = g / max(nb.n_ham_, 1)
-    denom = bp + gp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.where(denom > 0, bp / np.where(denom > 0, denom, 1), nb.x)
-    n = b + g
-    x = np.full(len(n), nb.x)
-    s = np.full(len(n), nb.s)
-    priors = nb.priors if nb.priors is not None else AUTH_PRIORS
-    pos = {t: i for i, t in enumerate(toks)} if len(priors) else {}
-    for tok, (px, ps) in priors.items():
-        i = pos.get(tok)
-        if i is not None:
-            x[i], s[i] = px, ps
-    f = (s * x + n * p) / (s + n)
+    f = nb.token_probabilities(idx)
     fs = np.clip(f[np.abs(f - 0.5) >= nb.min_dev], 1e-9, 1 - 1e-9)
     if len(fs) > nb.max_clues:
         lo = np.log(fs) - np.log1p(-fs)

@@ -333,11 +333,13 @@ class TokenNB:
         return nb
 
     # -- the per-token probabilities ----------------------------------------
-    def token_probabilities(self) -> np.ndarray:
-        """Robinson's f(w) for every vocabulary entry."""
+    def token_probabilities(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Robinson's f(w) for every vocabulary entry, or for the given rows only."""
         check_is_fitted(self, "vocabulary_")
-        b = self.spam_counts_.astype(np.float64)
-        g = self.ham_counts_.astype(np.float64)
+        spam, ham = (self.spam_counts_, self.ham_counts_) if rows is None else \
+            (self.spam_counts_[rows], self.ham_counts_[rows])
+        b = spam.astype(np.float64)
+        g = ham.astype(np.float64)
         bp = b / max(self.n_spam_, 1)
         gp = g / max(self.n_ham_, 1)
         denom = bp + gp
@@ -349,8 +351,10 @@ class TokenNB:
         priors = self.priors if self.priors is not None else AUTH_PRIORS
         for tok, (px, ps) in priors.items():
             i = self.vocabulary_.get(tok)
-            if i is not None:
-                x[i], s[i] = px, ps
+            if i is None:
+                continue
+            where = i if rows is None else (rows == i)
+            x[where], s[where] = px, ps
         return (s * x + n * p) / (s + n)
 
     _lock = threading.Lock()
