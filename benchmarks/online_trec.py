@@ -159,7 +159,7 @@ def main() -> None:
             r = res[name]
             lines.append(f"| {name} | {r['one_minus_auc_pct']:.4f} | {r['one_minus_auc_pct_second_half']:.4f} | "
                          f"{r['messages_per_s']:.0f} |")
-    lines += ["", "spamscore's score is fixed in advance (the uncalibrated default line `logit I + 0.01 z`); other "
+    lines += ["", "spamscore's score is fixed in advance (Robinson's geometric-mean indicator S, what the shipped calibration ranks by); other "
               "rankings of the same run, for the record: "
               + "; ".join(f"{k}: {v:.4f}" for k, v in res["spamscore"]["variants_one_minus_auc_pct"].items()) + "."]
     if res.get("bogofilter", {}).get("reused_from_previous_run"):
