@@ -1,26 +1,27 @@
-"""The classifier: per-token naive Bayes evidence, combined by Fisher's method.
+"""The classifier: per-token naive Bayes evidence (Robinson), combined per message.
 
 Training is counting.  For every feature we keep in how many spam and how
 many ham messages it occurred (binary document counts, like scikit-learn's
 ``BernoulliNB.feature_count_``).  Scoring follows Gary Robinson's method as
-used by SpamBayes and Bogofilter, which ranked best on the SpamAssassin split
-(see ``training/COMPARISON.md``, where scikit-learn's MultinomialNB,
-BernoulliNB and ComplementNB over the same features are measured beside it):
+used by SpamBayes and Bogofilter, which ranked far better on the SpamAssassin
+split than scikit-learn's MultinomialNB, BernoulliNB and ComplementNB over the
+same features (``training/COMPARISON.md``):
 
 * each token's spam probability ``p(w) = (b/nb) / (b/nb + g/ng)`` is shrunk
   towards a prior ``x`` with strength ``s``:
   ``f(w) = (s*x + n*p(w)) / (s + n)``, with ``n = b + g``;
 * only tokens with ``|f(w) - 0.5| >= min_dev`` count (the clues);
-* Fisher's chi-square combines them: ``Qh = chi2Q(-2 sum ln f, 2k)`` is small
-  when the clues are hammy, ``Qs = chi2Q(-2 sum ln(1-f), 2k)`` when spammy.
+* three statistics combine them (``spamscore.scoring.Model.evidence``):
+  Fisher's chi-square, ``Qh = chi2Q(-2 sum ln f, 2k)`` small when the clues
+  are hammy and ``Qs = chi2Q(-2 sum ln(1-f), 2k)`` when spammy, gives the
+  logit of SpamBayes' indicator ``(1 + Qh - Qs) / 2`` and ``z = ln Qh - ln Qs``
+  (both in log space: they never underflow or saturate); Robinson's
+  geometric-mean indicator ``S`` (:func:`robinson_s`) ranked best in
+  cross-validation and is what the shipped calibration uses.
 
-SpamBayes reports ``(1 + Qh - Qs) / 2``, which saturates at 0 and 1.  We keep
-the log-ratio ``z = ln Qh - ln Qs`` instead (computed in log space, so it
-never underflows), which ranks messages the same way where the former is
-informative and keeps ranking them where it saturates.  A logistic fit of
-``z`` on cross-validated training scores (Platt scaling) turns it into a
-calibrated probability.  Each clue's signed contribution is its log-odds
-``ln(f / (1 - f))``.
+A logistic fit on cross-validated training statistics (Platt scaling) turns
+the ranking into a calibrated probability.  Each clue's signed contribution
+is its log-odds ``ln(f / (1 - f))``.
 
 The file format is a NumPy ``.npz`` archive of plain arrays and a JSON
 header, read with ``allow_pickle=False``: loading a model never executes
@@ -222,7 +223,7 @@ def check_is_fitted(est, attribute: str) -> None:
 
 
 class TokenNB:
-    """Robinson-Fisher naive Bayes over sets of string features.
+    """Robinson naive Bayes over sets of string features.
 
     ``X`` is a sequence of documents, each an iterable of feature strings
     (duplicates are counted once); ``y`` holds 1/'spam' or 0/'ham'.

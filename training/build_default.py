@@ -71,7 +71,7 @@ def card(i: dict) -> str:
 
 | | |
 |---|---|
-| what | spamscore's default spam/ham model: Robinson-Fisher naive Bayes over spamscore's features, Platt-calibrated |
+| what | spamscore's default spam/ham model: Robinson naive Bayes over spamscore's features (geometric-mean combining), Platt-calibrated |
 | trained | {i['trained_at']} with `python training/build_default.py` (`spamscore train`), feature version {i['feature_version']} |
 | data | SpamAssassin public corpus (2002-2003), train half of the fixed split in `data/spamassassin-public.tsv`: {i['n_spam']} spam, {i['n_ham']} ham |
 | parameters | {i['params']} |
