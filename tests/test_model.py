@@ -115,3 +115,15 @@ def test_robinson_geometric_mean_indicator():
     assert robinson_s(0.0, 0.0, 0) == 0.0
     hammy = np.array([0.01, 0.05])
     assert robinson_s(float(np.log(hammy).sum()), float(np.log1p(-hammy).sum()), 2) < 0
+
+
+def test_training_counts_equal_fit_counts():
+    from spamscore.scoring import train
+
+    docs = [["free", "money", "w%d" % i] if i % 2 else ["notes", "patch", "w%d" % i] for i in range(20)]
+    y = [i % 2 for i in range(20)]
+    m = train(docs, y, folds=3)
+    ref = TokenNB().fit(docs, y)
+    got = {t: (m.nb.spam_counts_[i], m.nb.ham_counts_[i]) for t, i in m.nb.vocabulary_.items()}
+    assert got == {t: (ref.spam_counts_[i], ref.ham_counts_[i]) for t, i in ref.vocabulary_.items()}
+    assert (m.nb.n_spam_, m.nb.n_ham_) == (10, 10)
