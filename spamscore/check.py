@@ -154,8 +154,7 @@ def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues:
     from .features import extract
 
     feats = extract(pm, model.options, analysis)
-    verdict = model.score_features(feats)
-    _, _, toks, weights = model.statistics(feats)
+    verdict, toks, weights = model.explain(feats)  # one clue lookup for the verdict and the explanations
     pairs = sorted(zip(toks, weights.tolist()), key=lambda tw: (-abs(tw[1]), tw[0]))  # ties: stable order
     ctx = _Context(pm, analysis)
     spammy = [explain_clue(t, w, ctx) for t, w in [tw for tw in pairs if tw[1] > 0][:n_clues]]

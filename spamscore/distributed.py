@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .batch import TrainReport
 from .corpus import Item, iter_source, read_index
 from .errors import SpamscoreError
 from .features import FEATURE_VERSION, FeatureOptions, extract
@@ -391,13 +392,9 @@ def _tree_sum(client, futures: list):
 
 
 @dataclass
-class DaskTrainReport:
-    spam: int
-    ham: int
-    errors: list[tuple[str, str]]
-    seconds: float
-    extract_seconds: float
-    vocabulary: int
+class DaskTrainReport(TrainReport):
+    """:class:`spamscore.batch.TrainReport`, and how the work was spread."""
+
     workers: int
     shards: int
 

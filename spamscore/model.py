@@ -410,20 +410,6 @@ class TokenNB:
         check_is_fitted(self, "vocabulary_")
         return np.array([self.decision_one(doc)[0] for doc in X], dtype=np.float64)
 
-    def indicator(self, X: Iterable[Iterable[str]]) -> np.ndarray:
-        """SpamBayes' ``(1 + Qh - Qs) / 2`` in [0, 1], for comparison."""
-        out = []
-        sc = self._get_scorer()
-        for doc in X:
-            _, idx = self.clue_indices(doc)
-            if len(idx) == 0:
-                out.append(0.5)
-                continue
-            qh = math.exp(log_chi2q(-float(sc.log_f[idx].sum()), len(idx)))
-            qs = math.exp(log_chi2q(-float(sc.log_1mf[idx].sum()), len(idx)))
-            out.append((1.0 + qh - qs) / 2.0)
-        return np.array(out)
-
     def predict_proba(self, X: Iterable[Iterable[str]]) -> np.ndarray:
         """Uncalibrated: logistic of z (the wrapper in scoring applies Platt)."""
         z = self.decision_function(X)

@@ -159,7 +159,8 @@ class Model:
             return HAM
         return UNSURE
 
-    def score_features(self, feats: Sequence[str], max_clues: int = 15) -> Verdict:
+    def explain(self, feats: Sequence[str], max_clues: int = 15) -> tuple[Verdict, list[str], np.ndarray]:
+        """The verdict, and every clue token with its log-odds (what ``spamscore check`` explains)."""
         logit_i, z, s, toks, weights = self._evidence(feats)
         lin = self.calibration.linear(logit_i, z, s)
         prob = _sigmoid(lin)
@@ -167,7 +168,10 @@ class Model:
         if max_clues > 0 and len(weights):
             order = np.argsort(-np.abs(weights), kind="stable")[:max_clues].tolist()
             clues = [Clue(toks[i], float(weights[i])) for i in order]
-        return Verdict(prob, self.label_for(prob), clues, lin, len(feats))
+        return Verdict(prob, self.label_for(prob), clues, lin, len(feats)), toks, weights
+
+    def score_features(self, feats: Sequence[str], max_clues: int = 15) -> Verdict:
+        return self.explain(feats, max_clues)[0]
 
     def score(self, raw: bytes, max_clues: int = 15) -> Verdict:
         """Score one raw message (bytes).  Never raises on malformed mail."""
