@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,45 +36,62 @@ class Item:
 
 
 def read_bytes(path: str | os.PathLike, limit: int = MAX_MESSAGE_BYTES) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(limit)
+    """The first ``limit`` bytes of a file.
+
+    One ``open``, one ``fstat`` and a read of the file's own size: ``read(limit)``
+    with a 64 MB limit allocates (and then shrinks) a 64 MB buffer per file,
+    which cost about 30 µs a message when scoring a corpus.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        want = min(size, limit) if size > 0 else limit  # size 0: a pipe or /proc file, read until EOF
+        chunks = []
+        got = 0
+        while got < want:
+            b = os.read(fd, min(want - got, 1 << 24))
+            if not b:
+                break
+            chunks.append(b)
+            got += len(b)
+            if size > 0 and got >= size:
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _is_maildir(p: Path) -> bool:
     return (p / "cur").is_dir() and (p / "new").is_dir()
 
 
-def _looks_like_mbox(p: Path) -> bool:
+def _looks_like_mbox(head: bytes, p: Path) -> bool:
     """An mbox starts with a ``From `` line and holds more than one message."""
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(5)
-            if head != b"From ":
-                return False
-            chunk = fh.read(1 << 20)
-    except OSError:
+    if not head.startswith(b"From "):
         return False
-    return b"\nFrom " in chunk or p.suffix.lower() in (".mbox", ".mbx")
+    return b"\nFrom " in head[: 1 << 20] or p.suffix.lower() in (".mbox", ".mbx")
 
 
 def _iter_file(p: Path, given: str, label: str | None) -> Iterator[Item]:
-    if _looks_like_mbox(p):
-        try:
-            box = mailbox.mbox(str(p), create=False)
-            keys = list(box.iterkeys())
-        except (OSError, mailbox.Error) as exc:
-            yield Item(given, None, label, f"cannot read mbox: {exc}")
-            return
-        for n, key in enumerate(keys):
-            try:
-                yield Item(f"{given}#{n}", box.get_bytes(key), label)
-            except (OSError, KeyError, mailbox.Error) as exc:
-                yield Item(f"{given}#{n}", None, label, str(exc))
-        return
     try:
-        yield Item(given, read_bytes(p), label)
+        data = read_bytes(p)
     except OSError as exc:
         yield Item(given, None, label, exc.strerror or str(exc))
+        return
+    if not _looks_like_mbox(data, p):
+        yield Item(given, data, label)
+        return
+    try:
+        box = mailbox.mbox(str(p), create=False)
+        keys = list(box.iterkeys())
+    except (OSError, mailbox.Error) as exc:
+        yield Item(given, None, label, f"cannot read mbox: {exc}")
+        return
+    for n, key in enumerate(keys):
+        try:
+            yield Item(f"{given}#{n}", box.get_bytes(key), label)
+        except (OSError, KeyError, mailbox.Error) as exc:
+            yield Item(f"{given}#{n}", None, label, str(exc))
 
 
 def iter_source(path: str | os.PathLike, label: str | None = None) -> Iterator[Item]:
@@ -84,10 +102,13 @@ def iter_source(path: str | os.PathLike, label: str | None = None) -> Iterator[I
         import sys
         yield Item("-", sys.stdin.buffer.read(MAX_MESSAGE_BYTES), label)
         return
-    if not p.exists():
-        yield Item(given, None, label, "no such file or directory")
+    try:
+        is_dir = stat.S_ISDIR(os.stat(given).st_mode)
+    except OSError as exc:
+        yield Item(given, None, label, "no such file or directory" if isinstance(exc, FileNotFoundError)
+                   else exc.strerror or str(exc))
         return
-    if p.is_dir():
+    if is_dir:
         if _is_maildir(p):
             for sub in ("new", "cur"):
                 for f in sorted((p / sub).iterdir()):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from enum import Enum
 from pathlib import Path
@@ -184,6 +185,10 @@ def score(
         raise fail("--scheduler needs --backend dask")
     failed = 0
     results = []
+    # sys.stdout, not typer.echo per line: echo flushes (a write system call)
+    # and scans for ANSI codes on every call; stdout is line-buffered on a
+    # terminal anyway, and block-buffered into a pipe.
+    write = sys.stdout.write
     for item, verdict in (items if backend is Backend.dask else
                           score_items(items, model, jobs=_check_jobs(jobs), clues=clues)):
         if verdict is None:
@@ -191,13 +196,13 @@ def score(
             typer.echo(f"spamscore: error: {item.path}: {item.error}", err=True)
             continue
         if fmt is ScoreFormat.text:
-            typer.echo(verdict_text(item.path, verdict, clues))
+            write(verdict_text(item.path, verdict, clues) + "\n")
         else:
             d = verdict_json(item.path, verdict, clues)
             if item.label is not None:
                 d["expected"] = item.label
             if fmt is ScoreFormat.jsonl:
-                typer.echo(json.dumps(d, ensure_ascii=False))
+                write(json.dumps(d, ensure_ascii=False) + "\n")
             else:
                 results.append(d)
     if fmt is ScoreFormat.json:
