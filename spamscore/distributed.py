@@ -404,7 +404,7 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
                target_fnr: float = 0.01, nb_params: dict | None = None, meta: dict | None = None,
                shard_size: int | None = None) -> tuple[Model, DaskTrainReport]:
     """Train on a Dask cluster; the model equals :func:`spamscore.batch.train_items` on the same items."""
-    from sklearn.model_selection import StratifiedKFold
+    from ._fit import stratified_folds
 
     t0 = time.perf_counter()
     options = options or FeatureOptions()
@@ -427,8 +427,7 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
     n_folds = min(folds, int(min(y.sum(), len(y) - y.sum())))
     fold_of = np.zeros(len(y), dtype=np.int64)
     if n_folds >= 2:
-        skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-        for k, (_, test_idx) in enumerate(skf.split(np.zeros(len(y)), y)):
+        for k, test_idx in enumerate(stratified_folds(y, n_folds, seed)):
             fold_of[test_idx] = k
     width = max(n_folds, 1)
     bounds = np.concatenate(([0], np.cumsum(sizes)))

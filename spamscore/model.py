@@ -380,19 +380,24 @@ class TokenNB:
         return scorer
 
     # -- scoring --------------------------------------------------------------
-    def clue_indices(self, doc: Iterable[str]) -> tuple[list[str], np.ndarray]:
-        """The clue tokens of a document and their rows, in a fixed order.
-
-        Sorting by row makes sums and ties come out the same in every process
-        (set order varies with string hashing).
-        """
+    def clue_rows(self, doc: Iterable[str]) -> np.ndarray:
+        """Rows of the clue tokens of a document, sorted (a fixed order in every process)."""
         sc = self._get_scorer()
         idx = sc.index.lookup(doc)
         if len(idx) > self.max_clues:
             lo = sc.log_odds[idx]  # strongest first; ties broken by value, so the kept values never depend on order
             keep = np.lexsort((lo, -np.abs(lo)))[: self.max_clues]
             idx = np.sort(idx[keep])
-        tokens = sc.tokens
+        return idx
+
+    def clue_indices(self, doc: Iterable[str]) -> tuple[list[str], np.ndarray]:
+        """The clue tokens of a document and their rows, in a fixed order.
+
+        Sorting by row makes sums and ties come out the same in every process
+        (set order varies with string hashing).
+        """
+        idx = self.clue_rows(doc)
+        tokens = self._get_scorer().tokens
         return [tokens[i] for i in idx.tolist()], idx
 
     def decision_one(self, doc: Iterable[str]) -> tuple[float, list[str], np.ndarray]:

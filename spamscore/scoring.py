@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import features as _features
+from ._fit import fit_logistic, stratified_folds
 from .errors import InputError, ModelError
 from .features import FEATURE_VERSION, FeatureOptions
 from .message import DEFAULT_LIMITS, Limits, parse
@@ -95,15 +96,13 @@ _FIELDS = ("w_logit", "w_z", "w_s")
 def calibrate(stats: np.ndarray, y: np.ndarray, target_fpr: float = 0.001,
               target_fnr: float = 0.01) -> tuple[Calibration, float, float]:
     """Calibration and cut-offs from cross-validated ``(logit I, z, S)`` rows."""
-    from sklearn.linear_model import LogisticRegression
-
     cols = list(CALIBRATION_INPUTS)
-    lr = LogisticRegression(C=1.0, max_iter=1000).fit(stats[:, cols], y)
+    coef, intercept = fit_logistic(stats[:, cols], y, C=1.0)  # scikit-learn's LogisticRegression(C=1.0)
     weights = dict.fromkeys(_FIELDS, 0.0)
-    for col, w in zip(cols, lr.coef_[0]):
+    for col, w in zip(cols, coef):
         weights[_FIELDS[col]] = float(w)
-    cal = Calibration(bias=float(lr.intercept_[0]), **weights)
-    lin = stats[:, cols] @ lr.coef_[0] + lr.intercept_[0]
+    cal = Calibration(bias=intercept, **weights)
+    lin = stats[:, cols] @ coef + intercept
     p = 1 / (1 + np.exp(-np.clip(lin, -50, 50)))
     spam_cut, ham_cut = _cutoffs(p, y, target_fpr, target_fnr)
     return cal, spam_cut, ham_cut
@@ -130,16 +129,19 @@ class Model:
         return _features.extract(parse(raw, self.limits), self.options)
 
     # -- scoring --------------------------------------------------------------
+    def _sums(self, idx: np.ndarray) -> tuple[float, float]:
+        sc = self.nb._get_scorer()
+        # summed in sorted order: the result depends only on the clue values,
+        # not on set/vocabulary order (hash seeds differ between processes)
+        return float(np.sort(sc.log_f[idx]).sum()), float(np.sort(sc.log_1mf[idx]).sum())
+
     def _evidence(self, feats: Iterable[str]) -> tuple[float, float, float, list[str], np.ndarray]:
         sc = self.nb._get_scorer()
         toks, idx = self.nb.clue_indices(feats)
         k = len(idx)
         if k == 0:
             return 0.0, 0.0, 0.0, [], np.zeros(0)
-        # summed in sorted order: the result depends only on the clue values,
-        # not on set/vocabulary order (hash seeds differ between processes)
-        slf = float(np.sort(sc.log_f[idx]).sum())
-        sl1 = float(np.sort(sc.log_1mf[idx]).sum())
+        slf, sl1 = self._sums(idx)
         logit_i, z = fisher_statistics(slf, sl1, k)
         return logit_i, z, robinson_s(slf, sl1, k), toks, sc.log_odds[idx]
 
@@ -171,7 +173,31 @@ class Model:
         return Verdict(prob, self.label_for(prob), clues, lin, len(feats)), toks, weights
 
     def score_features(self, feats: Sequence[str], max_clues: int = 15) -> Verdict:
-        return self.explain(feats, max_clues)[0]
+        """The verdict of a feature list (what :meth:`explain` gives, with only the top clues' tokens).
+
+        The scoring path: Fisher's statistics (four incomplete-gamma calls)
+        are computed only when the calibration weighs them, and clue tokens
+        only for the clues shown.
+        """
+        cal = self.calibration
+        idx = self.nb.clue_rows(feats)
+        k = len(idx)
+        if k == 0:
+            logit_i = z = s = 0.0
+        else:
+            slf, sl1 = self._sums(idx)
+            s = robinson_s(slf, sl1, k)
+            logit_i, z = fisher_statistics(slf, sl1, k) if (cal.w_logit or cal.w_z) else (0.0, 0.0)
+        lin = cal.linear(logit_i, z, s)
+        prob = _sigmoid(lin)
+        clues = []
+        if max_clues > 0 and k:
+            sc = self.nb._get_scorer()
+            weights = sc.log_odds[idx]
+            order = np.argsort(-np.abs(weights), kind="stable")[:max_clues]
+            tokens = sc.tokens
+            clues = [Clue(tokens[r], float(w)) for r, w in zip(idx[order].tolist(), weights[order].tolist())]
+        return Verdict(prob, self.label_for(prob), clues, lin, len(feats))
 
     def score(self, raw: bytes, max_clues: int = 15) -> Verdict:
         """Score one raw message (bytes).  Never raises on malformed mail."""
@@ -247,6 +273,54 @@ def load_model(path: str | os.PathLike | None = None, *, trusted_authserv_ids: I
 # ----------------------------------------------------------------------------
 # training
 
+def _doc_rows(docs: list[list[str]], vocab: dict[str, int]) -> list[np.ndarray]:
+    """Each document's vocabulary rows (new tokens are added to ``vocab``, in order of first sight).
+
+    In C where it can be: one ``dict.fromkeys`` over all tokens gives the new
+    ones in order, one ``map`` gives every row; tokens holding a newline
+    (which the model file cannot store) are left out, as ``TokenNB.fit`` does.
+    """
+    sets = [doc if isinstance(doc, (set, frozenset)) else set(doc) for doc in docs]
+    flat = [t for d in sets for t in d] if sets else []
+    if "\n" in "".join(flat):
+        sets = [{t for t in d if "\n" not in t} for d in sets]
+        flat = [t for d in sets for t in d]
+    for tok in dict.fromkeys(flat):
+        if tok not in vocab:
+            vocab[tok] = len(vocab)
+    allrows = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+    bounds = np.cumsum([len(d) for d in sets])[:-1] if sets else []
+    return np.split(allrows, bounds) if sets else []
+
+
+def _fold_evidence(nb: TokenNB, rows: list[np.ndarray], which) -> np.ndarray:
+    """``Model(nb).evidence`` of the documents ``which``, from their rows (no string lookups).
+
+    The same clue selection and the same sums, in the same order, as
+    :meth:`Model._evidence`: clues are the rows whose f(w) is at least
+    ``min_dev`` from 0.5, sorted, capped at ``max_clues`` the same way.
+    """
+    f = nb.token_probabilities()
+    strong = np.abs(f - 0.5) >= nb.min_dev
+    fs = np.clip(f, 1e-9, 1 - 1e-9)
+    log_f, log_1mf = np.log(fs), np.log1p(-fs)
+    log_odds = log_f - log_1mf
+    out = np.zeros((len(which), 3))
+    for j, i in enumerate(which):
+        r = rows[i]
+        r = np.sort(r[strong[r]])
+        k = len(r)
+        if k == 0:
+            continue
+        if k > nb.max_clues:
+            lo = log_odds[r]
+            r = np.sort(r[np.lexsort((lo, -np.abs(lo)))[: nb.max_clues]])
+            k = len(r)
+        slf, sl1 = float(np.sort(log_f[r]).sum()), float(np.sort(log_1mf[r]).sum())
+        out[j] = (*fisher_statistics(slf, sl1, k), robinson_s(slf, sl1, k))
+    return out
+
+
 def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds: int,
                    seed: int) -> tuple[np.ndarray, TokenNB]:
     """Cross-validated (logit I, z, S) for every training document, and the model of all of them.
@@ -257,15 +331,11 @@ def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds:
     clue: the same statistics as fitting a model per fold, five times faster.
     The totals are the counts ``TokenNB.fit`` would make on all the documents.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     from .model import AUTH_PRIORS
 
     priors = nb_params.get("priors")
     vocab: dict[str, int] = {tok: i for i, tok in enumerate(priors if priors is not None else AUTH_PRIORS)}
-    rows = []
-    for doc in docs:
-        rows.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in set(doc) if "\n" not in t), dtype=np.int64))
+    rows = _doc_rows(docs, vocab)
     size = len(vocab)
     y = np.asarray(y)
 
@@ -278,16 +348,13 @@ def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds:
     total_spam, total_ham = counts(range(len(docs)))
     n_spam_total = int(y.sum())
     stats = np.zeros((len(docs), 3))
-    skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for _, test_idx in skf.split(np.zeros(len(y)), y):
+    for test_idx in stratified_folds(y, folds, seed):
         held_spam, held_ham = counts(test_idx)
         n_held_spam = int(y[test_idx].sum())
         nb = TokenNB.from_counts(vocab, total_spam - held_spam, total_ham - held_ham,
                                  n_spam_total - n_held_spam, len(y) - n_spam_total - (len(test_idx) - n_held_spam),
                                  **nb_params)
-        m = Model(nb)
-        for i in test_idx:
-            stats[i] = m.evidence(docs[i])
+        stats[test_idx] = _fold_evidence(nb, rows, test_idx)
     return stats, TokenNB.from_counts(vocab, total_spam, total_ham, n_spam_total, len(y) - n_spam_total, **nb_params)
 
 

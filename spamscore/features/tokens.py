@@ -28,7 +28,7 @@ import re
 import string
 import unicodedata
 from functools import lru_cache
-from itertools import repeat
+from itertools import compress, repeat
 
 from .urls import registered_domain
 
@@ -56,6 +56,7 @@ _PUNCT = "\"'.,;:!?()[]{}<>*`~_|/\\-=+#&^%"
 _FIRST_CJK = re.compile(rf"[{_CJK}]")
 # Word bigrams are taken from the first this many words (bounds the work).
 MAX_BIGRAM_WORDS = 3000
+_KEEP_LEN = frozenset(range(3, 13))  # kept word lengths
 
 
 def normalize(text: str) -> str:
@@ -113,12 +114,17 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
                         _cjk_tokens(piece, cjk)
                     else:
                         raw.add(piece)
+    # Every per-word step below runs in C (map, compress, zip): a Python
+    # loop or comprehension over the words cost a third of the tokenizer.
     rl = list(raw)
-    stripped = dict(zip(rl, map(str.strip, rl, repeat(_PUNCT))))  # C-level strip
-    kept = {k: v for k, v in stripped.items() if 2 < len(v) < 13}
-    out = set(kept.values())
-    longs = {v for v in stripped.values() if len(v) > 12}
-    if longs:
+    vals = list(map(str.strip, rl, repeat(_PUNCT)))
+    lens = list(map(len, vals))
+    keep = list(map(_KEEP_LEN.__contains__, lens))
+    out = set(compress(vals, keep))
+    if bigrams:
+        kept = dict(zip(compress(rl, keep), compress(vals, keep)))
+    if max(lens, default=0) > 12:
+        longs = set(compress(vals, map((12).__lt__, lens)))
         out.update([f"skip:{w[0]} {len(w) // 10 * 10}" for w in longs])
     pairs = None
     if bigrams and len(seq) > 1:
@@ -127,10 +133,10 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
         kseq = list(map(kept.get, seq[:MAX_BIGRAM_WORDS]))
         pairs = set(map(" ".join, filter(all, set(zip(kseq, kseq[1:])))))
         if bigrams is not True:
-            pairs = {bigrams + p for p in pairs}
+            pairs = set(map(bigrams.__add__, pairs))
     out |= cjk
     if prefix:
-        out = {prefix + w for w in out}
+        out = set(map(prefix.__add__, out))
     if pairs:
         out |= pairs
     return out
