@@ -94,13 +94,13 @@ def analyze_html(parts: list[str], max_bytes: int = 512 * 1024, max_links: int =
             info.text.append(re.sub(r"<[^<>]{0,2000}>", " ", source))
             continue
         try:
-            _collect(root, info, max_links)
+            _collect(root, info, max_links, source)
         except (ValueError, etree.LxmlError):  # pragma: no cover - defensive
             info.text.append(re.sub(r"<[^<>]{0,2000}>", " ", source))
     return info
 
 
-def _collect(root, info: HtmlInfo, max_links: int) -> None:
+def _collect(root, info: HtmlInfo, max_links: int, source: str) -> None:
     for el in root.iter("script"):
         info.scripts += 1
         src = el.get("src")
@@ -118,7 +118,12 @@ def _collect(root, info: HtmlInfo, max_links: int) -> None:
             info.srcs.append(src)
     # what the reader does not see
     etree.strip_elements(root, "script", "style", "noscript", "template", "title", with_tail=False)
-    for el in root.xpath("//*[@style or @hidden]"):
+    # The XPath below took a sixth of the HTML time; it can only find
+    # something where the source names a style or hidden attribute (attribute
+    # names cannot be hidden in entities).  57% of the corpus' HTML parts do not.
+    low = source.lower()
+    styled = root.xpath("//*[@style or @hidden]") if ("style" in low or "hidden" in low) else ()
+    for el in styled:
         style = el.get("style")
         if el.get("hidden") is not None or (style and _HIDDEN_STYLE.search(style)):
             info.hidden_chars += sum(len(t) for t in el.itertext())
