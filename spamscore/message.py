@@ -354,7 +354,7 @@ def _split_headers(raw: bytes, limits: Limits, defects: list[str]) -> tuple[list
     if raw.startswith(b"From "):  # mbox separator line
         pos = raw.find(b"\n") + 1 or len(raw)
     end = raw.find(b"\n\n", pos)
-    end_crlf = raw.find(b"\n\r\n", pos)
+    end_crlf = raw.find(b"\n\r\n", pos, len(raw) if end == -1 else end + 2)  # only one before end matters
     if end_crlf != -1 and (end == -1 or end_crlf < end):
         end, sep = end_crlf + 1, 2
     elif end != -1:
@@ -370,7 +370,10 @@ def _split_headers(raw: bytes, limits: Limits, defects: list[str]) -> tuple[list
             if len(found) > limits.max_headers:
                 found = found[: limits.max_headers]
                 defects.append("too-many-headers")
-            return [(k.lower(), v) for k, v in found], end + sep
+            if not found:
+                return [], end + sep
+            names, values = zip(*found)
+            return list(zip(map(str.lower, names), values)), end + sep
     return _split_headers_slow(raw, pos, limits, defects)
 
 
@@ -636,7 +639,7 @@ class _MimeSplitter:
                 self.pos = p + (1 if buf[p] == 10 else 2)
                 return True
         e1 = buf.find(b"\n\n", p, end)
-        e2 = buf.find(b"\n\r\n", p, end)
+        e2 = buf.find(b"\n\r\n", p, end if e1 == -1 else e1 + 2)
         if e2 != -1 and (e1 == -1 or e2 < e1):
             stop, after = e2 + 1, e2 + 3
         elif e1 != -1:
