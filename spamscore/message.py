@@ -425,11 +425,12 @@ def _split_headers_slow(raw: bytes, pos: int, limits: Limits, defects: list[str]
 # * the boundary comes from email.message.Message.get_boundary itself.
 
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
-_HEADER_LINE = re.compile(rb"From |[!-9;-~]*:|[\t ]")  # email.feedparser.headerRE
+_HEADER_NAME = re.compile(rb"[!-9;-~]*")  # before the colon of a field line (email.feedparser.headerRE)
 _DASH_LINE = re.compile(rb"(?:(?<=[\r\n])|\A)--[^\r\n]*")  # any line starting "--"
 _DASH_LINE_LF = re.compile(rb"\n(--[^\r\n]*)")  # the same when no line ends in a lone CR (a fast literal search)
-# a header block every line of which is a field or a continuation (LF line ends)
-_HEADER_BLOCK = re.compile(rb"(?:(?:[!-9;-~]+:|[ \t])[^\n]*\n)*(?:(?:[!-9;-~]+:|[ \t])[^\n]*)?")
+# a line of a header block (LF line ends) that is neither a field nor a continuation
+# (possessive: the name is scanned once; only line starts are tried)
+_BAD_HEADER_LINE = re.compile(rb"^(?![ \t]|[!-9;-~]++:).", re.M | re.S)
 _MIME_FIELD = re.compile(
     rb"^(content-type|content-transfer-encoding|content-disposition):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)", re.I | re.M)
 _BOUNDARY_PROBE = email.message.Message()
@@ -586,7 +587,8 @@ class _MimeSplitter:
         lines = []
         while (line := self.readline()) is not None:
             s, e = line
-            if not _HEADER_LINE.match(buf, s, e):
+            if not (buf[s] in (32, 9) or buf.startswith(b"From ", s)
+                    or ((i := buf.find(b":", s, e)) != -1 and _HEADER_NAME.fullmatch(buf, s, i) is not None)):
                 if buf[s] not in (10, 13):
                     part.defects.append("MissingHeaderBodySeparatorDefect")
                     self.back.append(line)
@@ -647,7 +649,7 @@ class _MimeSplitter:
         else:
             stop = after = end
         if p < stop:
-            if buf[p] in (32, 9) or _HEADER_BLOCK.fullmatch(buf, p, stop) is None:
+            if buf[p] in (32, 9) or _BAD_HEADER_LINE.search(buf, p, stop) is not None:
                 return False
             for name, value in _MIME_FIELD.findall(buf, p, stop):
                 part.set_field(name, value.rstrip(b"\r\n"))
