@@ -455,7 +455,7 @@ class _Part:
         elif name == b"content-transfer-encoding":
             if self.cte is None:
                 self.cte = _header_str(value)
-        elif self.disp is None:
+        elif name == b"content-disposition" and self.disp is None:
             self.disp = _header_str(value)
 
     def finish_headers(self) -> None:

@@ -121,6 +121,7 @@ def main():
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--fuzz", type=int, default=0)
     ap.add_argument("--show", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     old = load_old(args.rev)
     msgs = corpus()
@@ -149,7 +150,7 @@ def main():
     if defect_delta:
         print(f"defect count change (new - old): {dict(defect_delta)}")
     if args.fuzz:
-        rng = random.Random(1)
+        rng = random.Random(args.seed)
         multi = [raw for _, _, raw in msgs if b"boundary" in raw.lower()]
         fcounts = collections.Counter()
         nfail = 0
