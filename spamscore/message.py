@@ -436,6 +436,8 @@ _MIME_FIELD = re.compile(
 _BOUNDARY_PROBE = email.message.Message()
 
 _SEP, _CLOSE = 1, 2
+_HEADER_WINDOW = 64 * 1024
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # the end of a header block (no lone CR: see _headers_fast)
 
 
 class _Part:
@@ -509,6 +511,7 @@ class _MimeSplitter:
                 self.dash_at.append(m.start(1))
                 self.dash_key.append(m.group(1).rstrip(b" \t"))
         self.last = None
+        self.eof_seen = (1, 0, {})  # _eof_from's last answer: (from, end of input, boundaries)
 
     # -- lines ------------------------------------------------------------
     def _is_eof(self, s: int, e: int) -> bool:
@@ -574,7 +577,7 @@ class _MimeSplitter:
             while (line := self.readline()) is not None:
                 pass
         else:
-            self._next_dash(None)
+            self.pos = self._eof_from(p)
         chunks.append(self.buf[p:self.pos])
         return b"".join(chunks) if len(chunks) > 1 else chunks[0]
 
@@ -640,14 +643,16 @@ class _MimeSplitter:
             if p < end and buf[p] in (10, 13):
                 self.pos = p + (1 if buf[p] == 10 else 2)
                 return True
-        e1 = buf.find(b"\n\n", p, end)
-        e2 = buf.find(b"\n\r\n", p, end if e1 == -1 else e1 + 2)
-        if e2 != -1 and (e1 == -1 or e2 < e1):
-            stop, after = e2 + 1, e2 + 3
-        elif e1 != -1:
-            stop, after = e1 + 1, e1 + 2
-        else:
+        # the blank line, looked for in a window (the field-by-field loop
+        # below takes longer blocks: no rescans of a long body per part)
+        window = min(end, p + _HEADER_WINDOW)
+        m = _BLANK_LINE.search(buf, p, window)
+        if m is not None:
+            stop, after = m.start() + 1, m.end()
+        elif window == end:
             stop = after = end
+        else:
+            return False
         if p < stop:
             if buf[p] in (32, 9) or _BAD_HEADER_LINE.search(buf, p, stop) is not None:
                 return False
@@ -657,16 +662,26 @@ class _MimeSplitter:
         return True
 
     def _eof_from(self, p: int) -> int:
-        """Start of the first line at or after p that ends the input (no pushback, no blank matcher)."""
+        """Start of the first line at or after p that ends the input (no pushback, no blank matcher).
+
+        Remembered while the enclosing boundaries stay the same: message/rfc822
+        parts nested 100,000 deep above the same delimiter scan it once.
+        """
         active = self.active
         if not active:
             return self.n
+        lo, hi, boundaries = self.eof_seen
+        if lo <= p <= hi and boundaries == active:
+            return hi
         at, keys = self.dash_at, self.dash_key
+        end = self.n
         for i in range(bisect_left(at, p), len(at)):
             key = keys[i]
             if key[2:] in active or (key.endswith(b"--") and key[2:-2] in active):
-                return at[i]
-        return self.n
+                end = at[i]
+                break
+        self.eof_seen = (p, end, dict(active))
+        return end
 
     # -- structure --------------------------------------------------------
     def _new(self, parent: _Part | None) -> _Part:
