@@ -573,9 +573,16 @@ class _MimeSplitter:
                 return b"".join(chunks)
             chunks.append(self.buf[line[0]:line[1]])
         p = self.pos
-        if self.blanks:
+        if self.blanks and self.lone_cr:
             while (line := self.readline()) is not None:
                 pass
+        elif self.blanks:  # up to a blank line or a delimiter
+            end = self._eof_from(p)
+            if p < end and self.buf[p] in (10, 13):
+                self.pos = p
+            else:
+                m = _BLANK_LINE.search(self.buf, p, end)
+                self.pos = end if m is None else m.start() + 1
         else:
             self.pos = self._eof_from(p)
         chunks.append(self.buf[p:self.pos])
@@ -583,7 +590,7 @@ class _MimeSplitter:
 
     # -- headers ----------------------------------------------------------
     def read_headers(self, part: _Part) -> None:
-        if not (self.back or self.blanks or self.lone_cr) and self._headers_fast(part):
+        if not (self.back or self.lone_cr) and self._headers_fast(part):
             part.finish_headers()
             return
         buf = self.buf
@@ -634,21 +641,24 @@ class _MimeSplitter:
         end = self._eof_from(p)
         if p >= end:
             return True
+        keep_blank = self.blanks  # in a delivery-status block the blank line is its end: not read
         if buf[p] in (10, 13):  # blank line (CR is CR LF here)
-            self.pos = p + (1 if buf[p] == 10 else 2)
+            if not keep_blank:
+                self.pos = p + (1 if buf[p] == 10 else 2)
             return True
         if buf.startswith(b"From ", p):  # an envelope line first: skipped
             nl = buf.find(b"\n", p, end)
             p = end if nl == -1 else nl + 1
             if p < end and buf[p] in (10, 13):
-                self.pos = p + (1 if buf[p] == 10 else 2)
+                self.pos = p + (0 if keep_blank else 1 if buf[p] == 10 else 2)
                 return True
         # the blank line, looked for in a window (the field-by-field loop
         # below takes longer blocks: no rescans of a long body per part)
         window = min(end, p + _HEADER_WINDOW)
         m = _BLANK_LINE.search(buf, p, window)
         if m is not None:
-            stop, after = m.start() + 1, m.end()
+            stop = m.start() + 1
+            after = stop if keep_blank else m.end()
         elif window == end:
             stop = after = end
         else:
