@@ -81,3 +81,12 @@ def test_non_mail_bytes_and_str_input():
 
     with pytest.raises(TypeError):
         parse(12345)
+
+
+def test_header_values_plain_and_encoded_together():
+    # plain values are cleaned in one pass, the others one by one: both must keep their order
+    raw = b"Subject: =?utf-8?b?5Lit5paH?=\r\nX-Folded: a\r\n\tb\x01c\r\nTo: x@y\r\n\r\nbody"
+    assert parse(raw).headers == [("subject", "中文"), ("x-folded", "a \tb c"), ("to", "x@y")]
+    raw = b"X-Folded: a\r\n\tb\x7fc\r\nX-8: caf\xe9\r\n\r\nbody"
+    assert parse(raw).headers == [("x-folded", "a \tb c"), ("x-8", "café")]
+    assert parse(b"X-A: one\r\nX-B: two\x1b[0m\r\n\r\n").headers == [("x-a", "one"), ("x-b", "two [0m")]
