@@ -213,8 +213,12 @@ class HashIndex:
         h.sort()
         pos = np.searchsorted(self.keys, h)
         pos[pos == len(self.keys)] = 0
-        hit = self.keys[pos] == h
-        return np.unique(self.order[pos[hit]])
+        rows = self.order[pos[self.keys[pos] == h]]
+        # sorted and unique; np.unique (hash-based in numpy 2) is ~5x slower on a few hundred rows
+        rows.sort()
+        if len(rows) > 1:
+            rows = rows[np.concatenate(([True], rows[1:] != rows[:-1]))]
+        return rows
 
 
 @dataclass(frozen=True, slots=True)
