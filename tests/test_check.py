@@ -638,3 +638,21 @@ def test_check_never_raises_on_garbage(model, pieces):
     rep = check_message(raw, model, now=NOW, resolver=fake({}))
     assert [f.id for f in rep.findings] == list(FINDING_IDS) + list(DNS_FINDING_IDS)
     assert render_html([rep]).startswith("<!DOCTYPE html>")
+
+
+def test_unsent_message_is_not_credited_for_its_missing_received_headers(model):
+    from spamscore.check import UNSENT_FEATURE, check_message
+    from spamscore.features import extract
+    from spamscore.message import parse
+
+    assert b"\nReceived:" not in CLEAN and not CLEAN.startswith(b"Received:")
+    feats = extract(parse(CLEAN), model.options)
+    assert UNSENT_FEATURE in feats
+    report = check_message(CLEAN, model)
+    assert report.probability == model.score_features([f for f in feats if f != UNSENT_FEATURE]).probability
+    assert UNSENT_FEATURE not in [c.feature for c in report.spammy + report.hammy]
+    # a delivered message keeps the feature it really has
+    sent = b"Received: from mx.example.net by mail.example.org; Mon, 2 Sep 2002 10:00:00 +0000\n" + CLEAN
+    sent_feats = extract(parse(sent), model.options)
+    assert "hdr:received-count:1" in sent_feats
+    assert check_message(sent, model).probability == model.score_features(sent_feats).probability
