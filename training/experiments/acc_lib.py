@@ -141,10 +141,14 @@ def doc_stats(data: Data, f, idx, params, fams=True):
             slf = np.bincount(fm, lf[r], nf)
             sl1 = np.bincount(fm, l1[r], nf)
             kk = np.bincount(fm, minlength=nf)
+            c = params.get("fam_c", 0.0)   # neutral pseudo-clues (f = 0.5) per family
             for q in range(nf):
-                out[j, 2 + q] = _s(slf[q], sl1[q], kk[q])
+                out[j, 2 + q] = _s(slf[q] + c * _LN_HALF, sl1[q] + c * _LN_HALF, kk[q] + c) if kk[q] else 0.0
             ks[j, 1:] = kk
     return out, ks
+
+
+_LN_HALF = math.log(0.5)
 
 
 def _s(slf, sl1, k):
