@@ -63,41 +63,103 @@ def _sigmoid(v: float) -> float:
 
 @dataclass
 class Calibration:
-    """Platt scaling: P(spam) = sigmoid(w_logit * logit I + w_z * z + w_s * S + bias).
+    """Platt scaling: P(spam) = sigmoid(w_logit * logit I + w_z * z + w_s * S
+    + w_text * S_text + w_meta * S_meta + bias).
 
-    Three statistics of a message's clues are computed (see :meth:`Model.evidence`):
+    Statistics of a message's clues (see :meth:`Model.family_evidence`):
     ``logit I``, the logit of SpamBayes' chi-square indicator, which ranks well
     where the evidence is one-sided; ``z = ln Qh - ln Qs``, which separates
-    messages whose evidence is strong both ways (where ``I`` sits at 0.5); and
+    messages whose evidence is strong both ways (where ``I`` sits at 0.5);
     Robinson's geometric-mean indicator ``S = (P - Q) / (P + Q)``, with
-    ``P = 1 - (prod (1 - f))^(1/k)`` and ``Q = 1 - (prod f)^(1/k)``.  A logistic
-    regression on cross-validated training statistics fits the weights of the
-    inputs listed in ``CALIBRATION_INPUTS``; the others weigh 0.
+    ``P = 1 - (prod (1 - f))^(1/k)`` and ``Q = 1 - (prod f)^(1/k)``; and ``S``
+    of the text clues and of the header/URL/structure clues apart, each with
+    ``family_clues`` neutral pseudo-clues (see :func:`family_statistics`).
+    A logistic regression on cross-validated training statistics fits the
+    weights of the inputs listed in ``CALIBRATION_INPUTS``; the others weigh 0.
     """
 
     w_logit: float = 1.0
     w_z: float = 0.01
     bias: float = 0.0
     w_s: float = 0.0
+    w_text: float = 0.0
+    w_meta: float = 0.0
+    family_clues: float = 10.0
 
-    def linear(self, logit_i: float, z: float, s: float = 0.0) -> float:
-        return self.w_logit * logit_i + self.w_z * z + self.w_s * s + self.bias
+    def linear(self, logit_i: float, z: float, s: float = 0.0, s_text: float = 0.0, s_meta: float = 0.0) -> float:
+        return (self.w_logit * logit_i + self.w_z * z + self.w_s * s + self.w_text * s_text
+                + self.w_meta * s_meta + self.bias)
+
+    @property
+    def uses_families(self) -> bool:
+        return bool(self.w_text or self.w_meta)
 
 
-# Which of (logit I, z, S) the calibration uses.  Chosen by 5-fold
-# cross-validation on the train half (3 shuffles; training/COMPARISON.md):
-# (logit I, z) 0.0392 (1-AUC)%, FNR 5.93% at 0.1% FPR, 0.42% at 1%;
-# (logit I, z, S) 0.0384 / 5.89 / 0.39; S alone 0.0365 / 5.47 / 0.35.
-CALIBRATION_INPUTS = (2,)
-_FIELDS = ("w_logit", "w_z", "w_s")
+# Which of (logit I, z, S, S_text, S_meta) the calibration uses.  Chosen by
+# 5-fold cross-validation on the train half (3 shuffles; training/COMPARISON.md),
+# (1-AUC)% / FNR at 0.1% FPR / at 1%: (logit I, z) 0.0392 / 5.93 / 0.42;
+# (logit I, z, S) 0.0384 / 5.89 / 0.39; S alone 0.0365 / 5.47 / 0.35;
+# with TokenNB's s = 0.1, min_dev = 0.44: S alone 0.0346 / 3.84 / 0.32;
+# (S, S_text, S_meta) 0.0155 / 3.00 / 0.04.
+CALIBRATION_INPUTS = (2, 3, 4)
+_FIELDS = ("w_logit", "w_z", "w_s", "w_text", "w_meta")
+
+# Feature prefixes of the header, URL, HTML and MIME-structure families
+# (spamscore.features); every other feature (body and subject words, body:,
+# skip:) is text.  A body word that looks like "from:x" counts as meta.
+META_PREFIXES = frozenset("""
+    hdr received date message-id boundary from to cc reply-to return-path sender errors-to
+    x-mailer user-agent content-type x-mimeole organization list-id x-priority x-msmail-priority
+    precedence mime-version content-transfer-encoding x-originating-ip
+    url url-path url-host html proto part charset attach defect msg auth dkim spf-hdr
+""".split())
+
+
+_LN_HALF = math.log(0.5)
+
+
+def is_meta(feature: str) -> bool:
+    """True for a header / URL / HTML / structure feature, False for a text one."""
+    head, sep, _ = feature.partition(":")
+    return bool(sep) and head in META_PREFIXES
+
+
+def family_statistics(tokens: Sequence[str], log_odds: np.ndarray, pseudo_clues: float = 10.0) -> tuple[float, float]:
+    """Robinson's ``S`` of the text clues and of the meta clues of one message.
+
+    ``tokens`` are a message's clues and ``log_odds`` their ``ln(f / (1 - f))``
+    (what :meth:`TokenNB.clue_indices` and the scorer give).  Each family's
+    ``S`` gets ``pseudo_clues`` neutral clues (f = 0.5), so that a family with
+    a single strong clue does not reach S = +-1: without them one header clue
+    of a ham outweighed dozens of text clues (cross-validation in
+    training/COMPARISON.md).  A family with no clue gives 0.
+    """
+    out = []
+    meta = np.fromiter(map(is_meta, tokens), dtype=bool, count=len(tokens))
+    lo = np.asarray(log_odds, dtype=np.float64)
+    for mask in (~meta, meta):
+        k = int(mask.sum())
+        if k == 0:
+            out.append(0.0)
+            continue
+        part = lo[mask]
+        neutral = pseudo_clues * _LN_HALF
+        slf = float(np.sort(-np.logaddexp(0.0, -part)).sum()) + neutral   # sum ln f
+        sl1 = float(np.sort(-np.logaddexp(0.0, part)).sum()) + neutral    # sum ln (1 - f)
+        out.append(robinson_s(slf, sl1, k + pseudo_clues))
+    return out[0], out[1]
 
 
 def calibrate(stats: np.ndarray, y: np.ndarray, target_fpr: float = 0.001,
               target_fnr: float = 0.01) -> tuple[Calibration, float, float]:
-    """Calibration and cut-offs from cross-validated ``(logit I, z, S)`` rows."""
+    """Calibration and cut-offs from cross-validated ``(logit I, z, S, S_text, S_meta)`` rows.
+
+    Rows of three statistics (``Model.evidence``) give a calibration on the
+    inputs among the first three only.
+    """
     from sklearn.linear_model import LogisticRegression
 
-    cols = list(CALIBRATION_INPUTS)
+    cols = [c for c in CALIBRATION_INPUTS if c < stats.shape[1]]
     lr = LogisticRegression(C=1.0, max_iter=1000).fit(stats[:, cols], y)
     weights = dict.fromkeys(_FIELDS, 0.0)
     for col, w in zip(cols, lr.coef_[0]):
@@ -149,8 +211,13 @@ class Model:
         return logit_i, z, toks, weights
 
     def evidence(self, feats: Iterable[str]) -> tuple[float, float, float]:
-        """(logit I, z, S): the inputs of the calibration (see :class:`Calibration`)."""
+        """(logit I, z, S) (see :class:`Calibration`)."""
         return self._evidence(feats)[:3]
+
+    def family_evidence(self, feats: Iterable[str]) -> tuple[float, float, float, float, float]:
+        """(logit I, z, S, S_text, S_meta): the inputs of the calibration (see :class:`Calibration`)."""
+        logit_i, z, s, toks, weights = self._evidence(feats)
+        return (logit_i, z, s, *family_statistics(toks, weights, self.calibration.family_clues))
 
     def label_for(self, probability: float) -> str:
         if probability >= self.spam_cutoff:
@@ -162,7 +229,9 @@ class Model:
     def explain(self, feats: Sequence[str], max_clues: int = 15) -> tuple[Verdict, list[str], np.ndarray]:
         """The verdict, and every clue token with its log-odds (what ``spamscore check`` explains)."""
         logit_i, z, s, toks, weights = self._evidence(feats)
-        lin = self.calibration.linear(logit_i, z, s)
+        cal = self.calibration
+        fam = family_statistics(toks, weights, cal.family_clues) if cal.uses_families else ()
+        lin = cal.linear(logit_i, z, s, *fam)
         prob = _sigmoid(lin)
         clues = []
         if max_clues > 0 and len(weights):
@@ -249,7 +318,7 @@ def load_model(path: str | os.PathLike | None = None, *, trusted_authserv_ids: I
 
 def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds: int,
                    seed: int) -> tuple[np.ndarray, TokenNB]:
-    """Cross-validated (logit I, z, S) for every training document, and the model of all of them.
+    """Cross-validated (logit I, z, S, S_text, S_meta) for every training document, and the model of all of them.
 
     Each document is mapped to vocabulary rows once; a fold's counts are the
     totals minus its held-out documents' counts.  A token seen only in the
@@ -277,7 +346,7 @@ def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds:
 
     total_spam, total_ham = counts(range(len(docs)))
     n_spam_total = int(y.sum())
-    stats = np.zeros((len(docs), 3))
+    stats = np.zeros((len(docs), 5))
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for _, test_idx in skf.split(np.zeros(len(y)), y):
         held_spam, held_ham = counts(test_idx)
@@ -287,7 +356,7 @@ def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds:
                                  **nb_params)
         m = Model(nb)
         for i in test_idx:
-            stats[i] = m.evidence(docs[i])
+            stats[i] = m.family_evidence(docs[i])
     return stats, TokenNB.from_counts(vocab, total_spam, total_ham, n_spam_total, len(y) - n_spam_total, **nb_params)
 
 
