@@ -9,10 +9,12 @@ only reads the model.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -134,18 +136,23 @@ def family_statistics(tokens: Sequence[str], log_odds: np.ndarray, pseudo_clues:
     of a ham outweighed dozens of text clues (cross-validation in
     training/COMPARISON.md).  A family with no clue gives 0.
     """
-    out = []
-    meta = np.fromiter(map(is_meta, tokens), dtype=bool, count=len(tokens))
+    if not len(tokens):
+        return 0.0, 0.0
+    meta = list(map(is_meta, tokens))
+    text = list(map(operator.not_, meta))
     lo = np.asarray(log_odds, dtype=np.float64)
-    for mask in (~meta, meta):
-        k = int(mask.sum())
-        if k == 0:
+    log_f = -np.logaddexp(0.0, -lo)             # ln f; ln (1 - f) = ln f - log-odds
+    log_f_list, log_1mf_list = log_f.tolist(), (log_f - lo).tolist()
+    neutral = pseudo_clues * _LN_HALF
+    out = []
+    for which in (text, meta):
+        k = sum(which)
+        if not k:
             out.append(0.0)
             continue
-        part = lo[mask]
-        neutral = pseudo_clues * _LN_HALF
-        slf = float(np.sort(-np.logaddexp(0.0, -part)).sum()) + neutral   # sum ln f
-        sl1 = float(np.sort(-np.logaddexp(0.0, part)).sum()) + neutral    # sum ln (1 - f)
+        # math.fsum is exactly rounded: the result does not depend on the clue order
+        slf = math.fsum(compress(log_f_list, which)) + neutral
+        sl1 = math.fsum(compress(log_1mf_list, which)) + neutral
         out.append(robinson_s(slf, sl1, k + pseudo_clues))
     return out[0], out[1]
 
