@@ -291,9 +291,9 @@ def _fold_models(total: FoldCounts, key: str, nb_params: dict) -> list[Model]:
 
 def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_params: dict) -> np.ndarray:
     models = _fold_models(total, key, nb_params)
-    out = np.zeros((len(shard.docs), 3))
+    out = np.zeros((len(shard.docs), 5))
     for i, (doc, k) in enumerate(zip(shard.docs, folds.tolist())):
-        out[i] = models[k].evidence(doc)
+        out[i] = models[k].family_evidence(doc)
     return out
 
 
@@ -439,7 +439,7 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
         key = f"{time.time_ns()}-{id(total_f)}"
         parts = [client.submit(_cv_shard, f, sf, total_f, key, nb_params, pure=False)
                  for f, sf in zip(shard_f, shard_folds)]
-        stats = np.concatenate([p for p in client.gather(parts) if len(p)]) if len(y) else np.zeros((0, 3))
+        stats = np.concatenate([p for p in client.gather(parts) if len(p)]) if len(y) else np.zeros((0, 5))
         # the calibration of spamscore.scoring.train, on the same statistics
         cal, spam_cut, ham_cut = calibrate(stats, y, target_fpr, target_fnr)
     total: FoldCounts = total_f.result()

@@ -9,10 +9,12 @@ only reads the model.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -64,39 +66,113 @@ def _sigmoid(v: float) -> float:
 
 @dataclass
 class Calibration:
-    """Platt scaling: P(spam) = sigmoid(w_logit * logit I + w_z * z + w_s * S + bias).
+    """Platt scaling: P(spam) = sigmoid(w_logit * logit I + w_z * z + w_s * S
+    + w_text * S_text + w_meta * S_meta + bias).
 
-    Three statistics of a message's clues are computed (see :meth:`Model.evidence`):
+    Statistics of a message's clues (see :meth:`Model.family_evidence`):
     ``logit I``, the logit of SpamBayes' chi-square indicator, which ranks well
     where the evidence is one-sided; ``z = ln Qh - ln Qs``, which separates
-    messages whose evidence is strong both ways (where ``I`` sits at 0.5); and
+    messages whose evidence is strong both ways (where ``I`` sits at 0.5);
     Robinson's geometric-mean indicator ``S = (P - Q) / (P + Q)``, with
-    ``P = 1 - (prod (1 - f))^(1/k)`` and ``Q = 1 - (prod f)^(1/k)``.  A logistic
-    regression on cross-validated training statistics fits the weights of the
-    inputs listed in ``CALIBRATION_INPUTS``; the others weigh 0.
+    ``P = 1 - (prod (1 - f))^(1/k)`` and ``Q = 1 - (prod f)^(1/k)``; and ``S``
+    of the text clues and of the header/URL/structure clues apart, each with
+    ``family_clues`` neutral pseudo-clues (see :func:`family_statistics`).
+    A logistic regression on cross-validated training statistics fits the
+    weights of the inputs listed in ``CALIBRATION_INPUTS``; the others weigh 0.
     """
 
     w_logit: float = 1.0
     w_z: float = 0.01
     bias: float = 0.0
     w_s: float = 0.0
+    w_text: float = 0.0
+    w_meta: float = 0.0
+    family_clues: float = 10.0
 
-    def linear(self, logit_i: float, z: float, s: float = 0.0) -> float:
-        return self.w_logit * logit_i + self.w_z * z + self.w_s * s + self.bias
+    def linear(self, logit_i: float, z: float, s: float = 0.0, s_text: float = 0.0, s_meta: float = 0.0) -> float:
+        return (self.w_logit * logit_i + self.w_z * z + self.w_s * s + self.w_text * s_text
+                + self.w_meta * s_meta + self.bias)
+
+    @property
+    def uses_families(self) -> bool:
+        return bool(self.w_text or self.w_meta)
 
 
-# Which of (logit I, z, S) the calibration uses.  Chosen by 5-fold
-# cross-validation on the train half (3 shuffles; training/COMPARISON.md):
-# (logit I, z) 0.0392 (1-AUC)%, FNR 5.93% at 0.1% FPR, 0.42% at 1%;
-# (logit I, z, S) 0.0384 / 5.89 / 0.39; S alone 0.0365 / 5.47 / 0.35.
-CALIBRATION_INPUTS = (2,)
-_FIELDS = ("w_logit", "w_z", "w_s")
+# Which of (logit I, z, S, S_text, S_meta) the calibration uses.  Chosen by
+# 5-fold cross-validation on the train half (3 shuffles; training/COMPARISON.md),
+# (1-AUC)% / FNR at 0.1% FPR / at 1%: (logit I, z) 0.0392 / 5.93 / 0.42;
+# (logit I, z, S) 0.0384 / 5.89 / 0.39; S alone 0.0365 / 5.47 / 0.35;
+# with TokenNB's s = 0.1, min_dev = 0.44: S alone 0.0346 / 3.84 / 0.32;
+# (S, S_text, S_meta) 0.0155 / 3.00 / 0.04.
+CALIBRATION_INPUTS = (2, 3, 4)
+_FIELDS = ("w_logit", "w_z", "w_s", "w_text", "w_meta")
+
+# Feature prefixes of the header, URL, HTML and MIME-structure families
+# (spamscore.features); every other feature (body and subject words, body:,
+# skip:) is text.  A body word that looks like "from:x" counts as meta.
+META_PREFIXES = frozenset("""
+    hdr received date message-id boundary from to cc reply-to return-path sender errors-to
+    x-mailer user-agent content-type x-mimeole organization list-id x-priority x-msmail-priority
+    precedence mime-version content-transfer-encoding x-originating-ip
+    url url-path url-host html proto part charset attach defect msg auth dkim spf-hdr
+""".split())
+
+
+_LN_HALF = math.log(0.5)
+
+
+def is_meta(feature: str) -> bool:
+    """True for a header / URL / HTML / structure feature, False for a text one."""
+    head, sep, _ = feature.partition(":")
+    return bool(sep) and head in META_PREFIXES
+
+
+def _family_s(log_f: np.ndarray, log_1mf: np.ndarray, meta: np.ndarray, pseudo_clues: float) -> tuple[float, float]:
+    """``(S_text, S_meta)`` from the clues' ln f, ln (1 - f) and meta mask (see :func:`family_statistics`)."""
+    if not len(meta):
+        return 0.0, 0.0
+    log_f_list, log_1mf_list, m = log_f.tolist(), log_1mf.tolist(), meta.tolist()
+    neutral = pseudo_clues * _LN_HALF
+    out = []
+    for which in (list(map(operator.not_, m)), m):
+        k = sum(which)
+        if not k:
+            out.append(0.0)
+            continue
+        # math.fsum is exactly rounded: the result does not depend on the clue order
+        slf = math.fsum(compress(log_f_list, which)) + neutral
+        sl1 = math.fsum(compress(log_1mf_list, which)) + neutral
+        out.append(robinson_s(slf, sl1, k + pseudo_clues))
+    return out[0], out[1]
+
+
+def family_statistics(tokens: Sequence[str], log_odds: np.ndarray, pseudo_clues: float = 10.0) -> tuple[float, float]:
+    """Robinson's ``S`` of the text clues and of the meta clues of one message.
+
+    ``tokens`` are a message's clues and ``log_odds`` their ``ln(f / (1 - f))``
+    (what :meth:`TokenNB.clue_indices` and the scorer give).  Each family's
+    ``S`` gets ``pseudo_clues`` neutral clues (f = 0.5), so that a family with
+    a single strong clue does not reach S = +-1: without them one header clue
+    of a ham outweighed dozens of text clues (cross-validation in
+    training/COMPARISON.md).  A family with no clue gives 0.
+    (The model computes the same from its own ln f tables: ``Model.family_evidence``.)
+    """
+    if not len(tokens):
+        return 0.0, 0.0
+    lo = np.asarray(log_odds, dtype=np.float64)
+    log_f = -np.logaddexp(0.0, -lo)             # ln f; ln (1 - f) = ln f - log-odds
+    return _family_s(log_f, log_f - lo, np.fromiter(map(is_meta, tokens), dtype=bool, count=len(tokens)),
+                     pseudo_clues)
 
 
 def calibrate(stats: np.ndarray, y: np.ndarray, target_fpr: float = 0.001,
               target_fnr: float = 0.01) -> tuple[Calibration, float, float]:
-    """Calibration and cut-offs from cross-validated ``(logit I, z, S)`` rows."""
-    cols = list(CALIBRATION_INPUTS)
+    """Calibration and cut-offs from cross-validated ``(logit I, z, S, S_text, S_meta)`` rows.
+
+    Rows of three statistics (``Model.evidence``) give a calibration on the
+    inputs among the first three only.
+    """
+    cols = [c for c in CALIBRATION_INPUTS if c < stats.shape[1]]
     coef, intercept = fit_logistic(stats[:, cols], y, C=1.0)  # scikit-learn's LogisticRegression(C=1.0)
     weights = dict.fromkeys(_FIELDS, 0.0)
     for col, w in zip(cols, coef):
@@ -129,21 +205,38 @@ class Model:
         return _features.extract(parse(raw, self.limits), self.options)
 
     # -- scoring --------------------------------------------------------------
-    def _sums(self, idx: np.ndarray) -> tuple[float, float]:
+    def _meta_mask(self) -> np.ndarray:
+        """Per clue row of the scorer: is the token a header/URL/structure one (see :func:`is_meta`)."""
         sc = self.nb._get_scorer()
-        # summed in sorted order: the result depends only on the clue values,
-        # not on set/vocabulary order (hash seeds differ between processes)
-        return float(np.sort(sc.log_f[idx]).sum()), float(np.sort(sc.log_1mf[idx]).sum())
+        cached = self.nb.__dict__.get("_meta_mask")
+        if cached is None or cached[0] is not sc:  # built once per scorer (a benign race between threads)
+            cached = (sc, np.fromiter(map(is_meta, sc.tokens), dtype=bool, count=len(sc.tokens)))
+            self.nb.__dict__["_meta_mask"] = cached
+        return cached[1]
 
-    def _evidence(self, feats: Iterable[str]) -> tuple[float, float, float, list[str], np.ndarray]:
-        sc = self.nb._get_scorer()
-        toks, idx = self.nb.clue_indices(feats)
+    def _stats(self, idx: np.ndarray, fisher: bool = True, families: bool = True) -> tuple[float, ...]:
+        """``(logit I, z, S, S_text, S_meta)`` of the clue rows ``idx``; the ones not asked for are 0."""
         k = len(idx)
         if k == 0:
-            return 0.0, 0.0, 0.0, [], np.zeros(0)
-        slf, sl1 = self._sums(idx)
-        logit_i, z = fisher_statistics(slf, sl1, k)
-        return logit_i, z, robinson_s(slf, sl1, k), toks, sc.log_odds[idx]
+            return 0.0, 0.0, 0.0, 0.0, 0.0
+        sc = self.nb._get_scorer()
+        log_f, log_1mf = sc.log_f[idx], sc.log_1mf[idx]
+        # summed in sorted order: the result depends only on the clue values,
+        # not on set/vocabulary order (hash seeds differ between processes)
+        slf, sl1 = float(np.sort(log_f).sum()), float(np.sort(log_1mf).sum())
+        logit_i, z = fisher_statistics(slf, sl1, k) if fisher else (0.0, 0.0)
+        fam = _family_s(log_f, log_1mf, self._meta_mask()[idx], self.calibration.family_clues) if families \
+            else (0.0, 0.0)
+        return logit_i, z, robinson_s(slf, sl1, k), *fam
+
+    def _needs(self) -> tuple[bool, bool]:
+        cal = self.calibration
+        return bool(cal.w_logit or cal.w_z), cal.uses_families
+
+    def _evidence(self, feats: Iterable[str]) -> tuple[float, float, float, list[str], np.ndarray]:
+        toks, idx = self.nb.clue_indices(feats)
+        logit_i, z, s, _, _ = self._stats(idx, families=False)
+        return logit_i, z, s, toks, self.nb._get_scorer().log_odds[idx]
 
     def statistics(self, feats: Iterable[str]) -> tuple[float, float, list[str], np.ndarray]:
         """(logit I, z, clue tokens, clue log-odds) for a feature list."""
@@ -151,8 +244,12 @@ class Model:
         return logit_i, z, toks, weights
 
     def evidence(self, feats: Iterable[str]) -> tuple[float, float, float]:
-        """(logit I, z, S): the inputs of the calibration (see :class:`Calibration`)."""
-        return self._evidence(feats)[:3]
+        """(logit I, z, S) (see :class:`Calibration`)."""
+        return self._stats(self.nb.clue_rows(feats), families=False)[:3]
+
+    def family_evidence(self, feats: Iterable[str]) -> tuple[float, float, float, float, float]:
+        """(logit I, z, S, S_text, S_meta): the inputs of the calibration (see :class:`Calibration`)."""
+        return self._stats(self.nb.clue_rows(feats))
 
     def label_for(self, probability: float) -> str:
         if probability >= self.spam_cutoff:
@@ -163,8 +260,9 @@ class Model:
 
     def explain(self, feats: Sequence[str], max_clues: int = 15) -> tuple[Verdict, list[str], np.ndarray]:
         """The verdict, and every clue token with its log-odds (what ``spamscore check`` explains)."""
-        logit_i, z, s, toks, weights = self._evidence(feats)
-        lin = self.calibration.linear(logit_i, z, s)
+        toks, idx = self.nb.clue_indices(feats)
+        weights = self.nb._get_scorer().log_odds[idx]
+        lin = self.calibration.linear(*self._stats(idx, *self._needs()))
         prob = _sigmoid(lin)
         clues = []
         if max_clues > 0 and len(weights):
@@ -175,23 +273,15 @@ class Model:
     def score_features(self, feats: Sequence[str], max_clues: int = 15) -> Verdict:
         """The verdict of a feature list (what :meth:`explain` gives, with only the top clues' tokens).
 
-        The scoring path: Fisher's statistics (four incomplete-gamma calls)
-        are computed only when the calibration weighs them, and clue tokens
-        only for the clues shown.
+        The scoring path: only the statistics the calibration weighs are
+        computed (Fisher's costs four incomplete-gamma calls), and clue
+        tokens only for the clues shown.
         """
-        cal = self.calibration
         idx = self.nb.clue_rows(feats)
-        k = len(idx)
-        if k == 0:
-            logit_i = z = s = 0.0
-        else:
-            slf, sl1 = self._sums(idx)
-            s = robinson_s(slf, sl1, k)
-            logit_i, z = fisher_statistics(slf, sl1, k) if (cal.w_logit or cal.w_z) else (0.0, 0.0)
-        lin = cal.linear(logit_i, z, s)
+        lin = self.calibration.linear(*self._stats(idx, *self._needs()))
         prob = _sigmoid(lin)
         clues = []
-        if max_clues > 0 and k:
+        if max_clues > 0 and len(idx):
             sc = self.nb._get_scorer()
             weights = sc.log_odds[idx]
             order = np.argsort(-np.abs(weights), kind="stable")[:max_clues]
@@ -293,19 +383,21 @@ def _doc_rows(docs: list[list[str]], vocab: dict[str, int]) -> list[np.ndarray]:
     return np.split(allrows, bounds) if sets else []
 
 
-def _fold_evidence(nb: TokenNB, rows: list[np.ndarray], which) -> np.ndarray:
-    """``Model(nb).evidence`` of the documents ``which``, from their rows (no string lookups).
+def _fold_evidence(nb: TokenNB, rows: list[np.ndarray], which, meta: np.ndarray) -> np.ndarray:
+    """``Model(nb).family_evidence`` of the documents ``which``, from their rows (no string lookups).
 
-    The same clue selection and the same sums, in the same order, as
-    :meth:`Model._evidence`: clues are the rows whose f(w) is at least
-    ``min_dev`` from 0.5, sorted, capped at ``max_clues`` the same way.
+    The same clue selection and the same arithmetic as :meth:`Model._stats`:
+    clues are the rows whose f(w) is at least ``min_dev`` from 0.5, sorted,
+    capped at ``max_clues`` the same way; ``meta`` is :func:`is_meta` per
+    vocabulary row.
     """
     f = nb.token_probabilities()
     strong = np.abs(f - 0.5) >= nb.min_dev
     fs = np.clip(f, 1e-9, 1 - 1e-9)
     log_f, log_1mf = np.log(fs), np.log1p(-fs)
     log_odds = log_f - log_1mf
-    out = np.zeros((len(which), 3))
+    pseudo = Calibration().family_clues
+    out = np.zeros((len(which), 5))
     for j, i in enumerate(which):
         r = rows[i]
         r = np.sort(r[strong[r]])
@@ -316,14 +408,15 @@ def _fold_evidence(nb: TokenNB, rows: list[np.ndarray], which) -> np.ndarray:
             lo = log_odds[r]
             r = np.sort(r[np.lexsort((lo, -np.abs(lo)))[: nb.max_clues]])
             k = len(r)
-        slf, sl1 = float(np.sort(log_f[r]).sum()), float(np.sort(log_1mf[r]).sum())
-        out[j] = (*fisher_statistics(slf, sl1, k), robinson_s(slf, sl1, k))
+        lf, l1 = log_f[r], log_1mf[r]
+        slf, sl1 = float(np.sort(lf).sum()), float(np.sort(l1).sum())
+        out[j] = (*fisher_statistics(slf, sl1, k), robinson_s(slf, sl1, k), *_family_s(lf, l1, meta[r], pseudo))
     return out
 
 
 def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds: int,
                    seed: int) -> tuple[np.ndarray, TokenNB]:
-    """Cross-validated (logit I, z, S) for every training document, and the model of all of them.
+    """Cross-validated (logit I, z, S, S_text, S_meta) for every training document, and the model of all of them.
 
     Each document is mapped to vocabulary rows once; a fold's counts are the
     totals minus its held-out documents' counts.  A token seen only in the
@@ -347,14 +440,15 @@ def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds:
 
     total_spam, total_ham = counts(range(len(docs)))
     n_spam_total = int(y.sum())
-    stats = np.zeros((len(docs), 3))
+    stats = np.zeros((len(docs), 5))
+    meta = np.fromiter(map(is_meta, vocab), dtype=bool, count=len(vocab))
     for test_idx in stratified_folds(y, folds, seed):
         held_spam, held_ham = counts(test_idx)
         n_held_spam = int(y[test_idx].sum())
         nb = TokenNB.from_counts(vocab, total_spam - held_spam, total_ham - held_ham,
                                  n_spam_total - n_held_spam, len(y) - n_spam_total - (len(test_idx) - n_held_spam),
                                  **nb_params)
-        stats[test_idx] = _fold_evidence(nb, rows, test_idx)
+        stats[test_idx] = _fold_evidence(nb, rows, test_idx, meta)
     return stats, TokenNB.from_counts(vocab, total_spam, total_ham, n_spam_total, len(y) - n_spam_total, **nb_params)
 
 

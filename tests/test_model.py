@@ -127,3 +127,16 @@ def test_training_counts_equal_fit_counts():
     got = {t: (m.nb.spam_counts_[i], m.nb.ham_counts_[i]) for t, i in m.nb.vocabulary_.items()}
     assert got == {t: (ref.spam_counts_[i], ref.ham_counts_[i]) for t, i in ref.vocabulary_.items()}
     assert (m.nb.n_spam_, m.nb.n_ham_) == (10, 10)
+
+
+def test_default_clues_keep_a_token_seen_once_and_drop_a_nine_to_one_token():
+    docs = [["w", "nine"] + (["once"] if i == 0 else []) for i in range(10)] + [["h"] + (["nine"] if i == 0 else [])
+                                                                              for i in range(10)]
+    y = [1] * 10 + [0] * 10
+    nb = TokenNB(priors={}).fit(docs, y)
+    f = dict(zip(nb.vocabulary_, nb.token_probabilities()))
+    assert f["once"] == pytest.approx((0.1 * 0.52 + 1) / 1.1)      # s = 0.1: a hapax stays a clue, weaker
+    assert 0.5 + 0.375 < f["nine"] < 0.5 + 0.44                     # a clue at Bogofilter's min_dev, not here
+    toks, _ = nb.clue_indices(["once", "nine", "w", "h"])
+    assert sorted(toks) == ["h", "once", "w"]
+    assert sorted(TokenNB(priors={}, min_dev=0.375).fit(docs, y).clue_indices(["once", "nine"])[0]) == ["nine", "once"]
