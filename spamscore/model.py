@@ -54,19 +54,22 @@ MAGIC = "spamscore-model"
 # probability, s its strength in pseudo-messages: with s=3, three real
 # messages weigh as much as the prior.  The values follow how receivers weigh
 # these results (a DMARC failure is strong evidence, an aligned DKIM pass is
-# good evidence of legitimate mail); they are deliberately moderate so that,
-# alone, none pushes a message past the spam cut-off.
+# good evidence of legitimate mail).  They must lie at least TokenNB's
+# min_dev (0.44) from 0.5 to count as clues at all: a prior of 0.92 would be
+# ignored.  They are about as strong as a word seen once in training (0.956),
+# and in the header family's S (with its neutral pseudo-clues) none alone
+# pushes a message past the spam cut-off.
 AUTH_PRIORS: dict[str, tuple[float, float]] = {
-    "auth:dmarc=fail": (0.92, 3.0),
-    "auth:dmarc=pass": (0.12, 3.0),
-    "auth:spf=fail": (0.88, 3.0),
-    "auth:spf=softfail": (0.80, 3.0),
-    "auth:dkim=fail": (0.85, 3.0),
-    "auth:dkim=pass:aligned": (0.12, 3.0),
-    "auth:spf=pass:aligned": (0.20, 3.0),
-    "auth:arc=fail": (0.80, 3.0),
-    "spf-hdr:fail": (0.85, 3.0),
-    "spf-hdr:softfail": (0.78, 3.0),
+    "auth:dmarc=fail": (0.95, 3.0),
+    "auth:dmarc=pass": (0.05, 3.0),
+    "auth:spf=fail": (0.95, 3.0),
+    "auth:spf=softfail": (0.945, 3.0),
+    "auth:dkim=fail": (0.95, 3.0),
+    "auth:dkim=pass:aligned": (0.05, 3.0),
+    "auth:spf=pass:aligned": (0.055, 3.0),
+    "auth:arc=fail": (0.945, 3.0),
+    "spf-hdr:fail": (0.95, 3.0),
+    "spf-hdr:softfail": (0.945, 3.0),
 }
 
 _LOGFACT_MAX = 20001

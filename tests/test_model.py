@@ -140,3 +140,14 @@ def test_default_clues_keep_a_token_seen_once_and_drop_a_nine_to_one_token():
     toks, _ = nb.clue_indices(["once", "nine", "w", "h"])
     assert sorted(toks) == ["h", "once", "w"]
     assert sorted(TokenNB(priors={}, min_dev=0.375).fit(docs, y).clue_indices(["once", "nine"])[0]) == ["nine", "once"]
+
+
+def test_every_authentication_prior_is_a_clue_at_the_default_min_dev():
+    """A prior closer to 0.5 than min_dev would never reach the score."""
+    from spamscore.model import AUTH_PRIORS, TokenNB
+
+    nb = TokenNB().fit([["a"], ["b"]], [1, 0])
+    f = nb.token_probabilities()
+    for tok in AUTH_PRIORS:
+        assert abs(f[nb.vocabulary_[tok]] - 0.5) >= nb.min_dev, tok
+    assert set(AUTH_PRIORS) <= set(nb._get_scorer().tokens)

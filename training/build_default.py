@@ -55,7 +55,7 @@ def build(corpus: Path, out_dir: Path) -> dict:
         "spam_cutoff": m.spam_cutoff,
         "ham_cutoff": m.ham_cutoff,
         "calibration": vars(m.calibration),
-        "params": m.meta.get("params"),
+        "params": {k: v for k, v in m.nb.get_params().items() if k != "priors"},
         "feature_version": m.meta.get("feature_version"),
         "trained_at": m.meta.get("trained_at"),
         "n_spam": m.nb.n_spam_, "n_ham": m.nb.n_ham_,
@@ -79,11 +79,19 @@ def card(i: dict) -> str:
 | size | {i['size_bytes'] / 1024:.0f} KiB (`.npz` of plain arrays + JSON header; loads with `allow_pickle=False`) |
 | training time | {i['train_seconds']:.1f} s for the whole `spamscore train` command on this machine (2 cores) |
 | cut-offs | ham < {i['ham_cutoff']:.4f} <= unsure < {i['spam_cutoff']:.4f} <= spam (probability) |
-| calibration | P(spam) = sigmoid({i['calibration']['w_logit']:.4f} * logit(I) + {i['calibration']['w_z']:.5f} * z + {i['calibration']['w_s']:.4f} * S + {i['calibration']['bias']:.4f}) (see `spamscore.scoring.Calibration`) |
+| calibration | P(spam) = sigmoid({i['calibration']['w_s']:.4f} * S + {i['calibration']['w_text']:.4f} * S_text + {i['calibration']['w_meta']:.4f} * S_meta + {i['calibration']['bias']:.4f}), with {i['calibration']['family_clues']:g} neutral pseudo-clues in S_text and S_meta (weights of logit(I) and z: {i['calibration']['w_logit']:g}, {i['calibration']['w_z']:g}; see `spamscore.scoring.Calibration`) |
+
+## How the score is made
+Each feature of the message that the model has seen gets Robinson's f(w), the smoothed share of spam among the
+training messages that had it (s = {i['params']['s']}, x = {i['params']['x']}); the clues are the features whose f(w) is at least
+{i['params']['min_dev']} from 0.5. Robinson's geometric-mean indicator S = (P - Q) / (P + Q) combines them three times:
+over all clues, over the text clues (body and subject words), and over the header, URL, HTML and structure clues
+(`spamscore.scoring.is_meta`), the last two with neutral pseudo-clues so that one strong header clue cannot decide
+a family alone. A logistic regression on the three gives the probability.
 
 ## How the cut-offs were chosen
-Five-fold cross-validation on the training half gives every training message an out-of-fold score. A logistic
-regression on those scores is the calibration; the spam cut-off is the lowest probability at which at most 0.1%
+Five-fold cross-validation on the training half gives every training message out-of-fold statistics. A logistic
+regression on those statistics is the calibration; the spam cut-off is the lowest probability at which at most 0.1%
 of training ham was labelled spam, the ham cut-off the highest at which at most 1% of training spam was labelled ham
 (capped at 0.5). Messages between the two are `unsure`.
 
@@ -107,7 +115,7 @@ The SpamAssassin corpus predates SPF, DKIM, DMARC and `Authentication-Results`: 
 the counts say nothing about `auth:`, `spf-hdr:` or `dkim:` features. They reach the score in two ways:
 
 1. **Priors.** The model stores a prior spam probability and strength for each authentication token
-   (`spamscore.model.AUTH_PRIORS`; e.g. `auth:dmarc=fail` 0.92, `auth:dkim=pass:aligned` 0.12, each worth 3
+   (`spamscore.model.AUTH_PRIORS`; e.g. `auth:dmarc=fail` 0.95, `auth:dkim=pass:aligned` 0.05, each worth 3
    pseudo-messages). In Robinson's formula f(w) = (s*x + n*p(w)) / (s + n) a token with no training data takes its
    prior x, and learned counts outweigh the prior as soon as a few real messages carry it. So a DMARC failure
    recorded by a trusted receiver counts as spam evidence with the shipped model, and retraining (or
