@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import compress, repeat
-from operator import or_
 
 import tldextract
 
@@ -80,8 +78,7 @@ def find_urls(text: str, limit: int = 500, low: str | None = None, seq: list[str
     """URLs written in plain text (http, https, ftp, and bare www.), in order.
 
     Splitting on white space and matching only the words that can hold a URL
-    is several times faster than scanning the whole text with the regex; the
-    words are picked in C (``map``/``compress``), not in a Python loop.
+    is several times faster than scanning the whole text with the regex.
     ``low`` (``text.lower()``) and ``seq`` (``low.split()``) may be passed
     by a caller that has them.
     """
@@ -92,13 +89,14 @@ def find_urls(text: str, limit: int = 500, low: str | None = None, seq: list[str
         return out
     if seq is None:
         seq = low.split()
-    cand = compress(seq, map(or_, map(str.__contains__, seq, repeat("://")),
-                             map(str.__contains__, seq, repeat("www."))))
-    for w in cand:
-        for m in _URL_RE.finditer(w):
-            out.append(m.group(0).rstrip(_TRAILING))
-        if len(out) >= limit:
-            return out[:limit]
+    # (a plain loop: map(str.__contains__, ...) goes through a slot wrapper
+    # per word and was four times slower)
+    for w in seq:
+        if "://" in w or "www." in w:
+            for m in _URL_RE.finditer(w):
+                out.append(m.group(0).rstrip(_TRAILING))
+            if len(out) >= limit:
+                return out[:limit]
     return out
 
 
