@@ -93,14 +93,13 @@ def analyze(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS) -> Ana
 def extract(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS, analysis: Analysis | None = None) -> list[str]:
     """All features of a parsed message (duplicates removed, order unspecified)."""
     a = analysis if analysis is not None else analyze(pm, options)
-    feats: set[str] = set()
     texts = [a.plain_text]
     seqs = None
     if a.seq_chars == options.max_text_chars and len(a.plain_text) <= options.max_text_chars:
         seqs = [a.plain_seq, a.html_seq]
     if a.html.parts:
         texts.append(a.html.visible_text if a.visible_text is None else a.visible_text)
-    feats |= body_tokens(texts, options.max_text_chars, seqs)
+    feats = body_tokens(texts, options.max_text_chars, seqs)  # a new set: extended in place
     feats.update(subject_tokens(pm.subject))
     feats.update(header_tokens(pm.headers, options.ignored_headers))
     feats.update(url_features(a.urls, a.html.links, options.max_urls))
