@@ -130,7 +130,7 @@ def _collect(root, info: HtmlInfo, max_links: int, source: str) -> None:
     info.srcs.extend(forms)
     info.srcs.extend(frames)
     # what the reader does not see
-    etree.strip_elements(root, "script", "style", "noscript", "template", "title", with_tail=False)
+    _drop(root)
     # The XPath below took a sixth of the HTML time; it can only find
     # something where the source names a style or hidden attribute (attribute
     # names cannot be hidden in entities).  57% of the corpus' HTML parts do
@@ -167,7 +167,37 @@ def _collect(root, info: HtmlInfo, max_links: int, source: str) -> None:
                 text = el.text
                 text = text.strip()[:300] if text else ""
             info.links.append((href, text))
-    info.text.append(" ".join(root.itertext()))
+    info.text.append(" ".join(_TEXT_NODES(root)))
+
+
+def _drop(root) -> None:
+    """Remove the elements whose text the reader does not see, keeping their tails.
+
+    What ``etree.strip_elements(root, *_DROPPED, with_tail=False)`` did,
+    except that each tail is merged into the text before it (as
+    lxml.html's ``drop_tree`` does) instead of being left as a separate text
+    node beside it: the tree then holds no adjacent text nodes, so that its
+    text nodes (``_TEXT_NODES``, an XPath: half the time of ``itertext``)
+    are exactly the chunks ``itertext`` yields (which merges adjacent ones).
+    """
+    for el in list(root.iter(*_DROPPED)):
+        parent = el.getparent()
+        if parent is None:  # the root itself is never removed
+            continue
+        tail = el.tail
+        if tail is not None:
+            prev = el.getprevious()
+            if prev is None:
+                parent.text = (parent.text or "") + tail
+            else:
+                prev.tail = (prev.tail or "") + tail
+        parent.remove(el)  # the element's tail goes with it
+
+
+_DROPPED = ("script", "style", "noscript", "template", "title")
+# The text nodes under an element in document order: its text, then each
+# child's text, descendants and tail; not its own tail (as itertext()).
+_TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
 
 
 def html_features(info: HtmlInfo, plain_text_chars: int) -> list[str]:
