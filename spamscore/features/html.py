@@ -161,8 +161,8 @@ def _collect(root, info: HtmlInfo, max_links: int, source: str) -> None:
     for el in root.iter("a"):
         href = el.get("href")
         if href is not None and len(info.links) < max_links:
-            if len(el):
-                text = " ".join(el.itertext()).strip()[:300]
+            if len(el):  # (no adjacent text nodes: the same chunks as itertext)
+                text = " ".join(_TEXT_NODES(el)).strip()[:300]
             else:  # text only: itertext would yield just el.text
                 text = el.text
                 text = text.strip()[:300] if text else ""
