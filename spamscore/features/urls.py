@@ -14,7 +14,6 @@ the href goes to another (``url:text-mismatch``), and log2-bucketed counts.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -209,8 +208,10 @@ def url_features(urls: list[str], links: list[tuple[str, str]], max_urls: int = 
     out: list[str] = []
     seen_domains: set[str] = set()
     n = 0
-    # each distinct URL is looked at once (Counter counts in C, in first-seen order)
-    for url, times in Counter(urls[:max_urls]).items():
+    counts: dict[str, int] = {}
+    for url in urls[:max_urls]:  # each distinct URL is looked at once
+        counts[url] = counts.get(url, 0) + 1
+    for url, times in counts.items():
         ut = _url_tokens_cached(url) if len(url) <= _CACHE_MAX_LEN else _url_tokens_uncached(url)
         if ut is None:
             continue
