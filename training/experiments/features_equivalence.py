@@ -59,7 +59,8 @@ def dump(out_path: str, hostile: bool) -> None:
     """Run in whichever spamscore is first on sys.path: name -> sorted features (two option sets)."""
     from spamscore.features import FeatureOptions, extract
     from spamscore.message import parse
-    small = FeatureOptions(trusted_authserv_ids=frozenset({"mx.example.org", "mx.google.com", "mx.example.net", "mx.receiver.example"}),
+    trusted = frozenset({"mx.example.org", "mx.google.com", "mx.example.net", "mx.receiver.example"})
+    small = FeatureOptions(trusted_authserv_ids=trusted,
                            max_urls=7, max_text_chars=300, max_html_bytes=2000, ignored_headers=())
     res = {}
     for name, raw in sources(hostile):
