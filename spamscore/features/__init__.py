@@ -51,34 +51,55 @@ DEFAULT_OPTIONS = FeatureOptions()
 
 @dataclass(slots=True)
 class Analysis:
-    """Intermediate results shared by feature families (and reports)."""
+    """Intermediate results shared by feature families (and reports).
+
+    ``plain_seq`` and ``html_seq``: ``lower().split()`` of the plain text and
+    of the HTML visible text (cut at ``seq_chars``), when ASCII; computed once
+    here for both :func:`find_urls` and the body word tokens.
+    """
 
     message: ParsedMessage
     html: HtmlInfo
     plain_text: str
     urls: list[str]
+    visible_text: str | None = None
+    plain_seq: list[str] | None = None
+    html_seq: list[str] | None = None
+    seq_chars: int = -1
 
 
 def analyze(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS) -> Analysis:
     info = analyze_html(pm.html, max_bytes=options.max_html_bytes, max_links=options.max_urls)
-    plain = "\n".join(pm.text)[: options.max_text_chars]
-    urls = find_urls(plain, options.max_urls)
+    max_chars = options.max_text_chars
+    plain = "\n".join(pm.text)[:max_chars]
+    low = plain.lower()
+    plain_seq = low.split() if plain.isascii() else None
+    urls = find_urls(plain, options.max_urls, low, plain_seq)
+    visible = html_seq = None
     if info.parts:
+        visible = info.visible_text
         urls.extend(href for href, _ in info.links)
         urls.extend(info.srcs)
+        vis = visible[:max_chars]
+        vis_low = None
+        if vis.isascii():
+            vis_low = vis.lower()
+            html_seq = vis_low.split()
         if len(urls) < options.max_urls:
-            urls.extend(find_urls(info.visible_text[: options.max_text_chars], options.max_urls - len(urls)))
-    return Analysis(pm, info, plain, urls[: options.max_urls])
+            urls.extend(find_urls(vis, options.max_urls - len(urls), vis_low, html_seq))
+    return Analysis(pm, info, plain, urls[: options.max_urls], visible, plain_seq, html_seq, max_chars)
 
 
 def extract(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS, analysis: Analysis | None = None) -> list[str]:
     """All features of a parsed message (duplicates removed, order unspecified)."""
     a = analysis if analysis is not None else analyze(pm, options)
-    feats: set[str] = set()
     texts = [a.plain_text]
+    seqs = None
+    if a.seq_chars == options.max_text_chars and len(a.plain_text) <= options.max_text_chars:
+        seqs = [a.plain_seq, a.html_seq]
     if a.html.parts:
-        texts.append(a.html.visible_text)
-    feats |= body_tokens(texts, options.max_text_chars)
+        texts.append(a.html.visible_text if a.visible_text is None else a.visible_text)
+    feats = body_tokens(texts, options.max_text_chars, seqs)  # a new set: extended in place
     feats.update(subject_tokens(pm.subject))
     feats.update(header_tokens(pm.headers, options.ignored_headers))
     feats.update(url_features(a.urls, a.html.links, options.max_urls))
