@@ -127,8 +127,9 @@ the counts say nothing about `auth:`, `spf-hdr:` or `dkim:` features. They reach
 anyone can write that header. An untrusted one yields only the learned token `auth:ar-untrusted`.
 
 ## Limits
-Trained on English mailing-list mail and spam of 2002-2003; its word evidence is dated and it has seen no Japanese
-mail. Retrain on your own mail (`spamscore train`) before relying on it; the default model is for trying spamscore
+Trained on English mailing-list mail and spam of 2002-2003; its word evidence is dated, and its only Japanese
+training messages are three spam, so Japanese text reads as spammy to it (the highest-scoring ham in
+cross-validation is a Japanese message). Retrain on your own mail (`spamscore train`) before relying on it; the default model is for trying spamscore
 out and for tests.
 """
 
