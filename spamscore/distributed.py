@@ -269,31 +269,47 @@ _FOLD_MODELS: dict = {}
 _FOLD_LOCK = threading.Lock()
 
 
-def _fold_models(total: FoldCounts, key: str, nb_params: dict) -> list[Model]:
-    """The model of each fold's training half: total minus the fold's column (built once per worker)."""
+def _fold_models(total: FoldCounts, key: str, nb_params: dict) -> tuple[list[TokenNB], dict[str, int], np.ndarray]:
+    """Each fold's training-half counts (total minus the fold's column) over one shared vocabulary,
+    and that vocabulary's meta mask: what :func:`spamscore.scoring._fold_evidence` scores with
+    (built once per worker and training)."""
+    from .scoring import meta_mask
+
     with _FOLD_LOCK:
-        models = _FOLD_MODELS.get(key)
-        if models is None:
+        cached = _FOLD_MODELS.get(key)
+        if cached is None:
             _FOLD_MODELS.clear()
-            tokens = np.array(total.tokens, dtype=object)
             all_spam, all_ham = total.spam.sum(axis=1), total.ham.sum(axis=1)
-            models = []
+            nbs = []
             for k in range(total.spam.shape[1]):
-                s, h = all_spam - total.spam[:, k], all_ham - total.ham[:, k]
-                keep = (s + h) > 0   # tokens only in fold k are absent from its training half
-                nb = _nb_from_counts(tokens[keep].tolist(), s[keep], h[keep],
-                                     int(total.n_spam.sum() - total.n_spam[k]),
-                                     int(total.n_ham.sum() - total.n_ham[k]), nb_params)
-                models.append(Model(nb))
-            _FOLD_MODELS[key] = models
-    return models
+                # tokens only in fold k keep zero counts: f(w) is the prior, no clue (as in one process)
+                nbs.append(_nb_from_counts(total.tokens, all_spam - total.spam[:, k], all_ham - total.ham[:, k],
+                                           int(total.n_spam.sum() - total.n_spam[k]),
+                                           int(total.n_ham.sum() - total.n_ham[k]), nb_params))
+            vocab = nbs[0].vocabulary_
+            for nb in nbs[1:]:
+                nb.vocabulary_ = vocab  # the same tokens in the same order: one dict
+            cached = (nbs, vocab, meta_mask(list(vocab)))
+            _FOLD_MODELS[key] = cached
+    return cached
 
 
 def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_params: dict) -> np.ndarray:
-    models = _fold_models(total, key, nb_params)
+    """Cross-validated ``(logit I, z, S, S_text, S_meta)`` of a shard's documents: the code of
+    one-process training (``scoring._fold_evidence``) on this worker's documents."""
+    from .scoring import _doc_rows, _fold_evidence
+
+    nbs, vocab, meta = _fold_models(total, key, nb_params)
+    size = len(vocab)
+    rows = _doc_rows(shard.docs, dict(vocab) if len(shard.docs) else vocab)
+    if any(len(r) and r.max() >= size for r in rows):
+        raise DistributedError("a shard holds tokens the total counts do not: shards changed during training")
     out = np.zeros((len(shard.docs), 5))
-    for i, (doc, k) in enumerate(zip(shard.docs, folds.tolist())):
-        out[i] = models[k].family_evidence(doc)
+    fold_of = np.asarray(folds)
+    for k, nb in enumerate(nbs):
+        which = np.flatnonzero(fold_of == k)
+        if len(which):
+            out[which] = _fold_evidence(nb, rows, which, meta)
     return out
 
 
