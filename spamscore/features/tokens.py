@@ -128,16 +128,18 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
     out: set[str] = set()
     add = out.add
     punct = _PUNCT
-    if bigrams and len(seq) > 1:
-        kept: dict[str, str] = {}
-        for w in raw:
-            v = w.strip(punct)
-            n = len(v)
-            if n > 12:
-                add(f"{prefix}skip:{v[0]} {n // 10 * 10}")
-            elif n > 2:
-                add(prefix + v)
+    with_pairs = bool(bigrams) and len(seq) > 1
+    kept: dict[str, str] = {}
+    for w in raw:
+        v = w.strip(punct)
+        n = len(v)
+        if n > 12:
+            add(f"{prefix}skip:{v[0]} {n // 10 * 10}")
+        elif n > 2:
+            add(prefix + v)
+            if with_pairs:
                 kept[w] = v
+    if with_pairs:
         # pairs of adjacent kept words of the first MAX_BIGRAM_WORDS words
         pairs: set[str] = set()
         get = kept.get
@@ -150,14 +152,6 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
         if bigrams is not True:
             pairs = {bigrams + p for p in pairs}
         out |= pairs
-    else:
-        for w in raw:
-            v = w.strip(punct)
-            n = len(v)
-            if n > 12:
-                add(f"{prefix}skip:{v[0]} {n // 10 * 10}")
-            elif n > 2:
-                add(prefix + v)
     if cjk:
         out.update([prefix + c for c in cjk] if prefix else cjk)
     return out
