@@ -138,7 +138,6 @@ class CheckReport:
 # ----------------------------------------------------------------------------
 # entry point
 
-UNSENT_FEATURE = "hdr:received-count:0"
 
 def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues: int = 8,
                   resolver: Callable[[str], list[str]] | None = None,
@@ -156,12 +155,6 @@ def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues:
     from .features import extract
 
     feats = extract(pm, model.options, analysis)
-    if pm.get("received") is None:
-        # Not sent yet: at the recipient it will carry Received headers.  A
-        # corpus model can read "no Received header" as hammy (134 of the
-        # SpamAssassin corpus' easy_ham messages have none, a collection
-        # artifact), which would flatter every unsent campaign.
-        feats = [f for f in feats if f != UNSENT_FEATURE]
     verdict, toks, weights = model.explain(feats)  # one clue lookup for the verdict and the explanations
     pairs = sorted(zip(toks, weights.tolist()), key=lambda tw: (-abs(tw[1]), tw[0]))  # ties: stable order
     ctx = _Context(pm, analysis)

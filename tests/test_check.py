@@ -641,17 +641,17 @@ def test_check_never_raises_on_garbage(model, pieces):
 
 
 def test_unsent_message_is_not_credited_for_its_missing_received_headers(model):
-    from spamscore.check import UNSENT_FEATURE, check_message
+    """No Received header is no feature: on the corpus it marked 134 easy_ham (a collection artifact)."""
+    from spamscore.check import check_message
     from spamscore.features import extract
     from spamscore.message import parse
 
     assert b"\nReceived:" not in CLEAN and not CLEAN.startswith(b"Received:")
     feats = extract(parse(CLEAN), model.options)
-    assert UNSENT_FEATURE in feats
+    assert not [f for f in feats if f.startswith("hdr:received-count:")]
     report = check_message(CLEAN, model)
-    assert report.probability == model.score_features([f for f in feats if f != UNSENT_FEATURE]).probability
-    assert UNSENT_FEATURE not in [c.feature for c in report.spammy + report.hammy]
-    # a delivered message keeps the feature it really has
+    assert report.probability == model.score_features(feats).probability
+    # a delivered message has the feature it really has
     sent = b"Received: from mx.example.net by mail.example.org; Mon, 2 Sep 2002 10:00:00 +0000\n" + CLEAN
     sent_feats = extract(parse(sent), model.options)
     assert "hdr:received-count:1" in sent_feats

@@ -103,3 +103,16 @@ def test_other_filters_headers_are_ignored_by_default():
 def test_defects_become_features():
     f = feats("broken_mime.eml")
     assert any(x.startswith("defect:") for x in f)
+
+
+def test_collection_artifacts_are_no_features():
+    """Delivery-Date (written by the mail store) and "no Received header" recorded how the
+    SpamAssassin corpus was collected, not what the sender did."""
+    from spamscore.features import extract
+    from spamscore.message import parse
+
+    raw = b"Delivery-Date: Mon, 02 Sep 2002 10:00:00 +0100\nFrom: a@b.example\nSubject: hi\n\nhello there\n"
+    feats = extract(parse(raw))
+    assert not [f for f in feats if "delivery-date" in f or f.startswith("hdr:received-count")]
+    relayed = extract(parse(b"Received: from x.example by y.example; Mon, 2 Sep 2002 10:00:00 +0000\n" + raw))
+    assert "hdr:received-count:1" in relayed and "hdr:received" in relayed

@@ -19,7 +19,7 @@ from .urls import find_urls, url_features
 
 __all__ = ["FEATURE_VERSION", "FeatureOptions", "Analysis", "analyze", "extract"]
 
-FEATURE_VERSION = "6"
+FEATURE_VERSION = "7"
 
 
 @dataclass(frozen=True)
