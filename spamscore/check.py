@@ -138,7 +138,6 @@ class CheckReport:
 # ----------------------------------------------------------------------------
 # entry point
 
-
 def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues: int = 8,
                   resolver: Callable[[str], list[str]] | None = None,
                   now: datetime | None = None) -> CheckReport:

@@ -54,8 +54,6 @@ def read_bytes(path: str | os.PathLike, limit: int = MAX_MESSAGE_BYTES) -> bytes
                 break
             chunks.append(b)
             got += len(b)
-            if size > 0 and got >= size:
-                break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)

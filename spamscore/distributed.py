@@ -171,25 +171,29 @@ def _merge_arrays(parts: Sequence[tuple]) -> tuple[dict, np.ndarray, np.ndarray,
     return vocab, spam, ham, n_spam, n_ham
 
 
-def _nb_from_counts(tokens: Sequence[str], spam: np.ndarray, ham: np.ndarray, n_spam: int, n_ham: int,
-                    nb_params: dict | None = None) -> TokenNB:
-    """A fitted :class:`TokenNB` holding these counts (prior tokens first, as ``fit`` does)."""
-    nb = TokenNB(**(nb_params or {}))
+def _vocabulary(tokens: Sequence[str], nb_params: dict | None = None) -> tuple[dict[str, int], np.ndarray]:
+    """The vocabulary ``fit`` would make of these tokens (prior tokens first), and each token's row."""
+    priors = (nb_params or {}).get("priors")
     vocab: dict[str, int] = {}
-    for tok in (nb.priors if nb.priors is not None else AUTH_PRIORS):
+    for tok in (priors if priors is not None else AUTH_PRIORS):
         vocab.setdefault(tok, len(vocab))
     for tok in tokens:
         vocab.setdefault(tok, len(vocab))
-    pos = np.fromiter((vocab[t] for t in tokens), dtype=np.int64, count=len(tokens))
-    nb.spam_counts_ = np.zeros(len(vocab), dtype=np.int64)
-    nb.ham_counts_ = np.zeros(len(vocab), dtype=np.int64)
-    nb.spam_counts_[pos] = spam
-    nb.ham_counts_[pos] = ham
-    nb.vocabulary_ = vocab
-    nb.n_spam_ = int(n_spam)
-    nb.n_ham_ = int(n_ham)
-    nb.classes_ = np.array([0, 1])
-    return nb
+    return vocab, np.fromiter((vocab[t] for t in tokens), dtype=np.int64, count=len(tokens))
+
+
+def _placed(values: np.ndarray, pos: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=np.int64)
+    out[pos] = values
+    return out
+
+
+def _nb_from_counts(tokens: Sequence[str], spam: np.ndarray, ham: np.ndarray, n_spam: int, n_ham: int,
+                    nb_params: dict | None = None) -> TokenNB:
+    """A fitted :class:`TokenNB` holding these counts (prior tokens first, as ``fit`` does)."""
+    vocab, pos = _vocabulary(tokens, nb_params)
+    return TokenNB.from_counts(vocab, _placed(spam, pos, len(vocab)), _placed(ham, pos, len(vocab)),
+                               n_spam, n_ham, **(nb_params or {}))
 
 
 def merge_counts(parts: Sequence[tuple], nb_params: dict | None = None) -> TokenNB:
@@ -280,15 +284,14 @@ def _fold_models(total: FoldCounts, key: str, nb_params: dict) -> tuple[list[Tok
         if cached is None:
             _FOLD_MODELS.clear()
             all_spam, all_ham = total.spam.sum(axis=1), total.ham.sum(axis=1)
-            nbs = []
-            for k in range(total.spam.shape[1]):
-                # tokens only in fold k keep zero counts: f(w) is the prior, no clue (as in one process)
-                nbs.append(_nb_from_counts(total.tokens, all_spam - total.spam[:, k], all_ham - total.ham[:, k],
-                                           int(total.n_spam.sum() - total.n_spam[k]),
-                                           int(total.n_ham.sum() - total.n_ham[k]), nb_params))
-            vocab = nbs[0].vocabulary_
-            for nb in nbs[1:]:
-                nb.vocabulary_ = vocab  # the same tokens in the same order: one dict
+            vocab, pos = _vocabulary(total.tokens, nb_params)
+            size = len(vocab)
+            # tokens only in fold k keep zero counts: f(w) is the prior, no clue (as in one process)
+            nbs = [TokenNB.from_counts(vocab, _placed(all_spam - total.spam[:, k], pos, size),
+                                       _placed(all_ham - total.ham[:, k], pos, size),
+                                       int(total.n_spam.sum() - total.n_spam[k]),
+                                       int(total.n_ham.sum() - total.n_ham[k]), **nb_params)
+                   for k in range(total.spam.shape[1])]
             cached = (nbs, vocab, meta_mask(list(vocab)))
             _FOLD_MODELS[key] = cached
     return cached
@@ -300,10 +303,10 @@ def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_
     from .scoring import _doc_rows, _fold_evidence
 
     nbs, vocab, meta = _fold_models(total, key, nb_params)
-    size = len(vocab)
-    rows = _doc_rows(shard.docs, dict(vocab) if len(shard.docs) else vocab)
-    if any(len(r) and r.max() >= size for r in rows):
-        raise DistributedError("a shard holds tokens the total counts do not: shards changed during training")
+    try:
+        rows = _doc_rows(shard.docs, vocab, add=False)
+    except KeyError:
+        raise DistributedError("a shard holds tokens the total counts do not: shards changed during training") from None
     out = np.zeros((len(shard.docs), 5))
     fold_of = np.asarray(folds)
     for k, nb in enumerate(nbs):

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError, ModelError
-from .model import TokenNB, fisher_statistics, robinson_s
-from .scoring import load_model
+from .model import TokenNB, cap_clues, clue_tables
+from .scoring import clue_statistics, load_model
 
 __all__ = ["message_digest", "learn_messages", "LearnResult", "model_lock", "online_statistics"]
 
@@ -184,16 +184,9 @@ def online_statistics(nb: TokenNB, feats: Iterable[str]) -> tuple[float, float, 
         return 0.0, 0.0, 0.0
     idx = np.fromiter((vocab[t] for t in toks), dtype=np.int64, count=len(toks))
     f = nb.token_probabilities(idx)
-    fs = np.clip(f[np.abs(f - 0.5) >= nb.min_dev], 1e-9, 1 - 1e-9)
-    if len(fs) > nb.max_clues:
-        lo = np.log(fs) - np.log1p(-fs)
-        fs = fs[np.lexsort((lo, -np.abs(lo)))[: nb.max_clues]]
-    k = len(fs)
-    if k == 0:
-        return 0.0, 0.0, 0.0
-    slf = float(np.sort(np.log(fs)).sum())
-    sl1 = float(np.sort(np.log1p(-fs)).sum())
-    return (*fisher_statistics(slf, sl1, k), robinson_s(slf, sl1, k))
+    log_f, log_1mf, log_odds = clue_tables(f)
+    clues = cap_clues(np.flatnonzero(np.abs(f - 0.5) >= nb.min_dev), log_odds, nb.max_clues)
+    return clue_statistics(log_f[clues], log_1mf[clues], None, 0.0)[:3]
 
 
 def iter_raw(items) -> Iterator[tuple[str, bytes | None, str | None]]:

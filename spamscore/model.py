@@ -86,7 +86,7 @@ def _log_series(m: float, start: int, stop: int) -> float:
 
 def _gammainc(k, m):
     # scipy.special is imported on first use: 0.3 s of start-up that the
-    # shipped calibration (Robinson's S only) never needs.
+    # shipped calibration (Robinson's S statistics only) never needs.
     from scipy.special import gammainc
 
     return gammainc(k, m)
@@ -186,6 +186,24 @@ def _as_labels(y) -> np.ndarray:
     if arr.size and not np.isin(arr, (0, 1)).all():
         raise ValueError("expected labels 0 (ham) / 1 (spam)")
     return arr.astype(np.int8)
+
+
+def clue_tables(f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ln f, ln (1 - f), log-odds)`` of token probabilities, clipped away from 0 and 1."""
+    fs = np.clip(f, 1e-9, 1 - 1e-9)
+    log_f, log_1mf = np.log(fs), np.log1p(-fs)
+    return log_f, log_1mf, log_f - log_1mf
+
+
+def cap_clues(rows: np.ndarray, log_odds: np.ndarray, max_clues: int) -> np.ndarray:
+    """The sorted clue ``rows`` cut to the ``max_clues`` strongest (by ``|log_odds[row]|``), still sorted.
+
+    Ties are broken by value, so the kept values never depend on the rows' order.
+    """
+    if len(rows) <= max_clues:
+        return rows
+    lo = log_odds[rows]
+    return np.sort(rows[np.lexsort((lo, -np.abs(lo)))[:max_clues]])
 
 
 class HashIndex:
@@ -439,12 +457,10 @@ class TokenNB:
                 f = self.token_probabilities()
                 strong = np.flatnonzero(np.abs(f - 0.5) >= self.min_dev)
                 tokens = list(self.vocabulary_)
-                fs = np.clip(f[strong], 1e-9, 1 - 1e-9)
                 strong_tokens = [tokens[j] for j in strong.tolist()]
-                scorer = _Scorer(
-                    index=HashIndex(strong_tokens), tokens=strong_tokens,
-                    log_f=np.log(fs), log_1mf=np.log1p(-fs), log_odds=np.log(fs) - np.log1p(-fs),
-                )
+                log_f, log_1mf, log_odds = clue_tables(f[strong])
+                scorer = _Scorer(index=HashIndex(strong_tokens), tokens=strong_tokens,
+                                 log_f=log_f, log_1mf=log_1mf, log_odds=log_odds)
                 self.__dict__["_scorer"] = scorer
         return scorer
 
@@ -452,12 +468,7 @@ class TokenNB:
     def clue_rows(self, doc: Iterable[str]) -> np.ndarray:
         """Rows of the clue tokens of a document, sorted (a fixed order in every process)."""
         sc = self._get_scorer()
-        idx = sc.index.lookup(doc)
-        if len(idx) > self.max_clues:
-            lo = sc.log_odds[idx]  # strongest first; ties broken by value, so the kept values never depend on order
-            keep = np.lexsort((lo, -np.abs(lo)))[: self.max_clues]
-            idx = np.sort(idx[keep])
-        return idx
+        return cap_clues(sc.index.lookup(doc), sc.log_odds, self.max_clues)
 
     def clue_indices(self, doc: Iterable[str]) -> tuple[list[str], np.ndarray]:
         """The clue tokens of a document and their rows, in a fixed order.

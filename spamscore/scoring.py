@@ -24,7 +24,7 @@ from ._fit import fit_logistic, stratified_folds
 from .errors import InputError, ModelError
 from .features import FEATURE_VERSION, FeatureOptions
 from .message import DEFAULT_LIMITS, Limits, parse
-from .model import TokenNB, fisher_statistics, load_model_file, robinson_s, save_model_file
+from .model import TokenNB, cap_clues, clue_tables, fisher_statistics, load_model_file, robinson_s, save_model_file
 
 __all__ = ["Clue", "Verdict", "Model", "load_model", "default_model_path", "train"]
 
@@ -170,6 +170,24 @@ def family_statistics(tokens: Sequence[str], log_odds: np.ndarray, pseudo_clues:
                      pseudo_clues)
 
 
+def clue_statistics(log_f: np.ndarray, log_1mf: np.ndarray, meta: np.ndarray | None, pseudo_clues: float,
+                    fisher: bool = True) -> tuple[float, float, float, float, float]:
+    """``(logit I, z, S, S_text, S_meta)`` of one message's clues, from their ln f and ln (1 - f).
+
+    ``meta`` is :func:`is_meta` per clue (None: no family statistics, 0);
+    ``fisher=False`` leaves logit I and z at 0.  Sums are taken in sorted
+    order: the result depends only on the clue values, not on set or
+    vocabulary order (hash seeds differ between processes).
+    """
+    k = len(log_f)
+    if k == 0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    slf, sl1 = float(np.sort(log_f).sum()), float(np.sort(log_1mf).sum())
+    logit_i, z = fisher_statistics(slf, sl1, k) if fisher else (0.0, 0.0)
+    fam = _family_s(log_f, log_1mf, meta, pseudo_clues) if meta is not None else (0.0, 0.0)
+    return logit_i, z, robinson_s(slf, sl1, k), *fam
+
+
 def calibrate(stats: np.ndarray, y: np.ndarray, target_fpr: float = 0.001,
               target_fnr: float = 0.01) -> tuple[Calibration, float, float]:
     """Calibration and cut-offs from cross-validated ``(logit I, z, S, S_text, S_meta)`` rows.
@@ -221,18 +239,11 @@ class Model:
 
     def _stats(self, idx: np.ndarray, fisher: bool = True, families: bool = True) -> tuple[float, ...]:
         """``(logit I, z, S, S_text, S_meta)`` of the clue rows ``idx``; the ones not asked for are 0."""
-        k = len(idx)
-        if k == 0:
+        if len(idx) == 0:
             return 0.0, 0.0, 0.0, 0.0, 0.0
         sc = self.nb._get_scorer()
-        log_f, log_1mf = sc.log_f[idx], sc.log_1mf[idx]
-        # summed in sorted order: the result depends only on the clue values,
-        # not on set/vocabulary order (hash seeds differ between processes)
-        slf, sl1 = float(np.sort(log_f).sum()), float(np.sort(log_1mf).sum())
-        logit_i, z = fisher_statistics(slf, sl1, k) if fisher else (0.0, 0.0)
-        fam = _family_s(log_f, log_1mf, self._meta_mask()[idx], self.calibration.family_clues) if families \
-            else (0.0, 0.0)
-        return logit_i, z, robinson_s(slf, sl1, k), *fam
+        meta = self._meta_mask()[idx] if families else None
+        return clue_statistics(sc.log_f[idx], sc.log_1mf[idx], meta, self.calibration.family_clues, fisher)
 
     def _needs(self) -> tuple[bool, bool]:
         cal = self.calibration
@@ -368,8 +379,9 @@ def load_model(path: str | os.PathLike | None = None, *, trusted_authserv_ids: I
 # ----------------------------------------------------------------------------
 # training
 
-def _doc_rows(docs: list[list[str]], vocab: dict[str, int]) -> list[np.ndarray]:
-    """Each document's vocabulary rows (new tokens are added to ``vocab``, in order of first sight).
+def _doc_rows(docs: list[list[str]], vocab: dict[str, int], add: bool = True) -> list[np.ndarray]:
+    """Each document's vocabulary rows (new tokens are added to ``vocab``, in order of first sight;
+    with ``add=False`` an unknown token raises KeyError and ``vocab`` is left as it is).
 
     In C where it can be: one ``dict.fromkeys`` over all tokens gives the new
     ones in order, one ``map`` gives every row; tokens holding a newline
@@ -380,9 +392,10 @@ def _doc_rows(docs: list[list[str]], vocab: dict[str, int]) -> list[np.ndarray]:
     if "\n" in "".join(flat):
         sets = [{t for t in d if "\n" not in t} for d in sets]
         flat = [t for d in sets for t in d]
-    for tok in dict.fromkeys(flat):
-        if tok not in vocab:
-            vocab[tok] = len(vocab)
+    if add:
+        for tok in dict.fromkeys(flat):
+            if tok not in vocab:
+                vocab[tok] = len(vocab)
     allrows = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
     bounds = np.cumsum([len(d) for d in sets])[:-1] if sets else []
     return np.split(allrows, bounds) if sets else []
@@ -398,24 +411,13 @@ def _fold_evidence(nb: TokenNB, rows: list[np.ndarray], which, meta: np.ndarray)
     """
     f = nb.token_probabilities()
     strong = np.abs(f - 0.5) >= nb.min_dev
-    fs = np.clip(f, 1e-9, 1 - 1e-9)
-    log_f, log_1mf = np.log(fs), np.log1p(-fs)
-    log_odds = log_f - log_1mf
+    log_f, log_1mf, log_odds = clue_tables(f)
     pseudo = Calibration().family_clues
     out = np.zeros((len(which), 5))
     for j, i in enumerate(which):
         r = rows[i]
-        r = np.sort(r[strong[r]])
-        k = len(r)
-        if k == 0:
-            continue
-        if k > nb.max_clues:
-            lo = log_odds[r]
-            r = np.sort(r[np.lexsort((lo, -np.abs(lo)))[: nb.max_clues]])
-            k = len(r)
-        lf, l1 = log_f[r], log_1mf[r]
-        slf, sl1 = float(np.sort(lf).sum()), float(np.sort(l1).sum())
-        out[j] = (*fisher_statistics(slf, sl1, k), robinson_s(slf, sl1, k), *_family_s(lf, l1, meta[r], pseudo))
+        r = cap_clues(np.sort(r[strong[r]]), log_odds, nb.max_clues)
+        out[j] = clue_statistics(log_f[r], log_1mf[r], meta[r], pseudo)
     return out
 
 
