@@ -1,11 +1,30 @@
-"""model.HashIndex: the vectorised open-addressing token table, against a dict."""
+"""model.HashIndex: the open-addressing token table, against a dict.
+
+Each test runs on both implementations: the compiled ``spamscore._speedups``
+(when built) and the numpy reference code, and on tables built by either.
+"""
 
 import random
+import shutil
+import sysconfig
 
 import numpy as np
 import pytest
 
+from spamscore import model
 from spamscore.model import HashIndex
+
+IMPLS = ["numpy", "c"]
+
+
+@pytest.fixture(params=IMPLS)
+def impl(request, monkeypatch):
+    if request.param == "c":
+        if model._speedups is None:
+            pytest.skip("spamscore._speedups was not built (no C compiler)")
+    else:
+        monkeypatch.setattr(model, "_speedups", None)
+    return request.param
 
 
 def _truth(vocab, doc):
@@ -14,7 +33,7 @@ def _truth(vocab, doc):
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 1000, 50_000])
-def test_lookup_equals_a_dict(n):
+def test_lookup_equals_a_dict(impl, n):
     rng = random.Random(n)
     vocab = [f"tok{i}:{rng.random()}" for i in range(n)]
     idx = HashIndex(vocab)
@@ -25,16 +44,21 @@ def test_lookup_equals_a_dict(n):
         got = idx.lookup(doc)
         assert got.dtype == np.int64
         assert got.tolist() == _truth(vocab, doc)
+        assert idx.lookup(tuple(doc)).tolist() == idx.lookup(set(doc)).tolist() == got.tolist()
 
 
-def test_every_vocabulary_token_is_found_at_its_row():
+def test_every_vocabulary_token_is_found_at_its_row(impl):
     vocab = [f"w{i}" for i in range(20_000)]
     idx = HashIndex(vocab)
     assert idx.lookup(vocab).tolist() == list(range(20_000))
     assert idx.lookup([]).tolist() == []
+    # and the table is at most a quarter full
+    assert (idx.keys != HashIndex.EMPTY).sum() == 20_000 and len(idx.keys) >= 4 * 20_000
 
 
-def test_long_probe_chains_take_the_python_path():
+def test_long_probe_chains_take_the_python_path(monkeypatch):
+    monkeypatch.setattr(model, "_speedups", None)
+
     class OneRound(HashIndex):
         ROUNDS = 1  # every feature whose first slot is taken goes to the fallback loop
 
@@ -42,5 +66,52 @@ def test_long_probe_chains_take_the_python_path():
     idx = OneRound(vocab)
     doc = vocab[::3] + [f"y{i}" for i in range(5000)]
     assert idx.lookup(doc).tolist() == _truth(vocab, doc)
-    # and the table is at most a quarter full
-    assert (idx.keys != HashIndex.EMPTY).sum() == 5000 and len(idx.keys) >= 4 * 5000
+
+
+def test_tables_built_either_way_answer_alike(monkeypatch):
+    if model._speedups is None:
+        pytest.skip("spamscore._speedups was not built")
+    rng = random.Random(3)
+    vocab = [f"v{i}{rng.random()}" for i in range(30_000)]
+    c_built = HashIndex(vocab)
+    with monkeypatch.context() as m:
+        m.setattr(model, "_speedups", None)
+        np_built = HashIndex(vocab)
+    doc = rng.sample(vocab, 500) + [f"no{i}" for i in range(500)]
+    truth = _truth(vocab, doc)
+    for idx in (c_built, np_built):
+        assert idx._lookup(doc).tolist() == truth  # numpy probing
+        assert np.frombuffer(model._speedups.lookup(doc, idx.keys, idx.rows), dtype=np.int64).tolist() == truth
+
+
+def test_compiled_functions_reject_bad_arguments():
+    sp = model._speedups
+    if sp is None:
+        pytest.skip("spamscore._speedups was not built")
+    keys = np.full(16, -1, dtype=np.int64)
+    rows = np.zeros(16, dtype=np.int32)
+    with pytest.raises(ValueError):
+        sp.lookup(["a"], keys, rows[:8])          # lengths differ
+    with pytest.raises(ValueError):
+        sp.lookup(["a"], keys[:12], rows[:12])    # not a power of two
+    with pytest.raises(ValueError):
+        sp.lookup(["a"], keys, rows.astype(np.int64))
+    with pytest.raises(TypeError):
+        sp.lookup(["a", ["unhashable"]], keys, rows)
+    with pytest.raises(TypeError):
+        sp.lookup(42, keys, rows)
+    with pytest.raises(ValueError):
+        sp.build(np.arange(9, dtype=np.int64), keys, rows)  # more than half full
+    with pytest.raises(ValueError):
+        sp.build(np.array([-1], dtype=np.int64), keys, rows)
+    with pytest.raises(ValueError):  # read-only table
+        keys.flags.writeable = False
+        sp.build(np.array([5], dtype=np.int64), keys, rows)
+
+
+def test_the_extension_is_built_where_a_compiler_is():
+    """The benchmarks' figures are of the compiled lookup: an install with a C compiler must have built it."""
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(cc) is None:
+        pytest.skip(f"no C compiler ({cc}): the numpy code is used")
+    assert model._speedups is not None, "setup.py did not build spamscore._speedups (pip install -e . again?)"

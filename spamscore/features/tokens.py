@@ -33,6 +33,11 @@ from operator import itemgetter
 
 from .urls import registered_domain
 
+try:  # the compiled word loop (setup.py builds it where a C compiler is found)
+    from .. import _speedups
+except ImportError:  # pragma: no cover - _word_tokens does the same
+    _speedups = None
+
 __all__ = ["body_tokens", "header_tokens", "subject_tokens", "words", "DEFAULT_IGNORED_HEADERS"]
 
 # Headers other filters add: they leak a previous verdict into training, so
@@ -126,6 +131,25 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
                         _cjk_tokens(piece, cjk)
                     else:
                         raw.add(piece)
+    with_pairs = bool(bigrams) and len(seq) > 1
+    pair_prefix = ("" if bigrams is True else bigrams) if with_pairs else None
+    if _speedups is not None:  # the same loop in C (spamscore/_speedups.c)
+        out = _speedups.word_tokens(raw, seq, prefix, _PUNCT, pair_prefix, MAX_BIGRAM_WORDS)
+    else:
+        out = _word_tokens(raw, seq, prefix, pair_prefix)
+    if cjk:
+        out.update([prefix + c for c in cjk] if prefix else cjk)
+    return out
+
+
+def _word_tokens(raw: set[str], seq: list[str], prefix: str, pair_prefix: str | None) -> set[str]:
+    """The per-word loop of :func:`words` (the reference for ``_speedups.word_tokens``).
+
+    Each distinct word of ``raw`` stripped of punctuation: 3 to 12
+    characters give ``prefix + word``, longer ones a skip token.  With
+    ``pair_prefix`` (None: no pairs), adjacent kept words among the first
+    ``MAX_BIGRAM_WORDS`` of ``seq`` give ``pair_prefix + "a b"``.
+    """
     # Plain loops over the distinct words and over the word sequence: on
     # Python 3.11 they beat chains of map/compress/zip passes (which go
     # through slot wrappers such as str.__add__ and build a list per step)
@@ -133,7 +157,7 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
     out: set[str] = set()
     add = out.add
     punct = _PUNCT
-    with_pairs = bool(bigrams) and len(seq) > 1
+    with_pairs = pair_prefix is not None
     kept: dict[str, str] = {}
     for w in raw:
         v = w.strip(punct)
@@ -144,21 +168,14 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
             add(prefix + v)
             if with_pairs:
                 kept[w] = v
-    if with_pairs:
-        # pairs of adjacent kept words of the first MAX_BIGRAM_WORDS words
-        pairs: set[str] = set()
+    if with_pairs and len(seq) > 1:
         get = kept.get
         prev = None
         for w in seq[:MAX_BIGRAM_WORDS]:
             v = get(w)
             if v is not None and prev is not None:
-                pairs.add(prev + " " + v)
+                add(pair_prefix + prev + " " + v)
             prev = v
-        if bigrams is not True:
-            pairs = {bigrams + p for p in pairs}
-        out |= pairs
-    if cjk:
-        out.update([prefix + c for c in cjk] if prefix else cjk)
     return out
 
 

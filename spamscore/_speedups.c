@@ -1,0 +1,335 @@
+/* Optional compiled helpers: spamscore.model.HashIndex and the word loop of
+ * spamscore.features.tokens.words.
+ *
+ * The pure-Python/numpy code in spamscore/model.py is the reference
+ * implementation; these functions give exactly the same results (tested in
+ * tests/test_hash_index.py) and are used when this module was built.  A
+ * build without a C compiler leaves it out (setup.py marks it optional).
+ *
+ * The table: ``keys`` (int64, a power-of-two size, EMPTY = -1 where free)
+ * holds this process's hash() of each token; ``rows`` (int32) the token's
+ * row.  Linear probing from ``hash & mask``.  It is at most a quarter full,
+ * so every probe sequence reaches a free slot.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EMPTY ((int64_t)-1)
+
+typedef struct {
+    Py_buffer keys, rows;
+    int64_t *k;
+    int32_t *r;
+    uint64_t mask;
+} table_t;
+
+static void release_table(table_t *t)
+{
+    if (t->keys.obj) PyBuffer_Release(&t->keys);
+    if (t->rows.obj) PyBuffer_Release(&t->rows);
+}
+
+/* Borrow the two arrays' memory; ``writable`` for build. */
+static int get_table(PyObject *keys, PyObject *rows, table_t *t, int writable)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    memset(t, 0, sizeof(*t));
+    if (PyObject_GetBuffer(keys, &t->keys, flags) < 0)
+        return -1;
+    if (PyObject_GetBuffer(rows, &t->rows, flags) < 0) {
+        release_table(t);
+        return -1;
+    }
+    Py_ssize_t n = t->keys.len / 8;
+    if (t->keys.itemsize != 8 || t->rows.itemsize != 4 || t->rows.len / 4 != n
+        || n < 1 || (n & (n - 1)) != 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "expected int64 keys and int32 rows of the same power-of-two length");
+        release_table(t);
+        return -1;
+    }
+    t->k = (int64_t *)t->keys.buf;
+    t->r = (int32_t *)t->rows.buf;
+    t->mask = (uint64_t)n - 1;
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* lookup(doc, keys, rows) -> bytes: the sorted, distinct rows (native int64)
+ * of the items of ``doc`` (a list or tuple of str) found in the table. */
+static PyObject *lookup(PyObject *self, PyObject *args)
+{
+    PyObject *doc, *keys, *rows;
+    if (!PyArg_ParseTuple(args, "OOO:lookup", &doc, &keys, &rows))
+        return NULL;
+    PyObject *seq = PySequence_Fast(doc, "expected a sequence of feature strings");
+    if (seq == NULL)
+        return NULL;
+    table_t t;
+    if (get_table(keys, rows, &t, 0) < 0) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    int64_t *out = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    PyObject *result = NULL;
+    if (out == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_hash_t h = PyObject_Hash(items[i]);
+        if (h == -1)
+            goto done;
+        uint64_t pos = (uint64_t)h & t.mask;
+        /* at most a quarter full: an EMPTY slot always ends the probe;
+         * the bound only guards against a table not built by HashIndex */
+        for (uint64_t step = 0; step <= t.mask; step++) {
+            int64_t k = t.k[pos];
+            if (k == (int64_t)h) {
+                out[m++] = t.r[pos];
+                break;
+            }
+            if (k == EMPTY)
+                break;
+            pos = (pos + 1) & t.mask;
+        }
+    }
+    if (m > 1) {
+        qsort(out, (size_t)m, sizeof(int64_t), cmp_i64);
+        Py_ssize_t u = 1;
+        for (Py_ssize_t i = 1; i < m; i++)
+            if (out[i] != out[u - 1])
+                out[u++] = out[i];
+        m = u;
+    }
+    result = PyBytes_FromStringAndSize((const char *)out, m * (Py_ssize_t)sizeof(int64_t));
+done:
+    PyMem_Free(out);
+    release_table(&t);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* build(hashes, keys, rows): insert hashes[i] -> i by linear probing into the
+ * table (keys all EMPTY, rows zero, at least twice as large as hashes). */
+static PyObject *build(PyObject *self, PyObject *args)
+{
+    PyObject *hashes_obj, *keys, *rows;
+    if (!PyArg_ParseTuple(args, "OOO:build", &hashes_obj, &keys, &rows))
+        return NULL;
+    Py_buffer hb;
+    if (PyObject_GetBuffer(hashes_obj, &hb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    table_t t;
+    if (get_table(keys, rows, &t, 1) < 0) {
+        PyBuffer_Release(&hb);
+        return NULL;
+    }
+    Py_ssize_t n = hb.len / 8;
+    if (hb.itemsize != 8 || (uint64_t)n * 2 > t.mask + 1 || n > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "expected int64 hashes, at most half the table's size");
+        goto fail;
+    }
+    const int64_t *h = (const int64_t *)hb.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (h[i] == EMPTY) {
+            PyErr_SetString(PyExc_ValueError, "a hash of -1 cannot be stored");
+            goto fail;
+        }
+        uint64_t pos = (uint64_t)h[i] & t.mask;
+        while (t.k[pos] != EMPTY)
+            pos = (pos + 1) & t.mask;
+        t.k[pos] = h[i];
+        t.r[pos] = (int32_t)i;
+    }
+    PyBuffer_Release(&hb);
+    release_table(&t);
+    Py_RETURN_NONE;
+fail:
+    PyBuffer_Release(&hb);
+    release_table(&t);
+    return NULL;
+}
+
+
+/* ------------------------------------------------------------------------
+ * word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set
+ *
+ * The per-word loop of spamscore.features.tokens.words (its reference,
+ * _word_tokens, is the Python code): for each distinct word of ``raw`` (a
+ * set of str), strip the characters of ``punct`` (ASCII only) from both
+ * ends; 3-12 characters: prefix + word; more: prefix + "skip:" + first
+ * character + " " + length rounded down to tens.  With ``pair_prefix`` (a
+ * str; None: no pairs), adjacent kept words among the first
+ * ``max_pair_words`` items of ``seq`` (a list of str) also give
+ * pair_prefix + "a b".
+ */
+
+static int fill_punct(PyObject *punct, unsigned char is_punct[128])
+{
+    memset(is_punct, 0, 128);
+    if (!PyUnicode_Check(punct) || !PyUnicode_IS_ASCII(punct)) {
+        PyErr_SetString(PyExc_TypeError, "punct must be an ASCII str");
+        return -1;
+    }
+    const Py_UCS1 *p = PyUnicode_1BYTE_DATA(punct);
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(punct); i++)
+        is_punct[p[i]] = 1;
+    return 0;
+}
+
+static inline int punct_at(const unsigned char *is_punct, int kind, const void *data, Py_ssize_t i)
+{
+    Py_UCS4 c = PyUnicode_READ(kind, data, i);
+    return c < 128 && is_punct[c];
+}
+
+/* prefix + a + sep + b (sep and b may be NULL) in one allocation */
+static PyObject *join3(PyObject *prefix, PyObject *a, const char *sep, PyObject *b)
+{
+    Py_ssize_t lp = PyUnicode_GET_LENGTH(prefix), la = PyUnicode_GET_LENGTH(a);
+    Py_ssize_t ls = sep ? (Py_ssize_t)strlen(sep) : 0, lb = b ? PyUnicode_GET_LENGTH(b) : 0;
+    Py_UCS4 maxc = PyUnicode_MAX_CHAR_VALUE(prefix);
+    if (PyUnicode_MAX_CHAR_VALUE(a) > maxc) maxc = PyUnicode_MAX_CHAR_VALUE(a);
+    if (b && PyUnicode_MAX_CHAR_VALUE(b) > maxc) maxc = PyUnicode_MAX_CHAR_VALUE(b);
+    PyObject *r = PyUnicode_New(lp + la + ls + lb, maxc);
+    if (r == NULL)
+        return NULL;
+    Py_ssize_t at = 0;
+    if (lp && PyUnicode_CopyCharacters(r, at, prefix, 0, lp) < 0) goto fail;
+    at += lp;
+    if (la && PyUnicode_CopyCharacters(r, at, a, 0, la) < 0) goto fail;
+    at += la;
+    for (Py_ssize_t i = 0; i < ls; i++)
+        PyUnicode_WRITE(PyUnicode_KIND(r), PyUnicode_DATA(r), at + i, (Py_UCS4)(unsigned char)sep[i]);
+    at += ls;
+    if (lb && PyUnicode_CopyCharacters(r, at, b, 0, lb) < 0) goto fail;
+    return r;
+fail:
+    Py_DECREF(r);
+    return NULL;
+}
+
+static int add_new(PyObject *set, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    int rc = PySet_Add(set, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+static PyObject *word_tokens(PyObject *self, PyObject *args)
+{
+    PyObject *raw, *seq, *prefix, *punct, *pair_prefix;
+    Py_ssize_t max_pair_words;
+    if (!PyArg_ParseTuple(args, "O!OUOOn:word_tokens", &PySet_Type, &raw, &seq, &prefix, &punct,
+                          &pair_prefix, &max_pair_words))
+        return NULL;
+    unsigned char is_punct[128];
+    if (fill_punct(punct, is_punct) < 0)
+        return NULL;
+    int pairs = pair_prefix != Py_None;
+    if (pairs && (!PyUnicode_Check(pair_prefix) || !PyList_Check(seq))) {
+        PyErr_SetString(PyExc_TypeError, "pairs need a str pair_prefix and a list seq");
+        return NULL;
+    }
+    PyObject *out = PySet_New(NULL), *kept = pairs ? PyDict_New() : NULL, *it = NULL, *w = NULL;
+    if (out == NULL || (pairs && kept == NULL) || (it = PyObject_GetIter(raw)) == NULL)
+        goto fail;
+    while ((w = PyIter_Next(it)) != NULL) {
+        if (!PyUnicode_Check(w)) {
+            PyErr_SetString(PyExc_TypeError, "words must be str");
+            goto fail;
+        }
+        int kind = PyUnicode_KIND(w);
+        const void *data = PyUnicode_DATA(w);
+        Py_ssize_t start = 0, end = PyUnicode_GET_LENGTH(w);
+        while (start < end && punct_at(is_punct, kind, data, start)) start++;
+        while (end > start && punct_at(is_punct, kind, data, end - 1)) end--;
+        Py_ssize_t n = end - start;
+        if (n > 12) {
+            PyObject *first = PyUnicode_Substring(w, start, start + 1);
+            if (first == NULL)
+                goto fail;
+            PyObject *tok = PyUnicode_FromFormat("%Uskip:%U %zd", prefix, first, n / 10 * 10);
+            Py_DECREF(first);
+            if (add_new(out, tok) < 0)
+                goto fail;
+        } else if (n > 2) {
+            PyObject *v = PyUnicode_Substring(w, start, end);
+            if (v == NULL)
+                goto fail;
+            PyObject *tok = PyUnicode_GET_LENGTH(prefix) ? join3(prefix, v, NULL, NULL) : (Py_INCREF(v), v);
+            if (add_new(out, tok) < 0 || (pairs && PyDict_SetItem(kept, w, v) < 0)) {
+                Py_DECREF(v);
+                goto fail;
+            }
+            Py_DECREF(v);
+        }
+        Py_CLEAR(w);
+    }
+    if (PyErr_Occurred())
+        goto fail;
+    Py_CLEAR(it);
+    if (pairs && PyList_GET_SIZE(seq) > 1) {
+        Py_ssize_t m = PyList_GET_SIZE(seq);
+        if (m > max_pair_words)
+            m = max_pair_words;
+        PyObject *prev = NULL;  /* borrowed from kept */
+        for (Py_ssize_t i = 0; i < m; i++) {
+            PyObject *item = PyList_GET_ITEM(seq, i);
+            if (!PyUnicode_CheckExact(item)) {
+                PyErr_SetString(PyExc_TypeError, "seq must hold str");
+                goto fail;
+            }
+            PyObject *v = PyDict_GetItemWithError(kept, item);
+            if (v == NULL && PyErr_Occurred())
+                goto fail;
+            if (v != NULL && prev != NULL && add_new(out, join3(pair_prefix, prev, " ", v)) < 0)
+                goto fail;
+            prev = v;
+        }
+    }
+    Py_XDECREF(kept);
+    return out;
+fail:
+    Py_XDECREF(out);
+    Py_XDECREF(kept);
+    Py_XDECREF(it);
+    Py_XDECREF(w);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"lookup", lookup, METH_VARARGS,
+     "lookup(doc, keys, rows) -> bytes: sorted distinct int64 rows of doc's items in the table"},
+    {"build", build, METH_VARARGS,
+     "build(hashes, keys, rows): insert hashes[i] -> i into an empty table by linear probing"},
+    {"word_tokens", word_tokens, METH_VARARGS,
+     "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set: "
+     "the word loop of spamscore.features.tokens.words"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "spamscore._speedups",
+    "Compiled HashIndex lookup and build, and the word-token loop (optional; the Python code is the reference).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    return PyModule_Create(&module);
+}

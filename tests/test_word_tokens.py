@@ -1,0 +1,73 @@
+"""The compiled word loop (spamscore._speedups.word_tokens) against its Python reference.
+
+``tokens.words`` uses the C loop when the extension is built; each test
+compares it with ``tokens._word_tokens`` (the Python code), which is what
+runs without a C compiler.
+"""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spamscore.features import tokens as T
+
+sp = T._speedups
+pytestmark = pytest.mark.skipif(sp is None, reason="spamscore._speedups was not built (no C compiler)")
+
+PUNCT = T._PUNCT
+# words built from punctuation, ASCII, Latin-1, CJK, astral and surrogate-free characters
+CHARS = st.sampled_from(list(PUNCT) + list("abcXYZ09") + ["é", "ß", "無", "料", "\U0001F600", "\u00ad", "İ"])
+WORD = st.text(CHARS, min_size=0, max_size=30)
+
+
+def both(raw, seq, prefix, pair_prefix, max_words=T.MAX_BIGRAM_WORDS):
+    c = sp.word_tokens(set(raw), seq, prefix, PUNCT, pair_prefix, max_words)
+    saved = T.MAX_BIGRAM_WORDS
+    T.MAX_BIGRAM_WORDS = max_words
+    try:
+        py = T._word_tokens(set(raw), seq, prefix, pair_prefix)
+    finally:
+        T.MAX_BIGRAM_WORDS = saved
+    return c, py
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(WORD, max_size=60), st.sampled_from(["", "subject:", "from:name:", "ü:"]),
+       st.sampled_from([None, "", "pair:", "é "]), st.integers(0, 70))
+def test_same_tokens_as_the_python_loop(seq, prefix, pair_prefix, max_words):
+    c, py = both(seq, seq, prefix, pair_prefix, max_words)
+    assert c == py
+
+
+def test_known_tokens():
+    seq = "click here!! now (free) a verylongwordthatgoeson ...".split()
+    out = sp.word_tokens(set(seq), seq, "", PUNCT, "", 3000)
+    assert out == {"click", "here", "now", "free", "skip:v 20", "click here", "here now", "now free"}
+    assert sp.word_tokens(set(seq), seq, "s:", PUNCT, None, 3000) == {
+        "s:click", "s:here", "s:now", "s:free", "s:skip:v 20"}
+
+
+def test_words_gives_the_same_sets_either_way(monkeypatch):
+    texts = ["Hello, World!  hello again -- FREE money!!! http://x.example/y?z=1",
+             "無料で当選しました。キャンペーン実施中！ free",
+             "ｆｒｅｅ　ｍｏｎｅｙ zero\u200bwidth " + "word " * 50]
+    for text in texts:
+        for kw in ({}, {"bigrams": True}, {"bigrams": "bi:"}, {"prefix": "subject:"}):
+            c = T.words(text, **kw)
+            monkeypatch.setattr(T, "_speedups", None)
+            py = T.words(text, **kw)
+            monkeypatch.setattr(T, "_speedups", sp)
+            assert c == py and c
+
+
+def test_bad_arguments_raise_not_crash():
+    with pytest.raises(TypeError):
+        sp.word_tokens(["not", "a", "set"], [], "", PUNCT, None, 10)
+    with pytest.raises(TypeError):
+        sp.word_tokens({"a", 1}, [], "", PUNCT, None, 10)
+    with pytest.raises(TypeError):
+        sp.word_tokens({"abc"}, ["abc", 2], "", PUNCT, "", 10)
+    with pytest.raises(TypeError):
+        sp.word_tokens({"abc"}, ("abc", "abc"), "", PUNCT, "", 10)  # pairs need a list
+    with pytest.raises(TypeError):
+        sp.word_tokens({"abc"}, [], "", "«»", None, 10)  # punctuation must be ASCII
