@@ -13,6 +13,7 @@ stops a batch.
 
 from __future__ import annotations
 
+import errno
 import mailbox
 import os
 import stat
@@ -42,9 +43,20 @@ def read_bytes(path: str | os.PathLike, limit: int = MAX_MESSAGE_BYTES) -> bytes
     with a 64 MB limit allocates (and then shrinks) a 64 MB buffer per file,
     which cost about 30 µs a message when scoring a corpus.
     """
+    data = _read_file(path, limit)
+    if data is None:
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+    return data
+
+
+def _read_file(path: str | os.PathLike, limit: int = MAX_MESSAGE_BYTES) -> bytes | None:
+    """:func:`read_bytes`, or None when ``path`` is a directory (told by the same ``fstat``)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        size = st.st_size
         want = min(size, limit) if size > 0 else limit  # size 0: a pipe or /proc file, read until EOF
         chunks = []
         got = 0
@@ -63,19 +75,20 @@ def _is_maildir(p: Path) -> bool:
     return (p / "cur").is_dir() and (p / "new").is_dir()
 
 
-def _looks_like_mbox(head: bytes, p: Path) -> bool:
+def _looks_like_mbox(head: bytes, p: Path | str) -> bool:
     """An mbox starts with a ``From `` line and holds more than one message."""
     if not head.startswith(b"From "):
         return False
-    return b"\nFrom " in head[: 1 << 20] or p.suffix.lower() in (".mbox", ".mbx")
+    return b"\nFrom " in head[: 1 << 20] or os.path.splitext(p)[1].lower() in (".mbox", ".mbx")
 
 
-def _iter_file(p: Path, given: str, label: str | None) -> Iterator[Item]:
-    try:
-        data = read_bytes(p)
-    except OSError as exc:
-        yield Item(given, None, label, exc.strerror or str(exc))
-        return
+def _iter_file(p: Path | str, given: str, label: str | None, data: bytes | None = None) -> Iterator[Item]:
+    if data is None:
+        try:
+            data = read_bytes(p)
+        except OSError as exc:
+            yield Item(given, None, label, exc.strerror or str(exc))
+            return
     if not _looks_like_mbox(data, p):
         yield Item(given, data, label)
         return
@@ -95,18 +108,22 @@ def _iter_file(p: Path, given: str, label: str | None) -> Iterator[Item]:
 def iter_source(path: str | os.PathLike, label: str | None = None) -> Iterator[Item]:
     """Messages of one source (file, directory, mbox, Maildir)."""
     given = os.fspath(path)
-    p = Path(given)
     if given == "-":
         import sys
         yield Item("-", sys.stdin.buffer.read(MAX_MESSAGE_BYTES), label)
         return
+    # One open and fstat tell a file from a directory (no separate stat, no
+    # Path object for a plain file: ~25 µs a message over a corpus).
     try:
-        is_dir = stat.S_ISDIR(os.stat(given).st_mode)
+        data = _read_file(given)
     except OSError as exc:
-        yield Item(given, None, label, "no such file or directory" if isinstance(exc, FileNotFoundError)
-                   else exc.strerror or str(exc))
-        return
-    if is_dir:
+        if not os.path.isdir(given):  # (Windows cannot open a directory)
+            yield Item(given, None, label, "no such file or directory" if isinstance(exc, FileNotFoundError)
+                       else exc.strerror or str(exc))
+            return
+        data = None
+    if data is None:
+        p = Path(given)
         if _is_maildir(p):
             for sub in ("new", "cur"):
                 for f in sorted((p / sub).iterdir()):
@@ -125,7 +142,7 @@ def iter_source(path: str | os.PathLike, label: str | None = None) -> Iterator[I
                 f = Path(root) / name
                 yield from _iter_file(f, str(f), label)
         return
-    yield from _iter_file(p, given, label)
+    yield from _iter_file(given, given, label, data)
 
 
 def iter_sources(paths, label: str | None = None) -> Iterator[Item]:
@@ -141,7 +158,7 @@ def read_index(index: str | os.PathLike, root: str | os.PathLike | None = None,
         text = index.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise CorpusError(f"{index}: cannot read index ({exc.strerror or exc})") from None
-    base = Path(root) if root is not None else index.parent
+    base = os.fspath(root) if root is not None else os.fspath(index.parent)
     out: list[tuple[str, str]] = []
     split_col = None
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -166,7 +183,7 @@ def read_index(index: str | os.PathLike, root: str | os.PathLike | None = None,
                 raise CorpusError(f"{index}: --split given but the index has no 'split' column")
             if cols[split_col].strip() != split:
                 continue
-        full = path if os.path.isabs(path) else str(base / path)
+        full = path if os.path.isabs(path) else os.path.join(base, path)
         out.append((full, label))
     if not out:
         raise CorpusError(f"{index}: no labelled messages in the index")

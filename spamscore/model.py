@@ -233,9 +233,12 @@ class HashIndex:
 
     __slots__ = ("keys", "rows", "mask")
 
-    def __init__(self, tokens: Sequence[str]):
+    def __init__(self, tokens: Sequence[str], hashes: np.ndarray | None = None):
+        """``hashes``: ``hash()`` of each token, when the caller has them (this process's only)."""
         n = len(tokens)
-        h = np.fromiter(map(hash, tokens), dtype=np.int64, count=n)
+        h = np.fromiter(map(hash, tokens), dtype=np.int64, count=n) if hashes is None else hashes
+        if len(h) != n:
+            raise ValueError(f"expected {n} hashes, got {len(h)}")
         size = 1 << max(4, (4 * n - 1).bit_length())  # load factor <= 1/4
         mask = size - 1
         keys = np.full(size, self.EMPTY, dtype=np.int64)
@@ -311,12 +314,29 @@ class HashIndex:
         return out
 
 
+class _Rows(Sequence):
+    """``tokens[rows[i]]``: the clue tokens, without a list of them built at load."""
+
+    __slots__ = ("_tokens", "_rows")
+
+    def __init__(self, tokens: Sequence[str], rows: np.ndarray):
+        self._tokens, self._rows = tokens, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._tokens[j] for j in self._rows[i].tolist()]
+        return self._tokens[int(self._rows[i])]
+
+
 @dataclass(frozen=True, slots=True)
 class _Scorer:
     """Read-only lookup tables built from the counts (shared by threads)."""
 
     index: HashIndex       # token -> row in the arrays below, clues only
-    tokens: list           # row -> token
+    tokens: Sequence[str]  # row -> token
     log_f: np.ndarray
     log_1mf: np.ndarray
     log_odds: np.ndarray
@@ -324,7 +344,8 @@ class _Scorer:
 
 def check_is_fitted(est, attribute: str) -> None:
     """scikit-learn's check, without importing scikit-learn (1.4 s of start-up)."""
-    if not hasattr(est, attribute):
+    fitted = est.__sklearn_is_fitted__() if hasattr(est, "__sklearn_is_fitted__") else hasattr(est, attribute)
+    if not fitted:
         raise ModelError(f"expected a fitted {type(est).__name__}, got one without {attribute}: call fit first")
 
 
@@ -375,9 +396,56 @@ class TokenNB:
         self.max_clues = max_clues
         self.priors = priors
 
+    # -- the vocabulary -------------------------------------------------------
+    # token -> row.  A loaded model keeps only its token list until something
+    # asks for the dict (training, saving): scoring never does (HashIndex), and
+    # building the dict of a 230,000-token model took ~65 ms of every start.
+    @property
+    def vocabulary_(self) -> dict[str, int]:
+        d = self.__dict__.get("_vocabulary")
+        if d is None:
+            tokens = self.__dict__.get("_tokens")
+            if tokens is None:
+                raise AttributeError("vocabulary_")
+            d = dict(zip(tokens, range(len(tokens))))
+            self.__dict__["_vocabulary"] = d
+            self.__dict__.pop("_tokens", None)  # the dict may grow now (partial_fit)
+        return d
+
+    @vocabulary_.setter
+    def vocabulary_(self, value: dict[str, int]) -> None:
+        self.__dict__["_vocabulary"] = value
+        self.__dict__.pop("_tokens", None)
+        self.__dict__.pop("_hashes", None)
+
+    # What holds this process's string hashes (HashIndex) or is cheap to rebuild
+    # is left out of a pickle: another process hashes strings with another seed.
+    _PROCESS_LOCAL = ("_scorer", "_meta_mask", "_hashes")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._PROCESS_LOCAL}
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """scikit-learn's protocol: fitted once it has a vocabulary (without building the dict)."""
+        return "_vocabulary" in self.__dict__ or "_tokens" in self.__dict__
+
+    def _token_list(self) -> list[str]:
+        """The tokens in row order."""
+        tokens = self.__dict__.get("_tokens")
+        return tokens if tokens is not None else list(self.vocabulary_)
+
+    def _row(self, token: str) -> int | None:
+        d = self.__dict__.get("_vocabulary")
+        if d is not None:
+            return d.get(token)
+        try:  # (the prior tokens come first in a fitted vocabulary)
+            return self._token_list().index(token)
+        except ValueError:
+            return None
+
     # -- training -----------------------------------------------------------
     def fit(self, X: Iterable[Iterable[str]], y) -> "TokenNB":
-        for attr in ("vocabulary_", "spam_counts_", "ham_counts_", "n_spam_", "n_ham_"):
+        for attr in ("_vocabulary", "_tokens", "_hashes", "spam_counts_", "ham_counts_", "n_spam_", "n_ham_"):
             self.__dict__.pop(attr, None)
         return self.partial_fit(X, y)
 
@@ -427,6 +495,7 @@ class TokenNB:
         self.n_ham_ = max(self.n_ham_ + sample_weight * n_ham, 0)
         self.classes_ = np.array([0, 1])
         self.__dict__.pop("_scorer", None)
+        self.__dict__.pop("_hashes", None)
         return self
 
     @classmethod
@@ -462,7 +531,7 @@ class TokenNB:
         s = np.full(len(n), self.s)
         priors = self.priors if self.priors is not None else AUTH_PRIORS
         for tok, (px, ps) in priors.items():
-            i = self.vocabulary_.get(tok)
+            i = self._row(tok)
             if i is None:
                 continue
             where = i if rows is None else (rows == i)
@@ -480,10 +549,14 @@ class TokenNB:
             if scorer is None:
                 f = self.token_probabilities()
                 strong = np.flatnonzero(np.abs(f - 0.5) >= self.min_dev)
-                tokens = list(self.vocabulary_)
-                strong_tokens = [tokens[j] for j in strong.tolist()]
+                strong_tokens = _Rows(self._token_list(), strong)
+                hashes = self.__dict__.get("_hashes")  # kept by load_model_file
+                if hashes is not None and len(hashes) == len(f):
+                    hashes = hashes[strong]
+                else:
+                    hashes = None
                 log_f, log_1mf, log_odds = clue_tables(f[strong])
-                scorer = _Scorer(index=HashIndex(strong_tokens), tokens=strong_tokens,
+                scorer = _Scorer(index=HashIndex(strong_tokens, hashes), tokens=strong_tokens,
                                  log_f=log_f, log_1mf=log_1mf, log_odds=log_odds)
                 self.__dict__["_scorer"] = scorer
         return scorer
@@ -556,7 +629,7 @@ def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
     np.savez_compressed(
         buf,
         header=np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
-        vocabulary=_encode_vocab(list(nb.vocabulary_)),
+        vocabulary=_encode_vocab(nb._token_list()),
         spam_counts=nb.spam_counts_.astype(np.int32),
         ham_counts=nb.ham_counts_.astype(np.int32),
         **_optional_arrays(nb),
@@ -670,9 +743,15 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         priors = {str(k): (float(v[0]), float(v[1])) for k, v in header.get("priors", {}).items()}
         nb = TokenNB(s=float(params["s"]), x=float(params["x"]), min_dev=float(params["min_dev"]),
                      max_clues=int(params["max_clues"]), priors=priors)
-        nb.vocabulary_ = {tok: i for i, tok in enumerate(vocab)}
-        if len(nb.vocabulary_) != len(vocab):
+        # Duplicates, without building the vocabulary dict (see TokenNB.vocabulary_):
+        # equal tokens have equal hashes (computed once, kept by each str for the
+        # scorer's HashIndex); equal hashes of different tokens are checked exactly.
+        h = np.fromiter(map(hash, vocab), dtype=np.int64, count=len(vocab))
+        hs = np.sort(h)
+        if len(hs) > 1 and (hs[1:] == hs[:-1]).any() and len(set(vocab)) != len(vocab):
             raise ModelFormatError(f"{path}: duplicate tokens in vocabulary")
+        nb.__dict__["_tokens"] = vocab
+        nb.__dict__["_hashes"] = h  # for the scorer's HashIndex (TokenNB.__getstate__ drops it)
         nb.spam_counts_ = spam.astype(np.int64)
         nb.ham_counts_ = ham.astype(np.int64)
         nb.n_spam_ = int(header["n_spam"])

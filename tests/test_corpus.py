@@ -1,8 +1,9 @@
 import mailbox
+import os
 
 import pytest
 
-from spamscore.corpus import iter_index, iter_source, read_index
+from spamscore.corpus import iter_index, iter_source, iter_sources, read_index
 from spamscore.errors import CorpusError
 
 from conftest import fixture_bytes
@@ -61,3 +62,21 @@ def test_bad_index_lines_are_clear_errors(tmp_path):
         read_index(tmp_path / "bad.tsv")
     with pytest.raises(CorpusError, match="cannot read"):
         read_index(tmp_path / "missing.tsv")
+
+
+def test_one_open_tells_files_from_directories(tmp_path):
+    from spamscore.corpus import read_bytes
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "m1.eml").write_bytes(b"Subject: a\n\nx\n")
+    (tmp_path / "f.eml").write_bytes(b"Subject: b\n\ny\n")
+    with pytest.raises(IsADirectoryError):
+        read_bytes(tmp_path / "d")
+    assert read_bytes(tmp_path / "f.eml") == b"Subject: b\n\ny\n"
+    items = list(iter_sources([str(tmp_path / "d"), str(tmp_path / "f.eml"), str(tmp_path / "nope")]))
+    assert [(os.path.basename(i.path), i.raw, i.error) for i in items] == [
+        ("m1.eml", b"Subject: a\n\nx\n", None), ("f.eml", b"Subject: b\n\ny\n", None),
+        ("nope", None, "no such file or directory")]
+    # an index with relative paths resolves them against its folder
+    (tmp_path / "idx.tsv").write_text("d/m1.eml\tspam\nf.eml\tham\n")
+    assert [(i.raw is not None, i.label) for i in iter_index(tmp_path / "idx.tsv")] == [(True, "spam"), (True, "ham")]

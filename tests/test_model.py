@@ -151,3 +151,47 @@ def test_every_authentication_prior_is_a_clue_at_the_default_min_dev():
     for tok in AUTH_PRIORS:
         assert abs(f[nb.vocabulary_[tok]] - 0.5) >= nb.min_dev, tok
     assert set(AUTH_PRIORS) <= set(nb._get_scorer().tokens)
+
+
+def _hash_seed_worker(blob: bytes, docs) -> list:
+    import pickle as _p
+    return [_p.loads(blob).clue_indices(d)[0] for d in docs]
+
+
+def test_a_pickled_model_scores_alike_in_a_process_with_another_hash_seed(tmp_path):
+    """The scorer's table holds this process's hash() of each token: it must not travel in a pickle."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    docs = [[f"w{i}", f"t{i % 7}", "free"] for i in range(60)]
+    y = [i % 2 for i in range(60)]
+    nb = TokenNB(min_dev=0.0).fit(docs, y)
+    path = tmp_path / "m.spamscore"
+    save_model_file(path, nb, {"feature_version": "t"})
+    loaded, _ = load_model_file(path, "t")
+    probe = [["w3", "t3", "free"], ["w10", "t4"], ["nothing"]]
+    want = [loaded.clue_indices(d)[0] for d in probe]   # builds the scorer (and uses the load's hashes)
+    assert any(want)
+    blob = pickle.dumps(loaded)
+    assert b"_scorer" not in blob and b"_hashes" not in blob
+    code = ("import pickle, sys; sys.path.insert(0, %r); from tests.test_model import _hash_seed_worker; "
+            "print(repr(_hash_seed_worker(sys.stdin.buffer.read(), %r)))" % (os.getcwd(), probe))
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        assert eval(out) == want
+
+
+def test_a_loaded_model_builds_its_vocabulary_dict_only_when_asked(tmp_path):
+    nb = TokenNB().fit(DOCS, Y)
+    path = tmp_path / "m.spamscore"
+    save_model_file(path, nb, {"feature_version": "t"})
+    loaded, _ = load_model_file(path, "t")
+    loaded.clue_rows(["free", "money"])
+    assert "_vocabulary" not in loaded.__dict__          # scoring did not need it
+    assert loaded.vocabulary_ == nb.vocabulary_          # and it is the same when asked for
+    loaded.partial_fit([["brand", "new"]], [1])          # grows, and the scorer follows
+    assert "brand" in loaded.vocabulary_ and len(loaded._token_list()) == len(nb.vocabulary_) + 2
+    assert loaded._get_scorer().tokens[0] in loaded.vocabulary_
