@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #define EMPTY ((int64_t)-1)
 
@@ -312,6 +313,227 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------
+ * Exactly rounded sums (the result math.fsum gives: Shewchuk's partials,
+ * then half-even rounding across them), so that the compiled and the Python
+ * statistics agree to the last bit whatever the order of the clues.
+ * Finite inputs only: anything else, or more partials than the buffer holds
+ * (impossible for finite doubles), makes the caller use math.fsum.
+ */
+#define MAX_PARTIALS 128
+
+typedef struct {
+    double p[MAX_PARTIALS];
+    int n;
+    int bad;
+} xsum_t;
+
+static inline void xsum_add(xsum_t *s, double x)
+{
+    if (!isfinite(x)) {
+        s->bad = 1;
+        return;
+    }
+    int i = 0;
+    for (int j = 0; j < s->n; j++) {
+        double y = s->p[j];
+        if (fabs(x) < fabs(y)) {
+            double t = x;
+            x = y;
+            y = t;
+        }
+        double hi = x + y;
+        double lo = y - (hi - x);
+        if (lo != 0.0)
+            s->p[i++] = lo;
+        x = hi;
+    }
+    if (!isfinite(x)) {  /* intermediate overflow */
+        s->bad = 1;
+        return;
+    }
+    if (x != 0.0) {
+        if (i >= MAX_PARTIALS) {
+            s->bad = 1;
+            return;
+        }
+        s->p[i++] = x;
+    }
+    s->n = i;
+}
+
+static double xsum_result(const xsum_t *s)
+{
+    int n = s->n;
+    double hi = 0.0, lo = 0.0;
+    if (n > 0) {
+        hi = s->p[--n];
+        while (n > 0) {
+            double x = hi, y = s->p[--n];
+            hi = x + y;
+            double yr = hi - x;
+            lo = y - yr;
+            if (lo != 0.0)
+                break;
+        }
+        if (n > 0 && ((lo < 0.0 && s->p[n - 1] < 0.0) || (lo > 0.0 && s->p[n - 1] > 0.0))) {
+            double y = lo * 2.0;
+            double x = hi + y;
+            double yr = x - hi;
+            if (y == yr)
+                hi = x;
+        }
+    }
+    return hi;
+}
+
+/* fsum(values) -> float or None: math.fsum of a float64 buffer (tested against it). */
+static PyObject *fsum(PyObject *self, PyObject *arg)
+{
+    Py_buffer b;
+    if (PyObject_GetBuffer(arg, &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (b.itemsize != 8 || b.format == NULL || strcmp(b.format, "d") != 0) {
+        PyBuffer_Release(&b);
+        PyErr_SetString(PyExc_ValueError, "expected a float64 buffer");
+        return NULL;
+    }
+    xsum_t s = {.n = 0, .bad = 0};
+    const double *v = (const double *)b.buf;
+    for (Py_ssize_t i = 0; i < b.len / 8 && !s.bad; i++)
+        xsum_add(&s, v[i]);
+    PyBuffer_Release(&b);
+    if (s.bad)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(xsum_result(&s));
+}
+
+/* clue_sums(rows, log_f, log_1mf, meta) -> (sum ln f, sum ln(1-f), k,
+ *     text sum ln f, text sum ln(1-f), k_text, meta sum ln f, meta sum ln(1-f), k_meta)
+ * or None (non-finite values: the caller uses math.fsum).  ``rows``: int64
+ * rows into the float64 tables; ``meta``: None or a uint8/int8/bool table. */
+static PyObject *clue_sums(PyObject *self, PyObject *args)
+{
+    PyObject *rows_o, *lf_o, *l1_o, *meta_o;
+    if (!PyArg_ParseTuple(args, "OOOO:clue_sums", &rows_o, &lf_o, &l1_o, &meta_o))
+        return NULL;
+    Py_buffer rb = {0}, fb = {0}, ob = {0}, mb = {0};
+    PyObject *result = NULL;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
+    if (PyObject_GetBuffer(rows_o, &rb, flags) < 0 || PyObject_GetBuffer(lf_o, &fb, flags) < 0
+        || PyObject_GetBuffer(l1_o, &ob, flags) < 0
+        || (meta_o != Py_None && PyObject_GetBuffer(meta_o, &mb, flags) < 0))
+        goto done;
+    if (rb.itemsize != 8 || fb.itemsize != 8 || ob.itemsize != 8 || fb.len != ob.len
+        || strcmp(fb.format, "d") != 0 || strcmp(ob.format, "d") != 0
+        || (rb.format[0] != 'l' && rb.format[0] != 'q')
+        || (meta_o != Py_None && (mb.itemsize != 1 || mb.len != fb.len / 8))) {
+        PyErr_SetString(PyExc_ValueError, "expected int64 rows, float64 tables of one length and a 1-byte meta table");
+        goto done;
+    }
+    Py_ssize_t n = rb.len / 8, size = fb.len / 8;
+    const int64_t *rows = (const int64_t *)rb.buf;
+    const double *lf = (const double *)fb.buf, *l1 = (const double *)ob.buf;
+    const unsigned char *meta = meta_o != Py_None ? (const unsigned char *)mb.buf : NULL;
+    xsum_t *s = PyMem_Calloc(6, sizeof(xsum_t));
+    if (s == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t k[3] = {0, 0, 0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = rows[i];
+        if (r < 0 || r >= size) {
+            PyErr_SetString(PyExc_IndexError, "clue row out of range");
+            PyMem_Free(s);
+            goto done;
+        }
+        xsum_add(&s[0], lf[r]);
+        xsum_add(&s[1], l1[r]);
+        k[0]++;
+        if (meta) {
+            int fam = meta[r] ? 2 : 1;
+            xsum_add(&s[2 * fam], lf[r]);
+            xsum_add(&s[2 * fam + 1], l1[r]);
+            k[fam]++;
+        }
+    }
+    int bad = 0;
+    for (int j = 0; j < 6; j++)
+        bad |= s[j].bad;
+    if (bad) {
+        result = Py_None;
+        Py_INCREF(result);
+    } else {
+        result = Py_BuildValue("ddnddnddn", xsum_result(&s[0]), xsum_result(&s[1]), k[0],
+                               xsum_result(&s[2]), xsum_result(&s[3]), k[1],
+                               xsum_result(&s[4]), xsum_result(&s[5]), k[2]);
+    }
+    PyMem_Free(s);
+done:
+    if (rb.obj) PyBuffer_Release(&rb);
+    if (fb.obj) PyBuffer_Release(&fb);
+    if (ob.obj) PyBuffer_Release(&ob);
+    if (mb.obj) PyBuffer_Release(&mb);
+    return result;
+}
+
+/* meta_flags(tokens, rows, prefixes) -> bytes: for each row r, 1 if
+ * tokens[r] has a ':' and the part before the first one is in ``prefixes``
+ * (a frozenset of str), else 0 (spamscore.scoring.is_meta). */
+static PyObject *meta_flags(PyObject *self, PyObject *args)
+{
+    PyObject *tokens, *rows_o, *prefixes;
+    if (!PyArg_ParseTuple(args, "O!OO!:meta_flags", &PyList_Type, &tokens, &rows_o, &PyFrozenSet_Type, &prefixes))
+        return NULL;
+    Py_buffer rb;
+    if (PyObject_GetBuffer(rows_o, &rb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (rb.itemsize != 8 || (rb.format[0] != 'l' && rb.format[0] != 'q')) {
+        PyBuffer_Release(&rb);
+        PyErr_SetString(PyExc_ValueError, "expected int64 rows");
+        return NULL;
+    }
+    Py_ssize_t n = rb.len / 8, size = PyList_GET_SIZE(tokens);
+    const int64_t *rows = (const int64_t *)rb.buf;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n);
+    if (out == NULL)
+        goto fail;
+    char *o = PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = rows[i];
+        if (r < 0 || r >= size) {
+            PyErr_SetString(PyExc_IndexError, "row out of range");
+            goto fail;
+        }
+        PyObject *t = PyList_GET_ITEM(tokens, r);
+        if (!PyUnicode_Check(t)) {
+            PyErr_SetString(PyExc_TypeError, "tokens must be str");
+            goto fail;
+        }
+        Py_ssize_t colon = PyUnicode_FindChar(t, ':', 0, PyUnicode_GET_LENGTH(t), 1);
+        if (colon == -2)
+            goto fail;
+        o[i] = 0;
+        if (colon >= 0) {
+            PyObject *head = PyUnicode_Substring(t, 0, colon);
+            if (head == NULL)
+                goto fail;
+            int in = PySet_Contains(prefixes, head);
+            Py_DECREF(head);
+            if (in < 0)
+                goto fail;
+            o[i] = (char)in;
+        }
+    }
+    PyBuffer_Release(&rb);
+    return out;
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&rb);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"lookup", lookup, METH_VARARGS,
      "lookup(doc, keys, rows) -> bytes: sorted distinct int64 rows of doc's items in the table"},
@@ -320,6 +542,11 @@ static PyMethodDef methods[] = {
     {"word_tokens", word_tokens, METH_VARARGS,
      "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set: "
      "the word loop of spamscore.features.tokens.words"},
+    {"fsum", fsum, METH_O, "fsum(float64 buffer) -> float or None: math.fsum of the values"},
+    {"clue_sums", clue_sums, METH_VARARGS,
+     "clue_sums(rows, log_f, log_1mf, meta) -> exactly rounded sums of the clues, all / text / meta, and counts"},
+    {"meta_flags", meta_flags, METH_VARARGS,
+     "meta_flags(tokens, rows, prefixes) -> bytes: spamscore.scoring.is_meta of tokens[r] for each row"},
     {NULL, NULL, 0, NULL},
 };
 

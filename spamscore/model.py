@@ -162,6 +162,15 @@ def fisher_statistics(sum_log_f: float, sum_log_1mf: float, k: int) -> tuple[flo
     return _logaddexp(lqh, lps) - _logaddexp(lph, lqs), z
 
 
+def _fsum(values: np.ndarray) -> float:
+    """``math.fsum`` of a float64 array (in C when built)."""
+    if _speedups is not None:
+        out = _speedups.fsum(np.ascontiguousarray(values, dtype=np.float64))
+        if out is not None:
+            return out
+    return math.fsum(values.tolist())
+
+
 def robinson_s(sum_log_f: float, sum_log_1mf: float, k: int) -> float:
     """Robinson's geometric-mean indicator ``S = (P - Q) / (P + Q)`` in [-1, 1].
 
@@ -317,18 +326,18 @@ class HashIndex:
 class _Rows(Sequence):
     """``tokens[rows[i]]``: the clue tokens, without a list of them built at load."""
 
-    __slots__ = ("_tokens", "_rows")
+    __slots__ = ("tokens", "rows")
 
-    def __init__(self, tokens: Sequence[str], rows: np.ndarray):
-        self._tokens, self._rows = tokens, rows
+    def __init__(self, tokens: list[str], rows: np.ndarray):
+        self.tokens, self.rows = tokens, rows
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.rows)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [self._tokens[j] for j in self._rows[i].tolist()]
-        return self._tokens[int(self._rows[i])]
+            return [self.tokens[j] for j in self.rows[i].tolist()]
+        return self.tokens[int(self.rows[i])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,7 +593,8 @@ class TokenNB:
         k = len(idx)
         if k == 0:
             return 0.0, [], np.zeros(0)
-        z = fisher_logit(float(np.sort(sc.log_f[idx]).sum()), float(np.sort(sc.log_1mf[idx]).sum()), k)
+        # exactly rounded sums (the order of the clues does not matter), as in scoring.clue_sums
+        z = fisher_logit(_fsum(sc.log_f[idx]), _fsum(sc.log_1mf[idx]), k)
         return z, toks, sc.log_odds[idx]
 
     def decision_function(self, X: Iterable[Iterable[str]]) -> np.ndarray:

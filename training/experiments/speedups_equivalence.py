@@ -6,7 +6,8 @@ For every message of the SpamAssassin corpus (all 6,046, both halves) and
 every test fixture: the features with the C word loop and with the Python
 one (``features.tokens._word_tokens``) must be the same set, and the default
 model must give the same clue rows (``HashIndex.lookup`` in C against the
-numpy probing) and the same probability to the last bit.  Then an A/B of
+numpy probing) and the same probability to the last bit (``clue_sums`` and
+``meta_flags`` in C against ``math.fsum`` and ``is_meta``).  Then an A/B of
 ``Model.score`` over the test half, both ways alternating in one process
 (CPU time; the medians are what training/SPEED.md reports).
 """
@@ -23,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 
-from spamscore import load_model, model  # noqa: E402
+from spamscore import load_model, model, scoring  # noqa: E402
 from spamscore.features import tokens  # noqa: E402
 from spamscore.message import parse  # noqa: E402
 
@@ -31,8 +32,8 @@ SP = model._speedups
 
 
 def use_c(on: bool) -> None:
-    model._speedups = SP if on else None
-    tokens._speedups = SP if on else None
+    for mod in (model, scoring, tokens):
+        mod._speedups = SP if on else None
 
 
 def main() -> int:

@@ -1,0 +1,112 @@
+"""The compiled statistics helpers (fsum, clue_sums, meta_flags) against the Python code.
+
+``scoring.clue_sums`` and ``scoring.meta_mask`` use ``spamscore._speedups``
+when it is built; every sum is exactly rounded (``math.fsum``), so both ways
+must agree to the last bit, whatever the order of the clues.
+"""
+
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spamscore import model, scoring
+from spamscore.scoring import META_PREFIXES, clue_sums, is_meta, meta_mask
+
+sp = model._speedups
+needs_c = pytest.mark.skipif(sp is None, reason="spamscore._speedups was not built (no C compiler)")
+FINITE = st.floats(-1e300, 1e300, width=64)  # (sums of up to 300 never overflow)
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(FINITE, st.floats(-60, 0)), max_size=300))
+def test_fsum_is_math_fsum(values):
+    assert sp.fsum(np.array(values, dtype=np.float64)) == math.fsum(values)
+
+
+@needs_c
+def test_fsum_leaves_non_finite_values_to_python():
+    assert sp.fsum(np.array([1.0, math.inf])) is None
+    assert sp.fsum(np.array([1e308, 1e308])) is None  # overflows on the way
+    with pytest.raises(ValueError):
+        sp.fsum(np.zeros(3, dtype=np.float32))
+
+
+def _both(rows, log_f, log_1mf, meta, monkeypatch):
+    c = clue_sums(rows, log_f, log_1mf, meta)
+    with monkeypatch.context() as m:
+        m.setattr(scoring, "_speedups", None)
+        py = clue_sums(rows, log_f, log_1mf, meta)
+    return c, py
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 400), st.integers(0, 2**32 - 1), st.booleans())
+def test_clue_sums_equal_the_python_sums_in_any_order(size, seed, with_meta):
+    rng = np.random.default_rng(seed)
+    f = rng.uniform(1e-9, 1 - 1e-9, size)
+    log_f, log_1mf = np.log(f), np.log1p(-f)
+    meta = rng.integers(0, 2, size).astype(bool) if with_meta else None
+    rows = np.sort(rng.choice(size, rng.integers(0, size + 1), replace=False)).astype(np.int64)
+    mp = pytest.MonkeyPatch()
+    try:
+        c, py = _both(rows, log_f, log_1mf, meta, mp)
+        shuffled, _ = _both(rng.permutation(rows), log_f, log_1mf, meta, mp)
+    finally:
+        mp.undo()
+    assert c == py == shuffled
+    assert c[2] == len(rows) and c[5] + c[8] == (len(rows) if with_meta else 0)
+
+
+@needs_c
+def test_clue_sums_refuse_bad_arguments():
+    lf = np.log(np.full(4, 0.3))
+    with pytest.raises(IndexError):
+        sp.clue_sums(np.array([0, 4], dtype=np.int64), lf, lf, None)
+    with pytest.raises(IndexError):
+        sp.clue_sums(np.array([-1], dtype=np.int64), lf, lf, None)
+    with pytest.raises(ValueError):
+        sp.clue_sums(np.array([0], dtype=np.int64), lf, lf[:3], None)
+    with pytest.raises(ValueError):
+        sp.clue_sums(np.array([0], dtype=np.int64), lf, lf, np.zeros(3, dtype=bool))
+    with pytest.raises(ValueError):
+        sp.clue_sums(np.array([0], dtype=np.int32), lf, lf, None)
+    assert sp.clue_sums(np.array([0], dtype=np.int64), np.array([math.nan, 0, 0, 0]), lf, None) is None
+
+
+@needs_c
+def test_meta_flags_is_is_meta():
+    rng = random.Random(5)
+    heads = sorted(META_PREFIXES) + ["subject", "body", "url-", "", "無料", "hdrx"]
+    tokens = []
+    for _ in range(3000):
+        h = rng.choice(heads)
+        tokens.append(rng.choice([h, h + ":", h + ":x", h + "::y", "x" + h + ":z", h.upper() + ":a"]))
+    rows = np.array(sorted(rng.sample(range(len(tokens)), 1000)), dtype=np.int64)
+    want = [is_meta(tokens[r]) for r in rows.tolist()]
+    assert meta_mask(tokens, rows).tolist() == want
+    assert meta_mask(tokens).tolist() == [is_meta(t) for t in tokens]
+    with pytest.raises(IndexError):
+        sp.meta_flags(tokens, np.array([len(tokens)], dtype=np.int64), META_PREFIXES)
+    with pytest.raises(TypeError):
+        sp.meta_flags(["a:b", 3], np.array([1], dtype=np.int64), META_PREFIXES)
+
+
+def test_statistics_are_the_same_without_the_extension(monkeypatch):
+    """The whole scoring path, compiled or not: the same probabilities to the last bit."""
+    from conftest import fixture_bytes
+    from spamscore import load_model
+    from spamscore.features import tokens
+
+    raws = [fixture_bytes(n) for n in ("multipart_spam.eml", "plain_ham.eml", "html_images.eml")]
+    m = load_model()
+    want = [m.score(r).probability for r in raws]
+    for mod in (model, scoring, tokens):
+        monkeypatch.setattr(mod, "_speedups", None)
+    m2 = load_model()
+    assert [m2.score(r).probability for r in raws] == want
