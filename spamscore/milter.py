@@ -581,6 +581,21 @@ def serve(address, model: Model, config: MilterConfig, *, grace: float = 10.0, p
                 pass
 
 
+def _reap(alive: set[int], until, pause, on_exit=None) -> None:
+    """Collect exited children of ``alive`` while ``until()`` holds, calling ``pause()`` when none has exited."""
+    while alive and until():
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            alive.discard(pid)
+            if on_exit is not None:
+                on_exit(pid, status)
+        else:
+            pause()
+
+
 def _serve_forked(sock, model: Model, config: MilterConfig, grace: float, processes: int) -> None:
     import threading
 
@@ -603,30 +618,18 @@ def _serve_forked(sock, model: Model, config: MilterConfig, grace: float, proces
                 os._exit(code)
         children.append(pid)
     alive = set(children)
-    while alive and not stop.is_set():
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid:
-            alive.discard(pid)
-            log.error("worker %d exited (status %d); %d left", pid, status, len(alive))
-        stop.wait(0.2)
+
+    def exited(pid: int, status: int) -> None:
+        log.error("worker %d exited (status %d); %d left", pid, status, len(alive))
+
+    _reap(alive, lambda: not stop.is_set(), lambda: stop.wait(0.2), exited)
     for pid in alive:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + grace + 5
-    while alive and time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid:
-            alive.discard(pid)
-        else:
-            time.sleep(0.05)
+    _reap(alive, lambda: time.monotonic() < deadline, lambda: time.sleep(0.05))
     for pid in alive:
         try:
             os.kill(pid, signal.SIGKILL)

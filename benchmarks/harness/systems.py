@@ -404,16 +404,22 @@ def run_spamassassin(corpus, peer_out: str, passes: int, timeout: float, reuse: 
               "model_bytes": _dir_bytes("/tmp/peer_sa/bayes"), "model_desc": "bayes_toks+bayes_seen", "timing": t}
     speed_note = (f"spamd with one child, one spamc per message, {passes} pass(es); all-cores speed "
                   "not measured (the reference runs spamd --max-children=1)")
+    return _peer_rows(common, peer_out, imported, speed_note, [
+        ("SpamAssassin Bayes", "spamassassin_bayes", "spamassassin_bayesonly.scores.tsv",
+         "unrounded Bayes probability (PeerBayesRaw.pm); verdict at p > 0.5"),
+        ("SpamAssassin rules+Bayes", "spamassassin_full", "spamassassin_full.scores.tsv",
+         "full score, Debian's shipped rules, network tests off; verdict at required_score 5.0"),
+    ])
+
+
+def _peer_rows(common: dict, peer_out: str, imported: str | None, speed_note: str,
+               variants: list[tuple[str, str, str, str]]) -> list[dict]:
+    """One result row per (system, key, scores file, note) of a peer that shares its timing (``common``)."""
     if imported:
         speed_note = imported + "; " + speed_note
-    return [
-        dict(common, system="SpamAssassin Bayes", key="spamassassin_bayes",
-             scores=read_peer_scores(os.path.join(peer_out, "spamassassin_bayesonly.scores.tsv")),
-             notes=["unrounded Bayes probability (PeerBayesRaw.pm); verdict at p > 0.5", speed_note]),
-        dict(common, system="SpamAssassin rules+Bayes", key="spamassassin_full",
-             scores=read_peer_scores(os.path.join(peer_out, "spamassassin_full.scores.tsv")),
-             notes=["full score, Debian's shipped rules, network tests off; verdict at required_score 5.0", speed_note]),
-    ]
+    return [dict(common, system=system, key=key, scores=read_peer_scores(os.path.join(peer_out, scores)),
+                 notes=[note, speed_note])
+            for system, key, scores, note in variants]
 
 
 def run_rspamd(corpus, peer_out: str, passes: int, timeout: float, reuse: str | None = None) -> list[dict]:
@@ -431,16 +437,12 @@ def run_rspamd(corpus, peer_out: str, passes: int, timeout: float, reuse: str | 
               "model_bytes": _human_bytes(redis_mem), "model_desc": f"redis used_memory {redis_mem}", "timing": t}
     speed_note = (f"one normal worker, one rspamc client, {passes} pass(es); all-cores speed not measured "
                   "(the reference runs count=1); peak RSS = largest rspamd process (VmHWM), redis not counted")
-    if imported:
-        speed_note = imported + "; " + speed_note
-    return [
-        dict(common, system="Rspamd Bayes", key="rspamd_bayes",
-             scores=read_peer_scores(os.path.join(peer_out, "rspamd_bayesonly.scores.tsv")),
-             notes=["unrounded bayes_prob; verdict = BAYES_SPAM symbol", speed_note]),
-        dict(common, system="Rspamd full", key="rspamd_full",
-             scores=read_peer_scores(os.path.join(peer_out, "rspamd_full.scores.tsv")),
-             notes=["full score, network modules off; verdict = action add header or stronger", speed_note]),
-    ]
+    return _peer_rows(common, peer_out, imported, speed_note, [
+        ("Rspamd Bayes", "rspamd_bayes", "rspamd_bayesonly.scores.tsv",
+         "unrounded bayes_prob; verdict = BAYES_SPAM symbol"),
+        ("Rspamd full", "rspamd_full", "rspamd_full.scores.tsv",
+         "full score, network modules off; verdict = action add header or stronger"),
+    ])
 
 
 def _human_bytes(s: str | None) -> int | None:
