@@ -534,6 +534,68 @@ fail:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------
+ * url_words(seq) -> list: the items of ``seq`` (a list of str) that hold
+ * "://" or "www." (spamscore.features.urls.find_urls runs its regex on
+ * these only; the Python loop is the reference).
+ */
+static int has_sub1(const char *d, Py_ssize_t n, const char *needle, Py_ssize_t m)
+{
+    /* a short needle in a 1-byte-per-character string */
+    for (Py_ssize_t i = 0; i + m <= n; i++) {
+        const char *hit = memchr(d + i, needle[0], (size_t)(n - m - i + 1));
+        if (hit == NULL)
+            return 0;
+        i = hit - d;
+        if (memcmp(hit, needle, (size_t)m) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static PyObject *url_words(PyObject *self, PyObject *seq)
+{
+    if (!PyList_Check(seq)) {
+        PyErr_SetString(PyExc_TypeError, "expected a list of str");
+        return NULL;
+    }
+    static PyObject *sep = NULL, *www = NULL;
+    if (sep == NULL && ((sep = PyUnicode_InternFromString("://")) == NULL))
+        return NULL;
+    if (www == NULL && ((www = PyUnicode_InternFromString("www.")) == NULL))
+        return NULL;
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(seq); i++) {
+        PyObject *w = PyList_GET_ITEM(seq, i);
+        if (!PyUnicode_Check(w)) {
+            PyErr_SetString(PyExc_TypeError, "expected a list of str");
+            goto fail;
+        }
+        Py_ssize_t n = PyUnicode_GET_LENGTH(w);
+        int hit;
+        if (PyUnicode_KIND(w) == PyUnicode_1BYTE_KIND) {
+            const char *d = (const char *)PyUnicode_1BYTE_DATA(w);
+            hit = has_sub1(d, n, "://", 3) || has_sub1(d, n, "www.", 4);
+        } else {
+            Py_ssize_t a = PyUnicode_Find(w, sep, 0, n, 1);
+            if (a == -2)
+                goto fail;
+            Py_ssize_t b = a >= 0 ? 0 : PyUnicode_Find(w, www, 0, n, 1);
+            if (b == -2)
+                goto fail;
+            hit = a >= 0 || b >= 0;
+        }
+        if (hit && PyList_Append(out, w) < 0)
+            goto fail;
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"lookup", lookup, METH_VARARGS,
      "lookup(doc, keys, rows) -> bytes: sorted distinct int64 rows of doc's items in the table"},
@@ -547,6 +609,7 @@ static PyMethodDef methods[] = {
      "clue_sums(rows, log_f, log_1mf, meta) -> exactly rounded sums of the clues, all / text / meta, and counts"},
     {"meta_flags", meta_flags, METH_VARARGS,
      "meta_flags(tokens, rows, prefixes) -> bytes: spamscore.scoring.is_meta of tokens[r] for each row"},
+    {"url_words", url_words, METH_O, "url_words(seq) -> list: the words of seq that hold '://' or 'www.'"},
     {NULL, NULL, 0, NULL},
 };
 

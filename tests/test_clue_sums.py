@@ -101,12 +101,12 @@ def test_statistics_are_the_same_without_the_extension(monkeypatch):
     """The whole scoring path, compiled or not: the same probabilities to the last bit."""
     from conftest import fixture_bytes
     from spamscore import load_model
-    from spamscore.features import tokens
+    from spamscore.features import tokens, urls
 
     raws = [fixture_bytes(n) for n in ("multipart_spam.eml", "plain_ham.eml", "html_images.eml")]
     m = load_model()
     want = [m.score(r).probability for r in raws]
-    for mod in (model, scoring, tokens):
+    for mod in (model, scoring, tokens, urls):
         monkeypatch.setattr(mod, "_speedups", None)
     m2 = load_model()
     assert [m2.score(r).probability for r in raws] == want

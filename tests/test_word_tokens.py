@@ -15,8 +15,8 @@ sp = T._speedups
 pytestmark = pytest.mark.skipif(sp is None, reason="spamscore._speedups was not built (no C compiler)")
 
 PUNCT = T._PUNCT
-# words built from punctuation, ASCII, Latin-1, CJK, astral and surrogate-free characters
-CHARS = st.sampled_from(list(PUNCT) + list("abcXYZ09") + ["é", "ß", "無", "料", "\U0001F600", "\u00ad", "İ"])
+# words built from punctuation, ASCII, Latin-1, CJK, astral characters and a lone surrogate (surrogateescape)
+CHARS = st.sampled_from(list(PUNCT) + list("abcXYZ09") + ["é", "ß", "無", "料", "\U0001F600", "\u00ad", "İ", "\udcff", "«"])
 WORD = st.text(CHARS, min_size=0, max_size=30)
 
 
@@ -71,3 +71,20 @@ def test_bad_arguments_raise_not_crash():
         sp.word_tokens({"abc"}, ("abc", "abc"), "", PUNCT, "", 10)  # pairs need a list
     with pytest.raises(TypeError):
         sp.word_tokens({"abc"}, [], "", "«»", None, 10)  # punctuation must be ASCII
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.sampled_from(list("w.:/ahx") + ["é", "無", "\U0001F600", "W"]), max_size=12), max_size=40))
+def test_url_words_is_the_python_filter(seq):
+    from spamscore.features import urls
+
+    assert sp.url_words(seq) == urls._url_words(seq)
+
+
+def test_url_words_known_and_bad_arguments():
+    seq = ["see", "http://x.example/a", "www.y.example", "wwwx", "ftp:/", "é://無", "無www.é"]
+    assert sp.url_words(seq) == ["http://x.example/a", "www.y.example", "é://無", "無www.é"]
+    with pytest.raises(TypeError):
+        sp.url_words(("a://b",))
+    with pytest.raises(TypeError):
+        sp.url_words(["a://b", 3])

@@ -19,6 +19,11 @@ from functools import lru_cache
 
 import tldextract
 
+try:  # the compiled word filter (setup.py builds it where a C compiler is found)
+    from .. import _speedups
+except ImportError:  # pragma: no cover - _url_words does the same
+    _speedups = None
+
 __all__ = ["UrlInfo", "find_urls", "parse_url", "registered_domain", "url_features", "SHORTENERS"]
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
@@ -89,15 +94,19 @@ def find_urls(text: str, limit: int = 500, low: str | None = None, seq: list[str
         return out
     if seq is None:
         seq = low.split()
+    for w in (_speedups.url_words(seq) if _speedups is not None else _url_words(seq)):
+        for m in _URL_RE.finditer(w):
+            out.append(m.group(0).rstrip(_TRAILING))
+        if len(out) >= limit:
+            return out[:limit]
+    return out
+
+
+def _url_words(seq: list[str]) -> list[str]:
+    """The words that can hold a URL (the reference for ``_speedups.url_words``)."""
     # (a plain loop: map(str.__contains__, ...) goes through a slot wrapper
     # per word and was four times slower)
-    for w in seq:
-        if "://" in w or "www." in w:
-            for m in _URL_RE.finditer(w):
-                out.append(m.group(0).rstrip(_TRAILING))
-            if len(out) >= limit:
-                return out[:limit]
-    return out
+    return [w for w in seq if "://" in w or "www." in w]
 
 
 @lru_cache(maxsize=8192)

@@ -7,7 +7,8 @@ every test fixture: the features with the C word loop and with the Python
 one (``features.tokens._word_tokens``) must be the same set, and the default
 model must give the same clue rows (``HashIndex.lookup`` in C against the
 numpy probing) and the same probability to the last bit (``clue_sums`` and
-``meta_flags`` in C against ``math.fsum`` and ``is_meta``).  Then an A/B of
+``meta_flags`` in C against ``math.fsum`` and ``is_meta``; ``url_words``
+against the word filter of ``find_urls``).  Then an A/B of
 ``Model.score`` over the test half, both ways alternating in one process
 (CPU time; the medians are what training/SPEED.md reports).
 """
@@ -25,14 +26,14 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 
 from spamscore import load_model, model, scoring  # noqa: E402
-from spamscore.features import tokens  # noqa: E402
+from spamscore.features import tokens, urls  # noqa: E402
 from spamscore.message import parse  # noqa: E402
 
 SP = model._speedups
 
 
 def use_c(on: bool) -> None:
-    for mod in (model, scoring, tokens):
+    for mod in (model, scoring, tokens, urls):
         mod._speedups = SP if on else None
 
 
