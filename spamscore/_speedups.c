@@ -1,10 +1,12 @@
-/* Optional compiled helpers: spamscore.model.HashIndex and the word loop of
- * spamscore.features.tokens.words.
+/* Optional compiled helpers: spamscore.model.HashIndex, the word loop of
+ * spamscore.features.tokens.words, the URL word filter of find_urls, and the
+ * exactly rounded clue sums and meta flags of spamscore.scoring.
  *
- * The pure-Python/numpy code in spamscore/model.py is the reference
- * implementation; these functions give exactly the same results (tested in
- * tests/test_hash_index.py) and are used when this module was built.  A
- * build without a C compiler leaves it out (setup.py marks it optional).
+ * The Python code beside each caller is the reference implementation;
+ * these functions give exactly the same results (tests/test_hash_index.py,
+ * test_word_tokens.py, test_clue_sums.py) and are used when this module was
+ * built.  A build without a C compiler leaves it out (setup.py marks it
+ * optional).
  *
  * The table: ``keys`` (int64, a power-of-two size, EMPTY = -1 where free)
  * holds this process's hash() of each token; ``rows`` (int32) the token's
@@ -71,7 +73,9 @@ static PyObject *lookup(PyObject *self, PyObject *args)
     PyObject *doc, *keys, *rows;
     if (!PyArg_ParseTuple(args, "OOO:lookup", &doc, &keys, &rows))
         return NULL;
-    PyObject *seq = PySequence_Fast(doc, "expected a sequence of feature strings");
+    /* a tuple (a copy of a list): hash() of a str subclass may run Python
+     * code, which must not be able to change the items under us */
+    PyObject *seq = PySequence_Tuple(doc);
     if (seq == NULL)
         return NULL;
     table_t t;
@@ -79,8 +83,8 @@ static PyObject *lookup(PyObject *self, PyObject *args)
         Py_DECREF(seq);
         return NULL;
     }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Py_ssize_t n = PyTuple_GET_SIZE(seq);
+    PyObject **items = &PyTuple_GET_ITEM(seq, 0);
     int64_t *out = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
     PyObject *result = NULL;
     if (out == NULL) {
@@ -148,9 +152,14 @@ static PyObject *build(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "a hash of -1 cannot be stored");
             goto fail;
         }
-        uint64_t pos = (uint64_t)h[i] & t.mask;
-        while (t.k[pos] != EMPTY)
+        uint64_t pos = (uint64_t)h[i] & t.mask, step = 0;
+        while (t.k[pos] != EMPTY) {
+            if (++step > t.mask) {  /* only a table handed in full */
+                PyErr_SetString(PyExc_ValueError, "the table is full");
+                goto fail;
+            }
             pos = (pos + 1) & t.mask;
+        }
         t.k[pos] = h[i];
         t.r[pos] = (int32_t)i;
     }
@@ -424,9 +433,10 @@ static PyObject *clue_sums(PyObject *self, PyObject *args)
         || PyObject_GetBuffer(l1_o, &ob, flags) < 0
         || (meta_o != Py_None && PyObject_GetBuffer(meta_o, &mb, flags) < 0))
         goto done;
-    if (rb.itemsize != 8 || fb.itemsize != 8 || ob.itemsize != 8 || fb.len != ob.len
+    if (rb.format == NULL || fb.format == NULL || ob.format == NULL || (meta_o != Py_None && mb.format == NULL)
+        || rb.itemsize != 8 || fb.itemsize != 8 || ob.itemsize != 8 || fb.len != ob.len
         || strcmp(fb.format, "d") != 0 || strcmp(ob.format, "d") != 0
-        || (rb.format[0] != 'l' && rb.format[0] != 'q')
+        || (strcmp(rb.format, "l") != 0 && strcmp(rb.format, "q") != 0)
         || (meta_o != Py_None && (mb.itemsize != 1 || mb.len != fb.len / 8))) {
         PyErr_SetString(PyExc_ValueError, "expected int64 rows, float64 tables of one length and a 1-byte meta table");
         goto done;
@@ -489,7 +499,7 @@ static PyObject *meta_flags(PyObject *self, PyObject *args)
     Py_buffer rb;
     if (PyObject_GetBuffer(rows_o, &rb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return NULL;
-    if (rb.itemsize != 8 || (rb.format[0] != 'l' && rb.format[0] != 'q')) {
+    if (rb.format == NULL || rb.itemsize != 8 || (strcmp(rb.format, "l") != 0 && strcmp(rb.format, "q") != 0)) {
         PyBuffer_Release(&rb);
         PyErr_SetString(PyExc_ValueError, "expected int64 rows");
         return NULL;

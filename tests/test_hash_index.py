@@ -115,3 +115,31 @@ def test_the_extension_is_built_where_a_compiler_is():
     if shutil.which(cc) is None:
         pytest.skip(f"no C compiler ({cc}): the numpy code is used")
     assert model._speedups is not None, "setup.py did not build spamscore._speedups (pip install -e . again?)"
+
+
+def test_compiled_lookup_is_safe_when_hash_runs_python_code():
+    """A str subclass whose __hash__ empties the document while it is looked up: no crash, a fixed answer."""
+    sp = model._speedups
+    if sp is None:
+        pytest.skip("spamscore._speedups was not built")
+    vocab = ["alpha", "beta", "gamma"]
+    idx = HashIndex(vocab)
+    doc: list = []
+
+    class Evil(str):
+        def __hash__(self):
+            doc.clear()
+            return str.__hash__(self)
+
+    doc.extend([Evil("alpha"), "beta", "nothing", "gamma"])
+    got = np.frombuffer(sp.lookup(doc, idx.keys, idx.rows), dtype=np.int64).tolist()
+    assert got == [0, 1, 2]  # the items as they were when the lookup began
+
+
+def test_compiled_build_refuses_a_full_table():
+    sp = model._speedups
+    if sp is None:
+        pytest.skip("spamscore._speedups was not built")
+    keys = np.arange(16, dtype=np.int64)  # no free slot
+    with pytest.raises(ValueError):
+        sp.build(np.array([3], dtype=np.int64), keys, np.zeros(16, dtype=np.int32))
