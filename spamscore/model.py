@@ -415,9 +415,13 @@ class TokenNB:
         if d is None:
             tokens = self.__dict__.get("_tokens")
             if tokens is None:
-                raise AttributeError("vocabulary_")
+                # (another thread may have built the dict and dropped the list just now)
+                d = self.__dict__.get("_vocabulary")
+                if d is None:
+                    raise AttributeError("vocabulary_")
+                return d
             d = dict(zip(tokens, range(len(tokens))))
-            self.__dict__["_vocabulary"] = d
+            self.__dict__["_vocabulary"] = d  # set before the list goes: readers always find one of them
             self.__dict__.pop("_tokens", None)  # the dict may grow now (partial_fit)
         return d
 
