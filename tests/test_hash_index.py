@@ -4,6 +4,7 @@ Each test runs on both implementations: the compiled ``spamscore._speedups``
 (when built) and the numpy reference code, and on tables built by either.
 """
 
+import os
 import random
 import shutil
 import sysconfig
@@ -114,6 +115,9 @@ def test_the_extension_is_built_where_a_compiler_is():
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(cc) is None:
         pytest.skip(f"no C compiler ({cc}): the numpy code is used")
+    header = os.path.join(sysconfig.get_paths()["include"], "Python.h")
+    if not os.path.exists(header):
+        pytest.skip(f"no Python headers ({header}): the numpy code is used")
     assert model._speedups is not None, "setup.py did not build spamscore._speedups (pip install -e . again?)"
 
 
