@@ -396,27 +396,6 @@ static double xsum_result(const xsum_t *s)
     return hi;
 }
 
-/* fsum(values) -> float or None: math.fsum of a float64 buffer (tested against it). */
-static PyObject *fsum(PyObject *self, PyObject *arg)
-{
-    Py_buffer b;
-    if (PyObject_GetBuffer(arg, &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-        return NULL;
-    if (b.itemsize != 8 || b.format == NULL || strcmp(b.format, "d") != 0) {
-        PyBuffer_Release(&b);
-        PyErr_SetString(PyExc_ValueError, "expected a float64 buffer");
-        return NULL;
-    }
-    xsum_t s = {.n = 0, .bad = 0};
-    const double *v = (const double *)b.buf;
-    for (Py_ssize_t i = 0; i < b.len / 8 && !s.bad; i++)
-        xsum_add(&s, v[i]);
-    PyBuffer_Release(&b);
-    if (s.bad)
-        Py_RETURN_NONE;
-    return PyFloat_FromDouble(xsum_result(&s));
-}
-
 /* clue_sums(rows, log_f, log_1mf, meta) -> (sum ln f, sum ln(1-f), k,
  *     text sum ln f, text sum ln(1-f), k_text, meta sum ln f, meta sum ln(1-f), k_meta)
  * or None (non-finite values: the caller uses math.fsum).  ``rows``: int64
@@ -614,7 +593,6 @@ static PyMethodDef methods[] = {
     {"word_tokens", word_tokens, METH_VARARGS,
      "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set: "
      "the word loop of spamscore.features.tokens.words"},
-    {"fsum", fsum, METH_O, "fsum(float64 buffer) -> float or None: math.fsum of the values"},
     {"clue_sums", clue_sums, METH_VARARGS,
      "clue_sums(rows, log_f, log_1mf, meta) -> exactly rounded sums of the clues, all / text / meta, and counts"},
     {"meta_flags", meta_flags, METH_VARARGS,

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError, ModelError
-from .model import TokenNB, cap_clues, clue_tables
-from .scoring import clue_statistics, load_model
+from .model import TokenNB, cap_clues, clue_sums, clue_tables
+from .scoring import load_model, statistics_from_sums
 
 __all__ = ["message_digest", "learn_messages", "LearnResult", "model_lock", "online_statistics"]
 
@@ -186,7 +186,7 @@ def online_statistics(nb: TokenNB, feats: Iterable[str]) -> tuple[float, float, 
     f = nb.token_probabilities(idx)
     log_f, log_1mf, log_odds = clue_tables(f)
     clues = cap_clues(np.flatnonzero(np.abs(f - 0.5) >= nb.min_dev), log_odds, nb.max_clues)
-    return clue_statistics(log_f[clues], log_1mf[clues], None, 0.0)[:3]
+    return statistics_from_sums(clue_sums(clues, log_f, log_1mf, None), 0.0, families=False)[:3]
 
 
 def iter_raw(items) -> Iterator[tuple[str, bytes | None, str | None]]:

@@ -33,12 +33,14 @@ from __future__ import annotations
 import io
 import json
 import math
+import operator
 import os
 import tempfile
 import threading
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 
@@ -49,7 +51,7 @@ try:  # the compiled lookup (setup.py builds it where a C compiler is found)
 except ImportError:  # pragma: no cover - the numpy code below does the same
     _speedups = None
 
-__all__ = ["TokenNB", "AUTH_PRIORS", "FORMAT_VERSION", "save_model_file", "load_model_file"]
+__all__ = ["TokenNB", "AUTH_PRIORS", "FORMAT_VERSION", "clue_sums", "save_model_file", "load_model_file"]
 
 FORMAT_VERSION = 1
 MAGIC = "spamscore-model"
@@ -162,13 +164,29 @@ def fisher_statistics(sum_log_f: float, sum_log_1mf: float, k: int) -> tuple[flo
     return _logaddexp(lqh, lps) - _logaddexp(lph, lqs), z
 
 
-def _fsum(values: np.ndarray) -> float:
-    """``math.fsum`` of a float64 array (in C when built)."""
+def clue_sums(rows: np.ndarray, log_f: np.ndarray, log_1mf: np.ndarray,
+              meta: np.ndarray | None) -> tuple[float, float, int, float, float, int, float, float, int]:
+    """Sums of ln f and ln (1 - f) over the clue ``rows`` (and their count): all, text, meta.
+
+    ``(sum ln f, sum ln(1-f), k, the same for the text clues, for the meta
+    clues)``; the family sums are 0 when ``meta`` (``scoring.is_meta`` per
+    table row) is None.  Every sum is exactly rounded (``math.fsum``): the
+    result depends only on the clue values, not on their order (set and
+    vocabulary order vary with the hash seed), and the compiled version
+    (``_speedups.clue_sums``) gives the same bits.
+    """
     if _speedups is not None:
-        out = _speedups.fsum(np.ascontiguousarray(values, dtype=np.float64))
-        if out is not None:
+        out = _speedups.clue_sums(np.ascontiguousarray(rows, dtype=np.int64), log_f, log_1mf, meta)
+        if out is not None:  # (None: non-finite values, left to math.fsum)
             return out
-    return math.fsum(values.tolist())
+    lf, l1 = log_f[rows].tolist(), log_1mf[rows].tolist()
+    fsum = math.fsum
+    if meta is None:
+        return fsum(lf), fsum(l1), len(lf), 0.0, 0.0, 0, 0.0, 0.0, 0
+    m = meta[rows].tolist()
+    t = list(map(operator.not_, m))
+    return (fsum(lf), fsum(l1), len(lf), fsum(compress(lf, t)), fsum(compress(l1, t)), sum(t),
+            fsum(compress(lf, m)), fsum(compress(l1, m)), len(m) - sum(t))
 
 
 def robinson_s(sum_log_f: float, sum_log_1mf: float, k: int) -> float:
@@ -282,9 +300,7 @@ class HashIndex:
 
     def lookup(self, doc: Iterable[str]) -> np.ndarray:
         """Sorted unique rows of the tokens of ``doc`` that are in the index."""
-        if _speedups is not None and self.rows.dtype == np.int32:
-            if not isinstance(doc, (list, tuple)):
-                doc = list(doc)
+        if _speedups is not None and self.rows.dtype == np.int32:  # (any iterable: it takes a tuple copy)
             return np.frombuffer(_speedups.lookup(doc, self.keys, self.rows), dtype=np.int64)
         return self._lookup(doc)
 
@@ -597,8 +613,8 @@ class TokenNB:
         k = len(idx)
         if k == 0:
             return 0.0, [], np.zeros(0)
-        # exactly rounded sums (the order of the clues does not matter), as in scoring.clue_sums
-        z = fisher_logit(_fsum(sc.log_f[idx]), _fsum(sc.log_1mf[idx]), k)
+        slf, sl1, *_ = clue_sums(idx, sc.log_f, sc.log_1mf, None)
+        z = fisher_logit(slf, sl1, k)
         return z, toks, sc.log_odds[idx]
 
     def decision_function(self, X: Iterable[Iterable[str]]) -> np.ndarray:

@@ -9,12 +9,10 @@ only reads the model.
 from __future__ import annotations
 
 import math
-import operator
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from itertools import compress
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,7 @@ from ._fit import fit_logistic, stratified_folds
 from .errors import InputError, ModelError
 from .features import FEATURE_VERSION, FeatureOptions
 from .message import DEFAULT_LIMITS, Limits, parse
-from .model import (TokenNB, _Rows, _speedups, cap_clues, clue_tables, fisher_statistics, load_model_file,
+from .model import (TokenNB, _speedups, cap_clues, clue_sums, clue_tables, fisher_statistics, load_model_file,
                     robinson_s, save_model_file)
 
 __all__ = ["Clue", "Verdict", "Model", "load_model", "default_model_path", "train"]
@@ -142,31 +140,6 @@ def meta_mask(tokens: Sequence[str], rows: np.ndarray | None = None) -> np.ndarr
     return np.fromiter(map(is_meta, tokens), dtype=bool, count=len(tokens))
 
 
-def clue_sums(rows: np.ndarray, log_f: np.ndarray, log_1mf: np.ndarray,
-              meta: np.ndarray | None) -> tuple[float, float, int, float, float, int, float, float, int]:
-    """Sums of ln f and ln (1 - f) over the clue ``rows`` (and their count): all, text, meta.
-
-    ``(sum ln f, sum ln(1-f), k, the same for the text clues, for the meta
-    clues)``; the family sums are 0 when ``meta`` (:func:`is_meta` per table
-    row) is None.  Every sum is exactly rounded (``math.fsum``): the result
-    depends only on the clue values, not on their order (set and vocabulary
-    order vary with the hash seed), and the compiled version
-    (``_speedups.clue_sums``) gives the same bits.
-    """
-    if _speedups is not None:
-        out = _speedups.clue_sums(np.ascontiguousarray(rows, dtype=np.int64), log_f, log_1mf, meta)
-        if out is not None:  # (None: non-finite values, left to math.fsum)
-            return out
-    lf, l1 = log_f[rows].tolist(), log_1mf[rows].tolist()
-    fsum = math.fsum
-    if meta is None:
-        return fsum(lf), fsum(l1), len(lf), 0.0, 0.0, 0, 0.0, 0.0, 0
-    m = meta[rows].tolist()
-    t = list(map(operator.not_, m))
-    return (fsum(lf), fsum(l1), len(lf), fsum(compress(lf, t)), fsum(compress(l1, t)), sum(t),
-            fsum(compress(lf, m)), fsum(compress(l1, m)), len(m) - sum(t))
-
-
 def _family_s(slf: float, sl1: float, k: int, pseudo_clues: float) -> float:
     """Robinson's S of one family's clues, with ``pseudo_clues`` neutral ones (0 without clues)."""
     if not k:
@@ -206,20 +179,6 @@ def family_statistics(tokens: Sequence[str], log_odds: np.ndarray, pseudo_clues:
     log_f = -np.logaddexp(0.0, -lo)             # ln f; ln (1 - f) = ln f - log-odds
     sums = clue_sums(np.arange(len(lo)), log_f, log_f - lo, meta_mask(list(tokens)))
     return statistics_from_sums(sums, pseudo_clues, fisher=False)[3:]
-
-
-def clue_statistics(log_f: np.ndarray, log_1mf: np.ndarray, meta: np.ndarray | None, pseudo_clues: float,
-                    fisher: bool = True) -> tuple[float, float, float, float, float]:
-    """``(logit I, z, S, S_text, S_meta)`` of one message's clues, from their ln f and ln (1 - f).
-
-    ``meta`` is :func:`is_meta` per clue (None: no family statistics, 0);
-    ``fisher=False`` leaves logit I and z at 0.  (:func:`clue_sums` and
-    :func:`statistics_from_sums`, on all the values given.)
-    """
-    sums = clue_sums(np.arange(len(log_f)), np.ascontiguousarray(log_f, dtype=np.float64),
-                     np.ascontiguousarray(log_1mf, dtype=np.float64),
-                     None if meta is None else np.ascontiguousarray(meta, dtype=bool))
-    return statistics_from_sums(sums, pseudo_clues, fisher, meta is not None)
 
 
 def calibrate(stats: np.ndarray, y: np.ndarray, target_fpr: float = 0.001,
@@ -267,12 +226,7 @@ class Model:
         sc = self.nb._get_scorer()
         cached = self.nb.__dict__.get("_meta_mask")
         if cached is None or cached[0] is not sc:  # built once per scorer (a benign race between threads)
-            tokens = sc.tokens
-            if isinstance(tokens, _Rows):  # (the vocabulary list and the clue rows)
-                mask = meta_mask(tokens.tokens, tokens.rows)
-            else:
-                mask = meta_mask(list(tokens))
-            cached = (sc, mask)
+            cached = (sc, meta_mask(sc.tokens.tokens, sc.tokens.rows))  # (the vocabulary list, the clue rows)
             self.nb.__dict__["_meta_mask"] = cached
         return cached[1]
 

@@ -64,7 +64,8 @@ def test_bad_index_lines_are_clear_errors(tmp_path):
         read_index(tmp_path / "missing.tsv")
 
 
-def test_one_open_tells_files_from_directories(tmp_path):
+def test_files_directories_and_missing_paths_read_by_one_reader(tmp_path):
+    """read_bytes refuses a directory; iter_sources reads files, walks directories, reports missing paths."""
     from spamscore.corpus import read_bytes
 
     (tmp_path / "d").mkdir()
