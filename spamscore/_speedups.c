@@ -1,6 +1,7 @@
 /* Optional compiled helpers: spamscore.model.HashIndex, the word loop of
  * spamscore.features.tokens.words, the URL word filter of find_urls, and the
- * exactly rounded clue sums and meta flags of spamscore.scoring.
+ * exactly rounded clue sums (spamscore.model.clue_sums) and the meta flags
+ * of spamscore.scoring.meta_mask.
  *
  * The Python code beside each caller is the reference implementation;
  * these functions give exactly the same results (tests/test_hash_index.py,
