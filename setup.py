@@ -1,8 +1,17 @@
-"""The optional C extension (spamscore._speedups); everything else is in pyproject.toml.
+"""The optional C extensions (``spamscore/_*.c``); everything else is in pyproject.toml.
 
-``optional=True``: without a C compiler the build goes on, and spamscore uses
-its numpy code instead (the same results, slower; see spamscore/model.py).
+Each ``spamscore/_NAME.c`` is its own extension module ``spamscore._NAME``,
+built with ``optional=True``: without a C compiler the build goes on, and
+spamscore runs the Python reference code beside each helper instead (the same
+results, slower; the tests compare the two).
 """
+import glob
+import os
+
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("spamscore._speedups", ["spamscore/_speedups.c"], optional=True)])
+_SOURCES = sorted(glob.glob(os.path.join("spamscore", "_*.c")))
+setup(ext_modules=[
+    Extension("spamscore." + os.path.splitext(os.path.basename(src))[0], [src.replace(os.sep, "/")], optional=True)
+    for src in _SOURCES
+])
