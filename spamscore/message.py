@@ -11,6 +11,12 @@ record defects instead.  We decode only what the features need: the header
 values (RFC 2047 words and raw 8-bit bytes), and the text and HTML bodies, in
 their declared charset with safe fallbacks.
 
+When the optional C module ``spamscore._mimescan`` is built, ``parse`` takes
+the top-level header block (``_split_headers``' fast path and the plain
+values of ``_decode_headers``) and a multipart's size counts from it in one
+pass each; the Python code stays the reference (tests/test_mimescan.py,
+training/experiments/equiv_mimescan.py).
+
 Nothing here raises on hostile input.  Anything odd becomes an entry in
 ``ParsedMessage.defects``, which the tokenizer turns into ``defect:...``
 features (the SpamBayes ``control: couldn't decode`` idea).
@@ -28,6 +34,11 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+try:
+    from . import _mimescan
+except ImportError:  # not built: the Python code below does the same
+    _mimescan = None
 
 __all__ = ["Attachment", "Limits", "ParsedMessage", "parse", "decode_bytes", "decode_header_value"]
 
@@ -493,14 +504,15 @@ def _boundary(ctype: str) -> bytes | None:
 class _MimeSplitter:
     """email.feedparser's structure of ``buf`` without its per-line Python loop or recursion."""
 
-    def __init__(self, buf: bytes):
+    def __init__(self, buf: bytes, lone_cr: bool | None = None):
         self.buf = buf
         self.n = len(buf)
         self.pos = 0
         self.back = []  # lines pushed back: (start, end) or None (a pushed-back end of input)
         self.active = {}  # boundaries of enclosing multiparts -> count
         self.blanks = 0  # enclosing delivery-status blocks (a blank line ends them)
-        self.lone_cr = buf.count(b"\r") != buf.count(b"\r\n")
+        # lone_cr: the caller's count of the same buf (parse's _mimescan.mime_counts), or None
+        self.lone_cr = buf.count(b"\r") != buf.count(b"\r\n") if lone_cr is None else lone_cr
         self.dash_at = []
         self.dash_key = []
         if self.lone_cr or buf.startswith(b"--"):
@@ -588,7 +600,12 @@ class _MimeSplitter:
 
     # -- headers ----------------------------------------------------------
     def read_headers(self, part: _Part) -> None:
-        if not (self.back or self.lone_cr) and self._headers_fast(part):
+        back = self.back
+        if len(back) == 1 and not self.lone_cr and back[0] is not None and back[0][1] == self.pos:
+            # the line after a delimiter, pushed back: the same as reading it
+            # again from its start, which lets the fast path take the block
+            self.pos = back.pop()[0]
+        if not (back or self.lone_cr) and self._headers_fast(part):
             part.finish_headers()
             return
         buf = self.buf
@@ -895,6 +912,22 @@ def _decode_headers(pm: ParsedMessage, fields: list[tuple[str, str]], hint: str 
             pm.defects.append("bad-header")
 
 
+def _decode_special(defects: list[str], headers: list, special: list[int], hint: str | None) -> list:
+    """``_mimescan.split_headers``' raw values (8-bit bytes or "=?") through ``decode_header_value``."""
+    failed = False
+    for i in special:
+        name, value = headers[i]
+        try:
+            headers[i] = (name, decode_header_value(value, hint))
+        except Exception:  # never let one header sink the message (as _decode_headers)
+            defects.append("bad-header")
+            headers[i] = None
+            failed = True
+    if failed:
+        headers = [pair for pair in headers if pair is not None]
+    return headers
+
+
 # lines x boundary parameters the feedparser may be given (about 0.3 s of
 # work; the largest in the SpamAssassin corpus is 6,160)
 _MIME_WORK_BUDGET = 300_000
@@ -920,27 +953,48 @@ def parse(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
         pm.defects.append("nul-byte")
         raw = raw.replace(b"\x00", b"")
     defects = pm.defects
-    fields, body_at = _split_headers(raw, limits, defects)
+    scanned = None
+    max_headers = limits.max_headers
+    if _mimescan is not None and type(max_headers) is int and 0 <= max_headers < 1 << 62:
+        # _split_headers' fast path and _decode_headers' plain values in one
+        # C pass; None when the block needs the field-by-field loop
+        scanned = _mimescan.split_headers(raw, max_headers)
+    if scanned is not None:
+        headers, special, body_at, ctype_value, cte, disposition, too_many = scanned
+        if too_many:
+            defects.append("too-many-headers")
+        hint = None
+        if ctype_value is not None:
+            m = _HEADER_CHARSET_HINT.search(ctype_value)
+            hint = m.group(1) if m else None
+        if special is not None:
+            headers = _decode_special(defects, headers, special, hint)
+        pm.headers = headers
+    else:
+        fields, body_at = _split_headers(raw, limits, defects)
 
-    # The top-level charset is the best guess for raw 8-bit bytes in headers
-    # (Japanese spam often has raw Shift_JIS in its Subject).
-    ctype_value = cte = disposition = None
-    for name, value in fields:
-        if name == "content-type" and ctype_value is None:
-            ctype_value = value
-        elif name == "content-transfer-encoding" and cte is None:
-            cte = value
-        elif name == "content-disposition" and disposition is None:
-            disposition = value
-    hint = None
-    if ctype_value is not None:
-        m = _HEADER_CHARSET_HINT.search(ctype_value)
-        hint = m.group(1) if m else None
-    _decode_headers(pm, fields, hint)
+        # The top-level charset is the best guess for raw 8-bit bytes in headers
+        # (Japanese spam often has raw Shift_JIS in its Subject).
+        ctype_value = cte = disposition = None
+        for name, value in fields:
+            if name == "content-type" and ctype_value is None:
+                ctype_value = value
+            elif name == "content-transfer-encoding" and cte is None:
+                cte = value
+            elif name == "content-disposition" and disposition is None:
+                disposition = value
+        hint = None
+        if ctype_value is not None:
+            m = _HEADER_CHARSET_HINT.search(ctype_value)
+            hint = m.group(1) if m else None
+        _decode_headers(pm, fields, hint)
 
     top = _CTYPE.match(ctype_value) if ctype_value else None
     if top is None or not top.group(1).lower().startswith(("multipart/", "message/")):
-        _leaf(pm, ctype_value, cte or "", disposition or "", raw[body_at:].replace(b"\r\n", b"\n"), limits)
+        body = raw[body_at:]
+        if b"\r" in body:  # (replace's own search for "\r\n" is slower than this memchr)
+            body = body.replace(b"\r\n", b"\n")
+        _leaf(pm, ctype_value, cte or "", disposition or "", body, limits)
         return pm
 
     # email's feedparser tests every line against the boundary of every
@@ -948,15 +1002,24 @@ def parse(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
     # blank lines nested 900 deep took 23 s (512 KB: minutes).  The number of
     # boundary parameters bounds the nesting; past a budget the body is read
     # as plain text instead (tests/hostile.py: multipart-nested-deep-lines).
-    lines = max(raw.count(b"\n"), raw.count(b"\r"))
-    if lines * max(raw.lower().count(b"boundary"), 1) > _MIME_WORK_BUDGET:
+    counts = _mimescan.mime_counts(raw, body_at) if _mimescan is not None else None
+    if counts is not None:  # the counts below in a few memchr passes
+        lines, n_boundary, n_delims, lone_cr = counts
+    else:
+        lines = max(raw.count(b"\n"), raw.count(b"\r"))
+        n_boundary = raw.lower().count(b"boundary")
+        n_delims = lone_cr = None
+    if lines * max(n_boundary, 1) > _MIME_WORK_BUDGET:
         defects.append("mime-too-complex")
         pm.text.append(decode_bytes(raw[body_at:][: limits.max_part_bytes]))
         return pm
     # The feedparser builds every part before _walk can stop at max_parts:
     # 74,000 empty parts in 512 KB took 3.2 s.  Give it only the first
     # 5 x max_parts delimiter lines' worth of the message.
-    if raw.count(b"\n--", body_at) + raw.count(b"\r--", body_at) > 5 * limits.max_parts:
+    if n_delims is None:
+        n_delims = raw.count(b"\n--", body_at) + raw.count(b"\r--", body_at)
+    if n_delims > 5 * limits.max_parts:
+        lone_cr = None  # raw may be cut below
         n_delims = 0
         for m in _DELIMITER_LINE.finditer(raw, body_at):
             n_delims += 1
@@ -965,7 +1028,7 @@ def parse(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedMessage:
                 defects.append("too-many-parts")
                 break
     try:
-        root = _MimeSplitter(raw).run()
+        root = _MimeSplitter(raw, lone_cr).run()
     except Exception:  # defensive: the splitter is iterative and should never raise
         defects.append("unparseable")
         pm.text.append(decode_bytes(raw[body_at:]))

@@ -1,0 +1,391 @@
+/* Optional compiled helper for spamscore.message.parse: the top-level header
+ * block in one pass over the bytes.
+ *
+ * split_headers(raw, max_headers) does what the fast path of
+ * spamscore.message._split_headers and the plain-value part of
+ * _decode_headers do together (those Python functions are the reference and
+ * run when this module is not built, or when this returns None):
+ *
+ *   - skip an mbox "From " line; the header block ends at the first
+ *     "\n\n" or "\n\r\n" (whichever comes first), CR LF inside it becomes LF;
+ *   - every line of the block must be a field ("name[ \t]*:", the name 1-200
+ *     characters of [!-9;-~]) or a continuation (starts with space or tab,
+ *     not the first line); otherwise None (Python's field-by-field loop
+ *     decides);
+ *   - a field's value is the rest of its line after ":[ \t]*" plus its
+ *     continuation lines (joined with "\n").
+ *
+ * Returns None, or a tuple
+ *   (headers, special, body_at, content_type, cte, disposition, too_many)
+ * headers: list of (lower-case name, value) for the first max_headers
+ *   fields; for a plain value (ASCII, no "=?") the value has C0 controls
+ *   and DEL made spaces (decode_header_value's result); for the others it is
+ *   the raw value (8-bit bytes as surrogates, as bytes.decode("ascii",
+ *   "surrogateescape") gives), which the caller must decode;
+ * special: None, or the list of the indices of those other values;
+ * body_at: the offset of the body;
+ * content_type, cte, disposition: the raw value of the first such field
+ *   among the kept ones, or None;
+ * too_many: True when fields were cut at max_headers.
+ *
+ * Linear in the input: one scan for the block's end, one over the block.
+ * No global state.  raw must hold no NUL (parse removes them); a NUL makes
+ * it return None.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define MAX_NAME 200
+
+static int is_name_char(unsigned char c)
+{
+    /* [!-9;-~] */
+    return c >= 0x21 && c <= 0x7e && c != 0x3a;
+}
+
+/* raw value bytes -> str (ASCII, or 8-bit bytes as lone surrogates) */
+static PyObject *raw_str(const unsigned char *p, Py_ssize_t n, int ascii)
+{
+    if (ascii) {
+        PyObject *s = PyUnicode_New(n, 127);
+        if (s == NULL)
+            return NULL;
+        if (n)
+            memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
+        return s;
+    }
+    return PyUnicode_DecodeASCII((const char *)p, n, "surrogateescape");
+}
+
+/* an ASCII value with C0 controls (but tab) and DEL made spaces */
+static PyObject *clean_str(const unsigned char *p, Py_ssize_t n)
+{
+    PyObject *s = PyUnicode_New(n, 127);
+    if (s == NULL)
+        return NULL;
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        d[i] = ((c < 0x20 && c != 0x09) || c == 0x7f) ? 0x20 : c;
+    }
+    return s;
+}
+
+static PyObject *lower_name(const unsigned char *p, Py_ssize_t n)
+{
+    PyObject *s = PyUnicode_New(n, 127);
+    if (s == NULL)
+        return NULL;
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        d[i] = (c >= 'A' && c <= 'Z') ? (Py_UCS1)(c + 32) : c;
+    }
+    return s;
+}
+
+static int name_is(const unsigned char *p, Py_ssize_t n, const char *lower)
+{
+    size_t m = strlen(lower);
+    if ((size_t)n != m)
+        return 0;
+    for (size_t i = 0; i < m; i++) {
+        unsigned char c = p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c + 32);
+        if (c != (unsigned char)lower[i])
+            return 0;
+    }
+    return 1;
+}
+
+static PyObject *split_headers(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *raw;
+    Py_ssize_t max_headers;
+    if (!PyArg_ParseTuple(args, "On:split_headers", &raw, &max_headers))
+        return NULL;
+    if (!PyBytes_CheckExact(raw) || max_headers < 0)
+        Py_RETURN_NONE;
+    const unsigned char *buf = (const unsigned char *)PyBytes_AS_STRING(raw);
+    Py_ssize_t n = PyBytes_GET_SIZE(raw);
+
+    Py_ssize_t pos = 0;
+    if (n >= 5 && memcmp(buf, "From ", 5) == 0) {
+        const unsigned char *nl = memchr(buf, '\n', (size_t)n);
+        pos = nl ? (nl - buf) + 1 : n;
+    }
+    /* the block's end: the first "\n\n" or "\n\r\n" at or after pos */
+    Py_ssize_t end = -1, sep = 0;
+    for (Py_ssize_t i = pos; i < n;) {
+        const unsigned char *nl = memchr(buf + i, '\n', (size_t)(n - i));
+        if (nl == NULL)
+            break;
+        Py_ssize_t j = nl - buf;
+        if (j + 1 < n && buf[j + 1] == '\n') {
+            end = j + 1;
+            sep = 1;
+            break;
+        }
+        if (j + 2 < n && buf[j + 1] == '\r' && buf[j + 2] == '\n') {
+            end = j + 1;
+            sep = 2;
+            break;
+        }
+        i = j + 1;
+    }
+    if (end == -1 || end <= pos)
+        Py_RETURN_NONE;
+
+    /* the block [pos, end), ending in "\n"; CR LF -> LF into a copy if needed */
+    Py_ssize_t len = end - pos;
+    const unsigned char *t = buf + pos;
+    unsigned char *copy = NULL;
+    if (memchr(t, '\r', (size_t)len) != NULL) {
+        copy = PyMem_Malloc((size_t)len);
+        if (copy == NULL)
+            return PyErr_NoMemory();
+        Py_ssize_t m = 0;
+        for (Py_ssize_t i = 0; i < len; i++) {
+            if (t[i] == '\r' && i + 1 < len && t[i + 1] == '\n')
+                continue;
+            copy[m++] = t[i];
+        }
+        t = copy;
+        len = m;
+    }
+    if (memchr(t, '\0', (size_t)len) != NULL || t[0] == ' ' || t[0] == '\t') {
+        PyMem_Free(copy);
+        Py_RETURN_NONE;
+    }
+
+    PyObject *headers = PyList_New(0);
+    PyObject *special = NULL, *result = NULL;
+    PyObject *found[3] = {NULL, NULL, NULL};  /* content-type, -transfer-encoding, -disposition */
+    int too_many = 0;
+    Py_ssize_t kept = 0;
+    if (headers == NULL)
+        goto done;
+
+    Py_ssize_t s = 0;  /* a line start: not a continuation */
+    while (s < len) {
+        /* the name */
+        Py_ssize_t k = s;
+        while (k < len && is_name_char(t[k]) && k - s <= MAX_NAME)
+            k++;
+        Py_ssize_t name_len = k - s;
+        if (name_len < 1 || name_len > MAX_NAME)
+            goto fallback;
+        Py_ssize_t c = k;
+        while (c < len && (t[c] == ' ' || t[c] == '\t'))
+            c++;
+        if (c >= len || t[c] != ':')
+            goto fallback;
+        c++;
+        while (c < len && (t[c] == ' ' || t[c] == '\t'))
+            c++;
+        /* the value: to the end of the line and its continuation lines */
+        Py_ssize_t v = c, e;
+        int ascii = 1, encoded = 0;
+        for (e = c;; e++) {
+            /* the block ends in "\n": e < len on every line */
+            unsigned char ch = t[e];
+            if (ch == '\n') {
+                if (e + 1 < len && (t[e + 1] == ' ' || t[e + 1] == '\t'))
+                    continue;
+                break;
+            }
+            if (ch >= 0x80)
+                ascii = 0;
+            else if (ch == '=' && e + 1 < len && t[e + 1] == '?')
+                encoded = 1;
+        }
+        if (kept < max_headers) {
+            PyObject *name = lower_name(t + s, name_len);
+            if (name == NULL)
+                goto done;
+            int which = -1;
+            if (name_is(t + s, name_len, "content-type"))
+                which = 0;
+            else if (name_is(t + s, name_len, "content-transfer-encoding"))
+                which = 1;
+            else if (name_is(t + s, name_len, "content-disposition"))
+                which = 2;
+            PyObject *rawv = NULL, *value;
+            if (!ascii || encoded || (which >= 0 && found[which] == NULL)) {
+                rawv = raw_str(t + v, e - v, ascii);
+                if (rawv == NULL) {
+                    Py_DECREF(name);
+                    goto done;
+                }
+            }
+            if (ascii && !encoded) {
+                value = clean_str(t + v, e - v);
+                if (value == NULL) {
+                    Py_DECREF(name);
+                    Py_XDECREF(rawv);
+                    goto done;
+                }
+            }
+            else {
+                value = rawv;
+                Py_INCREF(value);
+                if (special == NULL && (special = PyList_New(0)) == NULL) {
+                    Py_DECREF(name);
+                    Py_DECREF(value);
+                    Py_DECREF(rawv);
+                    goto done;
+                }
+                PyObject *idx = PyLong_FromSsize_t(kept);
+                if (idx == NULL || PyList_Append(special, idx) < 0) {
+                    Py_XDECREF(idx);
+                    Py_DECREF(name);
+                    Py_DECREF(value);
+                    Py_DECREF(rawv);
+                    goto done;
+                }
+                Py_DECREF(idx);
+            }
+            if (which >= 0 && found[which] == NULL) {
+                found[which] = rawv;  /* takes the reference */
+                rawv = NULL;
+            }
+            Py_XDECREF(rawv);
+            PyObject *pair = PyTuple_New(2);
+            if (pair == NULL) {
+                Py_DECREF(name);
+                Py_DECREF(value);
+                goto done;
+            }
+            PyTuple_SET_ITEM(pair, 0, name);
+            PyTuple_SET_ITEM(pair, 1, value);
+            int rc = PyList_Append(headers, pair);
+            Py_DECREF(pair);
+            if (rc < 0)
+                goto done;
+            kept++;
+        }
+        else
+            too_many = 1;
+        s = e + 1;
+    }
+    {
+        PyObject *none = Py_None;
+        result = Py_BuildValue("(OOnOOOO)", headers, special ? special : none, end + sep,
+                               found[0] ? found[0] : none, found[1] ? found[1] : none,
+                               found[2] ? found[2] : none, too_many ? Py_True : Py_False);
+    }
+    goto done;
+fallback:
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyMem_Free(copy);
+    Py_XDECREF(headers);
+    Py_XDECREF(special);
+    for (int i = 0; i < 3; i++)
+        Py_XDECREF(found[i]);
+    return result;
+}
+
+
+/* ------------------------------------------------------------------------
+ * mime_counts(raw, body_at) -> (lines, boundaries, delimiters, lone_cr)
+ *
+ * The counts parse takes of a multipart message before splitting it, in a
+ * few memchr passes instead of seven bytes.count/lower passes:
+ *   lines       max(raw.count(b"\n"), raw.count(b"\r"))
+ *   boundaries  raw.lower().count(b"boundary")
+ *   delimiters  raw.count(b"\n--", body_at) + raw.count(b"\r--", body_at)
+ *   lone_cr     raw.count(b"\r") != raw.count(b"\r\n")  (_MimeSplitter's)
+ */
+
+static Py_ssize_t count_word(const unsigned char *buf, Py_ssize_t n, unsigned char first, const char *rest)
+{
+    /* occurrences of first + rest (rest lower-case ASCII letters) with rest
+     * matched case-insensitively */
+    Py_ssize_t m = (Py_ssize_t)strlen(rest), count = 0;
+    const unsigned char *p = buf, *stop = buf + n;
+    while (p < stop) {
+        const unsigned char *hit = memchr(p, first, (size_t)(stop - p));
+        if (hit == NULL)
+            break;
+        if (stop - hit - 1 >= m) {
+            Py_ssize_t i = 0;
+            for (; i < m; i++) {
+                unsigned char c = hit[1 + i];
+                if (c >= 'A' && c <= 'Z')
+                    c = (unsigned char)(c + 32);
+                if (c != (unsigned char)rest[i])
+                    break;
+            }
+            if (i == m) {
+                count++;
+                p = hit + 1 + m;
+                continue;
+            }
+        }
+        p = hit + 1;
+    }
+    return count;
+}
+
+static PyObject *mime_counts(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *raw;
+    Py_ssize_t body_at;
+    if (!PyArg_ParseTuple(args, "On:mime_counts", &raw, &body_at))
+        return NULL;
+    if (!PyBytes_CheckExact(raw))
+        Py_RETURN_NONE;
+    const unsigned char *buf = (const unsigned char *)PyBytes_AS_STRING(raw);
+    Py_ssize_t n = PyBytes_GET_SIZE(raw);
+    if (body_at < 0)  /* bytes.count's negative start counts from the end: not ours */
+        Py_RETURN_NONE;
+    Py_ssize_t lf = 0, cr = 0, crlf = 0, delims = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned char ch = pass ? '\r' : '\n';
+        const unsigned char *p = buf, *stop = buf + n;
+        while (p < stop) {
+            const unsigned char *hit = memchr(p, ch, (size_t)(stop - p));
+            if (hit == NULL)
+                break;
+            Py_ssize_t i = hit - buf;
+            if (pass) {
+                cr++;
+                if (i + 1 < n && buf[i + 1] == '\n')
+                    crlf++;
+            }
+            else
+                lf++;
+            if (i >= body_at && i + 2 < n && buf[i + 1] == '-' && buf[i + 2] == '-')
+                delims++;
+            p = hit + 1;
+        }
+    }
+    Py_ssize_t boundaries = count_word(buf, n, 'b', "oundary") + count_word(buf, n, 'B', "oundary");
+    return Py_BuildValue("(nnnO)", lf > cr ? lf : cr, boundaries, delims, cr != crlf ? Py_True : Py_False);
+}
+
+static PyMethodDef methods[] = {
+    {"split_headers", split_headers, METH_VARARGS,
+     "split_headers(raw, max_headers) -> None or (headers, special, body_at, content_type, cte, "
+     "disposition, too_many): the top-level header block (see spamscore.message)"},
+    {"mime_counts", mime_counts, METH_VARARGS,
+     "mime_counts(raw, body_at) -> (lines, boundaries, delimiters, lone_cr): parse's counts of a multipart"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "spamscore._mimescan",
+    "Compiled top-level header split for spamscore.message.parse (optional; the Python code is the reference).",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__mimescan(void)
+{
+    return PyModule_Create(&module);
+}

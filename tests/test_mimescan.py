@@ -1,0 +1,221 @@
+"""spamscore._mimescan (the compiled top-level header split and multipart counts of
+spamscore.message.parse) against the Python reference beside it.
+
+``message._mimescan = None`` makes parse run the Python code alone; every
+ParsedMessage field must come out the same either way.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from spamscore import message
+from spamscore.message import Limits, parse
+
+needs_c = pytest.mark.skipif(message._mimescan is None,
+                             reason="spamscore._mimescan was not built (no C compiler or no Python headers)")
+
+FIELDS = ("headers", "text", "html", "parts", "attachments", "defects", "size", "truncated", "subject")
+
+
+def _snap(pm):
+    return {f: getattr(pm, f) for f in FIELDS}
+
+
+def _ref(raw, limits=message.DEFAULT_LIMITS):
+    saved = message._mimescan
+    message._mimescan = None
+    try:
+        return parse(raw, limits)
+    finally:
+        message._mimescan = saved
+
+
+def _same(raw, limits=message.DEFAULT_LIMITS):
+    fast, ref = _snap(parse(raw, limits)), _snap(_ref(raw, limits))
+    assert fast == ref
+    return fast
+
+
+def _ref_split(raw: bytes, max_headers: int):
+    """The Python _split_headers' fields and body offset."""
+    defects = []
+    fields, body_at = message._split_headers(raw, Limits(max_headers=max_headers), defects)
+    return fields, body_at, defects
+
+
+# -- fixed cases ------------------------------------------------------------
+
+@needs_c
+@pytest.mark.parametrize("raw", [
+    b"",
+    b"\n",
+    b"\n\nbody",
+    b"\r\n\r\nbody",
+    b"Subject: hi\n\nbody\n",
+    b"Subject: hi\r\nFrom: a@b\r\n\r\nbody\r\n",
+    b"From someone Mon Jan 1\nSubject: mbox\n\nbody",
+    b"From someone Mon Jan 1",
+    b" Subject: leading continuation\n\nbody",
+    b"Subject: a\n folded\n\tagain\nX: y\n\nbody",
+    b"Subject: a\r\n folded\r\n\r\nbody",
+    b"X-" + b"n" * 198 + b": 200 chars\n\nbody",
+    b"X-" + b"n" * 199 + b": 201 chars\n\nbody",
+    b"Name \t : spaced\nX:\nY:   \n\nbody",
+    b"Subject: ctl \x01\x02\x1b[31m\x7f\x0b\x0c end\n\nbody",
+    b"Subject: lone \r cr\n\nbody",
+    b"Subject: v\r\r\n\r\nbody",
+    b"Subject: =?utf-8?q?caf=C3=A9?= x\n\nbody",
+    b"Subject: =?\n\nbody",
+    b"Subject: \xe9t\xe9 \x93quoted\x94\nContent-Type: text/plain; charset=shift_jis\n\n\x82\xa0",
+    b"Subject: \xff\xfe=?x?q?y?=\n\nbody",
+    b"Subject: =?iso-2022-jp?B?GyRCJUYlOSVIGyhC?=\n\nbody",
+    b"Content-Type: text/html; charset=utf-8\nContent-Type: text/plain\n\n<b>x</b>",
+    b"content-TRANSFER-encoding: base64\nCONTENT-TYPE: text/plain\n\naGVsbG8=\n",
+    b"Content-Disposition: attachment; filename=a.exe\nContent-Type: application/octet-stream\n\nMZ",
+    b"Subject: a\nnot a header line\nX: y\n\nbody",
+    b"Subject: no blank line, no body",
+    b"\x80bad: name\n\nbody",
+    b": empty name\n\nbody",
+    b"Subject: nul\x00 inside\n\nbody",
+    b"Subject: x\n\n\x00\x00",
+    b"Content-Type: multipart/mixed; boundary=XYZ\n\n--XYZ\nContent-Type: text/plain\n\none\n--XYZ\r\n"
+    b"Content-Type: text/html\r\n\r\n<p>two</p>\r\n--XYZ--\r\n",
+    b"Content-Type: multipart/mixed; boundary=XYZ\n\npre\r--XYZ\rContent-Type: text/plain\r\rone\r--XYZ--\r",
+    b"Content-Type: multipart/alternative; BOUNDARY=\"b b\"\n\n--b b\n\nx\n--b b\nFrom x\nContent-Type: text/html\n\ny\n--b b--\n",
+    b"Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: inner\n\nbody\n--d--\n",
+    b"Content-Type: message/rfc822\n\nSubject: inner\nContent-Type: text/plain\n\nhello\n",
+])
+def test_fixed(raw):
+    _same(raw)
+    for limits in (Limits(max_headers=0), Limits(max_headers=1), Limits(max_headers=-1), Limits(max_bytes=20)):
+        _same(raw, limits)
+
+
+@needs_c
+def test_fields_and_cleaning():
+    raw = b"Subject: a\x01b\x7fc\td\n folded\r\nX-Enc: =?utf-8?q?caf=C3=A9?=\nX-8: \xe9\n\nbody"
+    got = _same(raw)
+    assert got["headers"] == [("subject", "a b c\td  folded"), ("x-enc", "caf\u00e9"), ("x-8", "\u00e9")]
+    headers, special, body_at, ctype, cte, disp, too_many = message._mimescan.split_headers(raw, 500)
+    assert special == [1, 2] and raw[body_at:] == b"body" and (ctype, cte, disp, too_many) == (None, None, None, False)
+    assert headers[2] == ("x-8", "\udce9")  # raw values of the special ones: 8-bit bytes as surrogates
+
+
+@needs_c
+def test_too_many_headers():
+    raw = b"".join(b"X-%d: v\n" % i for i in range(10)) + b"Content-Type: text/html\n\n<p>x</p>"
+    got = _same(raw, Limits(max_headers=4))
+    assert len(got["headers"]) == 4 and got["defects"][:1] == ["too-many-headers"]
+    assert got["html"] == []  # the Content-Type field was cut: the body is text/plain
+    assert message._mimescan.split_headers(raw, 4)[6] is True
+
+
+@needs_c
+def test_falls_back_where_python_does():
+    ms = message._mimescan
+    assert ms.split_headers(b"Subject: a\ngarbage\n\nbody", 500) is None
+    assert ms.split_headers(b" Subject: a\n\nbody", 500) is None
+    assert ms.split_headers(b"Subject: a, no blank line", 500) is None
+    assert ms.split_headers(b"X-" + b"n" * 199 + b": v\n\n", 500) is None
+    assert ms.split_headers(b"X-" + b"n" * 198 + b": v\n\n", 500) is not None
+    assert ms.split_headers(bytearray(b"Subject: a\n\n"), 500) is None  # only exact bytes
+    assert ms.mime_counts(b"x", -1) is None
+
+
+@needs_c
+def test_mime_counts_fixed():
+    raw = b"BOUNDARY boundary BoUnDaRy boundar\r\n--a\n--b\r--c\r\r\n"
+    # 3 LF, 4 CR (one lone); "\n--a", "\n--b", "\r--c"; the first is at 35
+    assert message._mimescan.mime_counts(raw, 0) == (4, 3, 3, True)
+    assert message._mimescan.mime_counts(raw, 36) == (4, 3, 2, True)
+    assert message._mimescan.mime_counts(b"", 0) == (0, 0, 0, False)
+    assert message._mimescan.mime_counts(b"a\r\nb\r\n", 99) == (2, 0, 0, False)
+
+
+# -- generated ---------------------------------------------------------------
+
+_NAMES = st.sampled_from([b"Subject", b"From", b"To", b"Content-Type", b"content-transfer-encoding",
+                          b"Content-Disposition", b"X-Mailer", b"Received", b"X", b"x" * 200, b"x" * 201,
+                          b"Bad Name", b"", b"\xe9"])
+_VALUE_BITS = st.sampled_from([b"plain", b" ", b"\t", b"\r", b"\n", b"\r\n", b"\n ", b"\r\n\t", b"\x00", b"\x01",
+                               b"\x1b", b"\x7f", b"\x80", b"\xe9", b"\xff", b"=?", b"?=", b"=?utf-8?q?a=C3=A9?=",
+                               b"=?utf-8?b?w6k=?=", b"=?bogus?x?y?=", b"text/plain; charset=utf-8",
+                               b"multipart/mixed; boundary=B", b"base64", b"quoted-printable",
+                               b"attachment; filename=\"a.exe\"", b"charset=shift_jis", b":", b"From "])
+_SEPARATORS = st.sampled_from([b"\n", b"\r\n", b"\r", b"\n\n", b"\r\n\r\n", b""])
+
+
+@st.composite
+def _messages(draw):
+    parts = []
+    if draw(st.booleans()):
+        parts.append(b"From someone@example.com Mon Jan  1 00:00:00 2001\n")
+    for _ in range(draw(st.integers(0, 8))):
+        value = b"".join(draw(st.lists(_VALUE_BITS, max_size=6)))
+        parts.append(draw(_NAMES) + draw(st.sampled_from([b":", b": ", b" :", b"\t: "])) + value
+                     + draw(_SEPARATORS))
+    parts.append(draw(st.sampled_from([b"\n", b"\r\n", b""])))
+    parts.append(draw(st.binary(max_size=200)))
+    if draw(st.booleans()):
+        parts.append(b"\n--B\nContent-Type: text/plain\n\nx\n--B\r\n\r\ny\r--B--\n")
+    return b"".join(parts)
+
+
+@needs_c
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_messages(), st.sampled_from([None, 0, 1, 3, -1]))
+def test_generated_messages(raw, max_headers):
+    limits = message.DEFAULT_LIMITS if max_headers is None else Limits(max_headers=max_headers)
+    _same(raw, limits)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab:= ?\t\r\n\x00\x01\x7f\u00e9\u3042\U0001f600")
+                                        + [chr(c) for c in range(0xdc80, 0xdd00, 17)]), max_size=300))
+def test_generated_str_with_surrogates(text):
+    # str input: parse encodes it as UTF-8 with surrogateescape (lone \udcXX become 8-bit bytes)
+    _same("Subject: " + text + "\n\n" + text)
+    _same(text)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000), st.binary(max_size=300))
+def test_split_headers_against_python(head, body):
+    raw = head + b"\n\n" + body
+    got = message._mimescan.split_headers(raw, 500)
+    fields, body_at, _defects = _ref_split(raw, 500)
+    if got is not None:
+        headers, special, got_body_at = got[:3]
+        assert got_body_at == body_at
+        assert [name for name, _ in headers] == [name for name, _ in fields]
+        special = set(special or ())
+        for i, ((_, value), (_, raw_value)) in enumerate(zip(headers, fields)):
+            if i in special:
+                assert value == raw_value
+            else:
+                assert value == raw_value.translate(message._HEADER_CONTROLS)
+
+
+@needs_c
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"\n", b"\r", b"\r\n", b"--", b"-", b"boundary", b"BOUNDARY", b"Boundar",
+                                 b"y", b"b", b"x", b"\n--", b"\r--"]), max_size=80),
+       st.integers(0, 400))
+def test_mime_counts_against_python(pieces, body_at):
+    raw = b"".join(pieces)
+    lines, boundaries, delims, lone_cr = message._mimescan.mime_counts(raw, body_at)
+    assert lines == max(raw.count(b"\n"), raw.count(b"\r"))
+    assert boundaries == raw.lower().count(b"boundary")
+    assert delims == raw.count(b"\n--", body_at) + raw.count(b"\r--", body_at)
+    assert lone_cr == (raw.count(b"\r") != raw.count(b"\r\n"))
+
+
+def test_reference_used_when_not_built(monkeypatch):
+    monkeypatch.setattr(message, "_mimescan", None)
+    pm = parse(b"Subject: a\x01b\nContent-Type: text/html\n\n<p>x</p>")
+    assert pm.headers == [("subject", "a b"), ("content-type", "text/html")] and pm.html == ["<p>x</p>"]
