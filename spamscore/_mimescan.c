@@ -1,5 +1,7 @@
 /* Optional compiled helper for spamscore.message.parse: the top-level header
- * block in one pass over the bytes.
+ * block in one pass over the bytes, a multipart's counts, and (further down)
+ * what parse reads of Content-Type / Content-Disposition values: leaf_info,
+ * charset_hint, boundary.
  *
  * split_headers(raw, max_headers) does what the fast path of
  * spamscore.message._split_headers and the plain-value part of
@@ -370,12 +372,374 @@ static PyObject *mime_counts(PyObject *self, PyObject *args)
     return Py_BuildValue("(nnnO)", lf > cr ? lf : cr, boundaries, delims, cr != crlf ? Py_True : Py_False);
 }
 
+
+/* ------------------------------------------------------------------------
+ * Content-Type parameters, as the regular expressions of spamscore.message
+ * find them (the Python code is the reference).  Every function here takes
+ * ASCII str only and returns None for anything else: Python's re with
+ * IGNORECASE matches some non-ASCII letters to ASCII ones (U+017F to "s",
+ * U+212A to "k"), and its \s and str.strip know non-ASCII white space.
+ * For ASCII, re's \s and str.strip's white space are the same set.
+ */
+
+static int py_space(unsigned char c)
+{
+    /* \t \n \v \f \r, \x1c-\x1f, space */
+    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20);
+}
+
+static unsigned char lower_ascii(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/* ASCII str -> its bytes and length; 0 if not an exact ASCII str */
+static int ascii_view(PyObject *o, const unsigned char **p, Py_ssize_t *n)
+{
+    if (!PyUnicode_CheckExact(o) || PyUnicode_READY(o) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (!PyUnicode_IS_ASCII(o))
+        return 0;
+    *p = (const unsigned char *)PyUnicode_1BYTE_DATA(o);
+    *n = PyUnicode_GET_LENGTH(o);
+    return 1;
+}
+
+static int is_ctype_char(unsigned char c)
+{
+    /* [a-z0-9!#$&^_.+-] with IGNORECASE */
+    c = lower_ascii(c);
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '!' || c == '#' || c == '$'
+        || c == '&' || c == '^' || c == '_' || c == '.' || c == '+' || c == '-';
+}
+
+/* _CTYPE.match: ^\s*([a-z0-9!#$&^_.+-]{1,100}/[a-z0-9!#$&^_.+-]{1,100}) (re.I);
+ * 1 with [*start, *stop) the group, or 0 */
+static int ctype_match(const unsigned char *v, Py_ssize_t n, Py_ssize_t *start, Py_ssize_t *stop)
+{
+    Py_ssize_t p = 0;
+    while (p < n && py_space(v[p]))
+        p++;
+    Py_ssize_t a = p;
+    while (p < n && is_ctype_char(v[p]) && p - a <= 100)
+        p++;
+    if (p - a < 1 || p - a > 100 || p >= n || v[p] != '/')
+        return 0;
+    p++;
+    Py_ssize_t b = p;
+    while (p < n && is_ctype_char(v[p]) && p - b < 100)
+        p++;
+    if (p - b < 1)
+        return 0;
+    *start = a;
+    *stop = p;
+    return 1;
+}
+
+/* _param's search: (?:^|;)\s*NAME\*?\s*=\s*(?:"([^"]{0,300})"|([^;\s]{1,300})) (re.I);
+ * 1 with [*start, *stop) the group, or 0.  NAME is lower-case ASCII. */
+static int param_search(const unsigned char *v, Py_ssize_t n, const char *name,
+                        Py_ssize_t *start, Py_ssize_t *stop)
+{
+    Py_ssize_t m = (Py_ssize_t)strlen(name);
+    Py_ssize_t cand = 0;  /* where the \s* after ^ or ";" begins */
+    for (;;) {
+        Py_ssize_t p = cand;
+        while (p < n && py_space(v[p]))
+            p++;
+        if (n - p >= m) {
+            Py_ssize_t i = 0;
+            while (i < m && lower_ascii(v[p + i]) == (unsigned char)name[i])
+                i++;
+            if (i == m) {
+                p += m;
+                if (p < n && v[p] == '*')
+                    p++;
+                while (p < n && py_space(v[p]))
+                    p++;
+                if (p < n && v[p] == '=') {
+                    p++;
+                    while (p < n && py_space(v[p]))
+                        p++;
+                    if (p < n && v[p] == '"') {
+                        Py_ssize_t q = p + 1;
+                        while (q < n && v[q] != '"' && q - (p + 1) < 300)
+                            q++;
+                        if (q < n && v[q] == '"') {
+                            *start = p + 1;
+                            *stop = q;
+                            return 1;
+                        }
+                    }
+                    Py_ssize_t q = p;
+                    while (q < n && v[q] != ';' && !py_space(v[q]) && q - p < 300)
+                        q++;
+                    if (q > p) {
+                        *start = p;
+                        *stop = q;
+                        return 1;
+                    }
+                }
+            }
+        }
+        /* the next ";" (searched from cand: the \s* and NAME hold none) */
+        const unsigned char *semi = cand < n ? memchr(v + cand, ';', (size_t)(n - cand)) : NULL;
+        if (semi == NULL)
+            return 0;
+        cand = (semi - v) + 1;
+    }
+}
+
+/* _param's value: the group, after the first "''" if any (RFC 2231) */
+static void param_value(const unsigned char *v, Py_ssize_t *start, Py_ssize_t stop)
+{
+    for (Py_ssize_t i = *start; i + 1 < stop; i++)
+        if (v[i] == '\'' && v[i + 1] == '\'') {
+            *start = i + 2;
+            return;
+        }
+}
+
+static PyObject *ascii_str(const unsigned char *p, Py_ssize_t n, int lower)
+{
+    PyObject *s = PyUnicode_New(n, 127);
+    if (s == NULL)
+        return NULL;
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++)
+        d[i] = lower ? lower_ascii(p[i]) : p[i];
+    return s;
+}
+
+/* leaf_info(content_type, disposition) -> None or
+ *   (ctype, charset, filename, bad_content_type, attachment)
+ * what spamscore.message._leaf reads of a part's Content-Type value (a str
+ * or None) and Content-Disposition value (a str, "" when absent):
+ *   ctype     _CTYPE's group lower-cased, or "text/plain";
+ *   charset   _param(content_type, "charset").lower();
+ *   filename  _param(disposition.lower(), "filename") or
+ *             _param(content_type, "name"), NOT decoded (decode_header_value
+ *             is the caller's);
+ *   bad_content_type  no _CTYPE match and a value that is not all white space;
+ *   attachment  disposition.lower().lstrip().startswith("attachment").
+ * None when a value is not an ASCII str (the Python code decides). */
+static PyObject *leaf_info(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *ct, *disp;
+    if (!PyArg_ParseTuple(args, "OO:leaf_info", &ct, &disp))
+        return NULL;
+    const unsigned char *cv = NULL, *dv = NULL;
+    Py_ssize_t cn = 0, dn = 0;
+    if (ct != Py_None && !ascii_view(ct, &cv, &cn))
+        Py_RETURN_NONE;
+    if (!ascii_view(disp, &dv, &dn))
+        Py_RETURN_NONE;
+    PyObject *ctype = NULL, *charset = NULL, *filename = NULL, *result = NULL;
+    int bad = 0, attach = 0;
+    const unsigned char *fsrc = NULL;  /* the filename's source and span */
+    Py_ssize_t fa = 0, fb = 0;
+    int flower = 0;  /* the filename comes from the disposition: lower-cased */
+    Py_ssize_t a, b;
+    if (cv != NULL) {
+        if (ctype_match(cv, cn, &a, &b))
+            ctype = ascii_str(cv + a, b - a, 1);
+        else {
+            ctype = PyUnicode_FromString("text/plain");
+            for (Py_ssize_t i = 0; i < cn; i++)
+                if (!py_space(cv[i])) {
+                    bad = 1;
+                    break;
+                }
+        }
+        if (ctype == NULL)
+            goto done;
+        if (param_search(cv, cn, "charset", &a, &b)) {
+            param_value(cv, &a, b);
+            charset = ascii_str(cv + a, b - a, 1);
+        }
+        else
+            charset = PyUnicode_New(0, 127);
+        if (charset == NULL)
+            goto done;
+        if (param_search(cv, cn, "name", &a, &b)) {
+            param_value(cv, &a, b);
+            fsrc = cv;
+            fa = a;
+            fb = b;
+        }
+    }
+    else {
+        ctype = PyUnicode_FromString("text/plain");
+        charset = PyUnicode_New(0, 127);
+        if (ctype == NULL || charset == NULL)
+            goto done;
+    }
+    if (dn) {
+        /* the filename parameter of the lower-cased disposition: searched in
+         * the original (the pattern ignores case), lower-cased when copied */
+        if (param_search(dv, dn, "filename", &a, &b)) {
+            param_value(dv, &a, b);
+            if (b > a) {
+                fsrc = dv;
+                fa = a;
+                fb = b;
+                flower = 1;
+            }
+        }
+        Py_ssize_t i = 0;
+        while (i < dn && py_space(dv[i]))
+            i++;
+        if (dn - i >= 10) {
+            static const char att[] = "attachment";
+            Py_ssize_t k = 0;
+            while (k < 10 && lower_ascii(dv[i + k]) == (unsigned char)att[k])
+                k++;
+            attach = k == 10;
+        }
+    }
+    filename = ascii_str(fsrc ? fsrc + fa : (const unsigned char *)"", fb - fa, flower);
+    if (filename == NULL)
+        goto done;
+    result = PyTuple_Pack(5, ctype, charset, filename, bad ? Py_True : Py_False, attach ? Py_True : Py_False);
+done:
+    Py_XDECREF(ctype);
+    Py_XDECREF(charset);
+    Py_XDECREF(filename);
+    return result;
+}
+
+/* charset_hint(content_type) -> None, "" or the hint: parse's
+ * _HEADER_CHARSET_HINT.search, charset\s*=\s*"?([A-Za-z0-9_.:-]+) (re.I);
+ * "" when it does not match, None when the value is not an ASCII str. */
+static int is_hint_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+        || c == '_' || c == '.' || c == ':' || c == '-';
+}
+
+static PyObject *charset_hint(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    const unsigned char *v;
+    Py_ssize_t n;
+    if (!ascii_view(arg, &v, &n))
+        Py_RETURN_NONE;
+    static const char word[] = "charset";
+    for (Py_ssize_t i = 0; i + 7 <= n; i++) {
+        if (lower_ascii(v[i]) != 'c')
+            continue;
+        Py_ssize_t k = 1;
+        while (k < 7 && lower_ascii(v[i + k]) == (unsigned char)word[k])
+            k++;
+        if (k < 7)
+            continue;
+        Py_ssize_t p = i + 7;
+        while (p < n && py_space(v[p]))
+            p++;
+        if (p >= n || v[p] != '=')
+            continue;
+        p++;
+        while (p < n && py_space(v[p]))
+            p++;
+        if (p < n && v[p] == '"')
+            p++;
+        Py_ssize_t q = p;
+        while (q < n && is_hint_char(v[q]))
+            q++;
+        if (q > p)
+            return ascii_str(v + p, q - p, 0);
+    }
+    return PyUnicode_New(0, 127);
+}
+
+/* boundary(content_type) -> None, False or bytes: _boundary's answer
+ * (email.message.Message.get_boundary on a Content-Type of that value,
+ * ASCII-encoded) for an ASCII str with no "*" (RFC 2231 parameters) and no
+ * backslash (quoting); False when there is no boundary parameter; None when
+ * the Python code must decide.
+ *
+ * For such values get_boundary comes down to: split the value at ";" the
+ * way email.message._parseparam does (a ";" inside an odd number of double
+ * quotes does not split, one right at a segment's start does); the first
+ * segment whose name (before "=", stripped) is "boundary" in any case gives
+ * its value (after "=", stripped; "" without "="), email.utils.unquote'd
+ * twice (get_param and collapse_rfc2231_value; decode_params' quote and
+ * unquote cancel out without backslashes), then rstrip'ed. */
+static void unquote_span(const unsigned char *v, Py_ssize_t *a, Py_ssize_t *b)
+{
+    if (*b - *a > 1 && ((v[*a] == '"' && v[*b - 1] == '"') || (v[*a] == '<' && v[*b - 1] == '>'))) {
+        (*a)++;
+        (*b)--;
+    }
+}
+
+static PyObject *boundary(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    const unsigned char *v;
+    Py_ssize_t n;
+    if (!ascii_view(arg, &v, &n))
+        Py_RETURN_NONE;
+    if (memchr(v, '*', (size_t)n) != NULL || memchr(v, '\\', (size_t)n) != NULL)
+        Py_RETURN_NONE;
+    Py_ssize_t s = 0;  /* a segment's start */
+    for (;;) {
+        Py_ssize_t e = s, quotes = 0;
+        for (; e < n; e++) {
+            if (v[e] == ';' && (e == s || quotes % 2 == 0))
+                break;
+            if (v[e] == '"')
+                quotes++;
+        }
+        /* the segment [s, e): name and value */
+        const unsigned char *eq = e > s ? memchr(v + s, '=', (size_t)(e - s)) : NULL;
+        Py_ssize_t na = s, nb = eq ? eq - v : e;
+        while (na < nb && py_space(v[na]))
+            na++;
+        while (nb > na && py_space(v[nb - 1]))
+            nb--;
+        static const char word[] = "boundary";
+        if (nb - na == 8) {
+            Py_ssize_t k = 0;
+            while (k < 8 && lower_ascii(v[na + k]) == (unsigned char)word[k])
+                k++;
+            if (k == 8) {
+                Py_ssize_t va = eq ? (eq - v) + 1 : e, vb = e;
+                while (va < vb && py_space(v[va]))
+                    va++;
+                while (vb > va && py_space(v[vb - 1]))
+                    vb--;
+                unquote_span(v, &va, &vb);
+                unquote_span(v, &va, &vb);
+                while (vb > va && py_space(v[vb - 1]))
+                    vb--;
+                return PyBytes_FromStringAndSize((const char *)v + va, vb - va);
+            }
+        }
+        if (e >= n)
+            break;
+        s = e + 1;  /* past the ";" */
+    }
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
     {"split_headers", split_headers, METH_VARARGS,
      "split_headers(raw, max_headers) -> None or (headers, special, body_at, content_type, cte, "
      "disposition, too_many): the top-level header block (see spamscore.message)"},
     {"mime_counts", mime_counts, METH_VARARGS,
      "mime_counts(raw, body_at) -> (lines, boundaries, delimiters, lone_cr): parse's counts of a multipart"},
+    {"leaf_info", leaf_info, METH_VARARGS,
+     "leaf_info(content_type, disposition) -> None or (ctype, charset, filename, bad_content_type, attachment): "
+     "what _leaf reads of a part's header values (see spamscore.message)"},
+    {"charset_hint", charset_hint, METH_O,
+     "charset_hint(content_type) -> None, \"\" or the top-level charset hint (parse's _HEADER_CHARSET_HINT)"},
+    {"boundary", boundary, METH_O,
+     "boundary(content_type) -> None, False or bytes: _boundary's answer (False: no boundary parameter; "
+     "None: the Python code decides)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -219,3 +219,195 @@ def test_reference_used_when_not_built(monkeypatch):
     monkeypatch.setattr(message, "_mimescan", None)
     pm = parse(b"Subject: a\x01b\nContent-Type: text/html\n\n<p>x</p>")
     assert pm.headers == [("subject", "a b"), ("content-type", "text/html")] and pm.html == ["<p>x</p>"]
+
+
+# -- part header values: leaf_info, charset_hint, boundary (round 2) ----------
+
+def _ref_leaf_info(ctype_value, disposition):
+    """What _leaf's Python code reads of the two values (before decode_header_value)."""
+    bad = False
+    if ctype_value is None:
+        ctype, charset, filename = "text/plain", "", ""
+    else:
+        m = message._CTYPE.match(ctype_value)
+        ctype = m.group(1).lower() if m else "text/plain"
+        bad = m is None and bool(ctype_value.strip())
+        charset = message._param(ctype_value, "charset")
+        filename = message._param(ctype_value, "name")
+    disposition = disposition.lower()
+    if disposition:
+        filename = message._param(disposition, "filename") or filename
+    return ctype, charset.lower(), filename, bad, disposition.lstrip().startswith("attachment")
+
+
+def _ref_boundary(ctype):
+    saved = message._mimescan
+    message._mimescan = None
+    try:
+        return message._boundary(ctype)
+    finally:
+        message._mimescan = saved
+
+
+def _check_values(ctype_value, disposition):
+    ms = message._mimescan
+    got = ms.leaf_info(ctype_value, disposition)
+    ascii_ok = (ctype_value is None or ctype_value.isascii()) and disposition.isascii()
+    if ascii_ok:
+        assert got == _ref_leaf_info(ctype_value, disposition)
+    else:
+        assert got is None
+    if ctype_value is None:
+        return
+    hint = ms.charset_hint(ctype_value)
+    if ctype_value.isascii():
+        m = message._HEADER_CHARSET_HINT.search(ctype_value)
+        assert hint == (m.group(1) if m else "")
+    else:
+        assert hint is None
+    b = ms.boundary(ctype_value)
+    if ctype_value.isascii() and "*" not in ctype_value and "\\" not in ctype_value:
+        ref = _ref_boundary(ctype_value)
+        assert (None if b is False else b) == ref and b is not None
+    else:
+        assert b is None
+    assert _outcome(message._boundary, ctype_value) == _outcome(_ref_boundary, ctype_value)
+
+
+def _outcome(fn, arg):
+    try:
+        return fn(arg)
+    except Exception as exc:  # email's own errors on values parse never makes (mixed str): alike
+        return type(exc)
+
+
+@needs_c
+@pytest.mark.parametrize("ctype_value, disposition", [
+    (None, ""),
+    ("", ""),
+    ("   ", ""),
+    ("\x1c\x1f text/plain", ""),
+    ("text/plain; charset=\"UTF-8\"", ""),
+    ("Text/HTML;CHARSET = iso-8859-1 ; name=a.htm", "Attachment; FileName=\"B.EXE\""),
+    ("text/plain; name*=utf-8''caf%C3%A9.txt", "inline; filename*=''"),
+    ("text/plain; charset=\"" + "x" * 300 + "\"", ""),
+    ("text/plain; charset=\"" + "x" * 301 + "\"", ""),
+    ("text/plain; charset=" + "y" * 400, ""),
+    ("text/plain; charset=\"unclosed", ""),
+    ("text/plain; charset=;x", ""),
+    ("text/plain; xcharset=a; charset=b", ""),
+    ("text/plain;;charset=\x0bk", ""),
+    (";charset=a", ""),
+    ("a" * 100 + "/" + "b" * 150, ""),
+    ("a" * 101 + "/b", ""),
+    ("/b", ""),
+    ("a/", ""),
+    ("text/plain; charset=\u017fjis", ""),
+    ("text/plain", "attachment; filename=\"\u00e9.exe\""),
+    ("text/plain\udce9; charset=x", ""),
+    ("application/octet-stream; name=\"=?utf-8?q?caf=C3=A9?=.exe\"", ""),
+    ("text/plain", "  \tattachment"),
+    ("text/plain", "attachmen"),
+    ("text/plain", "attachmenx; x=1"),
+    ("text/plain", "ATTACHMENT"),
+    ("text/plain", "inline; filename=\"\"; name=x"),
+    ("multipart/mixed; boundary=\"abc\"", ""),
+    ("multipart/mixed; BOUNDARY = \"<a b >\" ", ""),
+    ("multipart/mixed; boundary=\"\"x\"\"", ""),
+    ("multipart/mixed; boundary", ""),
+    ("multipart/mixed; boundary=", ""),
+    ("boundary=a; boundary=b", ""),
+    ("multipart/mixed; x=\"a;b\"; boundary=c", ""),
+    ("multipart/mixed; x=\"a;boundary=q\"; boundary=c", ""),
+    ("multipart/mixed;;boundary=c;", ""),
+    ("multipart/mixed; boundary=\"a\\\"b\"", ""),
+    ("multipart/mixed; boundary*0=a; boundary*1=b", ""),
+    ("multipart/mixed; boundary=caf\u00e9", ""),
+    ("multipart/mixed; boundary=\"x \x1c\"", ""),
+    ("multipart/mixed", ""),
+])
+def test_part_values_fixed(ctype_value, disposition):
+    _check_values(ctype_value, disposition)
+
+
+_PARAM_BITS = st.sampled_from(["text/plain", "multipart/mixed", "a/b", "/", ";", ";;", " ", "\t", "\x0b", "\x1c",
+                               "\n", "=", "\"", "'", "''", "*", "\\", "<", ">", "charset", "CharSet", "name",
+                               "filename", "FILENAME", "boundary", "Boundary", "attachment", "inline", "utf-8",
+                               "x" * 120, "\u00e9", "\udce9", "\ufffd", "\u017f", "k"])
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(st.none(), st.lists(_PARAM_BITS, max_size=14).map("".join)),
+       st.lists(_PARAM_BITS, max_size=8).map("".join))
+def test_part_values_generated(ctype_value, disposition):
+    _check_values(ctype_value, disposition)
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=120),
+       st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_part_values_any_ascii(ctype_value, disposition):
+    _check_values(ctype_value, disposition)
+    _check_values("multipart/mixed; boundary=" + ctype_value, disposition)
+
+
+_PART_HEADERS = st.sampled_from([
+    b"Content-Type: text/plain; charset=utf-8\n", b"Content-Type: text/html; charset=\"iso-8859-1\"\n",
+    b"Content-Type: application/octet-stream; name=\"a.exe\"\n", b"Content-Type: text/plain; name=x.txt\n",
+    b"Content-Disposition: attachment\n", b"Content-Disposition: inline; filename=\"=?utf-8?q?a=C3=A9?=\"\n",
+    b"Content-Disposition: attachment; filename=\xe9.txt\n", b"Content-Type: text/plain; charset=\xe9\n",
+    b"Content-Transfer-Encoding: base64\n", b"Content-Transfer-Encoding: quoted-printable\n",
+    b"Content-Type: ;;\n", b"Content-Type: \x1c\n", b"Content-Type: message/rfc822\n",
+    b"Content-Type: multipart/alternative; boundary=\"in ner\"\n", b"Content-Type: multipart/mixed; boundary*=''B\n",
+    b"Content-Type: multipart/mixed; boundary=\"a\\\\b\"\n", b"X: y\n", b""])
+_PART_BODIES = st.sampled_from([b"aGVsbG8gd29ybGQ=\n", b"caf=C3=A9=\n", b"\xe9t\xe9\n", b"plain\r\n", b"", b"=?x\n",
+                                b"--in ner\n\nx\n--in ner--\n", b"\x1b$Bx\x1b(B\n"])
+
+
+@st.composite
+def _multiparts(draw):
+    out = [b"Content-Type: " + draw(st.sampled_from([b"multipart/mixed; boundary=B",
+                                                     b"multipart/mixed; BOUNDARY=\"B\"  ",
+                                                     b"multipart/mixed; boundary=<B>",
+                                                     b"multipart/mixed; boundary=\"\\B\"",
+                                                     b"multipart/mixed; boundary*0=B",
+                                                     b"multipart/digest; boundary=B"])) + b"\n\n"]
+    for _ in range(draw(st.integers(0, 4))):
+        out.append(b"--B" + draw(st.sampled_from([b"\n", b"\r\n", b" \n", b"--\n"])))
+        out.extend(draw(st.lists(_PART_HEADERS, max_size=4)))
+        out.append(draw(st.sampled_from([b"\n", b"\r\n", b""])))
+        out.append(draw(_PART_BODIES))
+    if draw(st.booleans()):
+        out.append(b"--B--\n")
+    return b"".join(out)
+
+
+@needs_c
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_multiparts())
+def test_generated_multiparts(raw):
+    _same(raw)
+    _same(raw, Limits(max_part_bytes=3, max_parts=2))
+
+
+@needs_c
+def test_part_values_fall_back():
+    ms = message._mimescan
+    assert ms.leaf_info("text/plain\u00e9", "") is None and ms.leaf_info(None, "\udce9") is None
+    assert ms.leaf_info(b"text/plain", "") is None  # only str
+    assert ms.charset_hint("charset=\u00e9") is None and ms.charset_hint("x") == ""
+    assert ms.boundary("multipart/mixed; boundary*=''x") is None
+    assert ms.boundary("multipart/mixed; boundary=\"a\\b\"") is None
+    assert ms.boundary("multipart/mixed") is False
+    assert ms.boundary("multipart/mixed; boundary=\" x \" ") == b" x"
+
+
+def test_decode_transfer_base64_junk():
+    # translate(None, _B64_JUNK_BYTES) deletes what _B64_JUNK.sub(b"", ...) deletes
+    every = bytes(range(256))
+    assert every.translate(None, message._B64_JUNK_BYTES) == message._B64_JUNK.sub(b"", every)
+    defects = []
+    # "=" is junk too: 7 characters left, cut to 4
+    assert message.decode_transfer(b"aGVs\r\n*bG8=\x00\xff!", "Base64 ", defects) == b"hel" and defects == []

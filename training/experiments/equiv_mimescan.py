@@ -15,9 +15,13 @@ Inputs: all 6,046 corpus messages, every tests/fixtures/**/*.eml, every
 tests/hostile.py case up to 5 MB, and N (default 4,000) mutated corpus
 messages: half aimed at the header block (CR/LF mixes, lone CRs, NULs,
 8-bit bytes, encoded words, control characters, continuation and garbage
-lines, long names, mbox "From " lines), half multiparts with lines dropped,
-duplicated, cut, CR/LF changed and delimiters moved; each is also parsed
-with small limits.
+lines, long names, mbox "From " lines), a quarter multiparts with lines
+dropped, duplicated, cut, CR/LF changed and delimiters moved, a quarter
+multiparts with their parts' Content-Type/-Disposition values changed
+(parameters added, cut, re-cased, quoted; 8-bit bytes, odd white space:
+what round 2's leaf_info, charset_hint and boundary read); each is also
+parsed with small limits.  Round 2 (leaf values, boundaries, base64 in
+C/translate) compares against --rev e61c7d7.
 Prints the number of inputs that differ (must be 0) and the first few
 differences.  ``--bench P`` also times parse on the test half, alternating
 fast and ref, P passes each (CPU time, medians).
@@ -172,6 +176,44 @@ def mutate_body(raw: bytes, rng: random.Random) -> bytes:
     return b"".join(lines)
 
 
+_PARAM_EDITS = [b"; charset=\"utf-8\"", b"; CHARSET = iso-8859-1 ", b";charset=\xe9", b"; name=\"a.exe\"",
+                b"; name*=utf-8''caf%C3%A9", b"; name=\"=?utf-8?q?a=C3=A9?=.txt\"", b";;", b"; x=\"a;b\"",
+                b"; boundary=\"" + b"q" * 301, b"\x1c", b" \x0b", b"; charset=\"" + b"c" * 300 + b"\"", b"\\",
+                b"; boundary*0=z", b"; BOUNDARY=<zz>", b"; filename=\"\"", b"\xc3\xa9"]
+_DISPOSITIONS = [b"Content-Disposition: attachment\n", b"Content-Disposition: ATTACHMENT; FileName=B.TXT\n",
+                 b"Content-Disposition: inline; filename=\"=?utf-8?q?caf=C3=A9?=\"\n",
+                 b"Content-Disposition: attachment; filename=\xe9.exe\n", b"Content-Disposition:  \tattachmen\n"]
+
+
+def mutate_params(raw: bytes, rng: random.Random) -> bytes:
+    """Content-Type and Content-Disposition values of any part changed (what leaf_info, charset_hint and
+    boundary read): parameters added, cut, doubled, re-cased, quoted, 8-bit bytes and odd white space."""
+    lines = raw.splitlines(keepends=True)
+    at = [i for i, ln in enumerate(lines) if ln[:13].lower() in (b"content-type:", b"content-dispo")]
+    for _ in range(rng.randint(1, 4)):
+        if not at:
+            break
+        i = rng.choice(at)
+        ln = lines[i]
+        body, end = ln.rstrip(b"\r\n"), ln[len(ln.rstrip(b"\r\n")):]
+        op = rng.randrange(6)
+        if op == 0:
+            body += rng.choice(_PARAM_EDITS)
+        elif op == 1:
+            k = rng.randrange(len(body) + 1)
+            body = body[:k] + rng.choice(_PARAM_EDITS) + body[k:]
+        elif op == 2:
+            body = body.swapcase() if rng.random() < 0.5 else body.upper()
+        elif op == 3:
+            body = body[: rng.randrange(len(body) + 1)]
+        elif op == 4:
+            body = body.replace(b"\"", b"") if b"\"" in body else body.replace(b"=", b"=\"", 1) + b"\""
+        else:
+            lines.insert(i + 1, rng.choice(_DISPOSITIONS))
+        lines[i] = body + end
+    return b"".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rev", default="HEAD")
@@ -201,7 +243,10 @@ def main():
              message.Limits(max_bytes=300)]
     multiparts = [(p, raw) for p, _s, raw in msgs if b"multipart/" in raw[:raw.find(b"\n\n") + 1].lower()]
     for k in range(args.mutations):
-        if k % 2:
+        if k % 4 == 3:
+            p, raw = rng.choice(multiparts)
+            m = mutate_params(raw, rng)
+        elif k % 2:
             p, raw = rng.choice(multiparts)
             m = mutate_body(raw, rng)
         else:
