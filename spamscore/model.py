@@ -355,13 +355,18 @@ class _Rows(Sequence):
             return [self.tokens[j] for j in self.rows[i].tolist()]
         return self.tokens[int(self.rows[i])]
 
+    def take(self, idx: np.ndarray) -> list[str]:
+        """``[self[i] for i in idx]`` with one gather (a clue list: 15 scalar lookups cost ~1 µs each)."""
+        tokens = self.tokens
+        return [tokens[j] for j in self.rows[idx].tolist()]
+
 
 @dataclass(frozen=True, slots=True)
 class _Scorer:
     """Read-only lookup tables built from the counts (shared by threads)."""
 
     index: HashIndex       # token -> row in the arrays below, clues only
-    tokens: Sequence[str]  # row -> token
+    tokens: _Rows          # row -> token
     log_f: np.ndarray
     log_1mf: np.ndarray
     log_odds: np.ndarray

@@ -294,8 +294,7 @@ class Model:
             sc = self.nb._get_scorer()
             weights = sc.log_odds[idx]
             order = np.argsort(-np.abs(weights), kind="stable")[:max_clues]
-            tokens = sc.tokens
-            clues = [Clue(tokens[r], float(w)) for r, w in zip(idx[order].tolist(), weights[order].tolist())]
+            clues = list(map(Clue, sc.tokens.take(idx[order]), weights[order].tolist()))
         return Verdict(prob, self.label_for(prob), clues, lin, len(feats))
 
     def score(self, raw: bytes, max_clues: int = 15) -> Verdict:
