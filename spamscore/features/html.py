@@ -19,6 +19,11 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+try:
+    from .. import _htmlscan
+except ImportError:  # not built: the Python walks below
+    _htmlscan = None
+
 __all__ = ["HtmlInfo", "analyze_html", "html_features", "bucket"]
 
 _PARSER = None
@@ -77,6 +82,10 @@ def analyze_html(parts: list[str], max_bytes: int = 512 * 1024, max_links: int =
 
     Tree walks use lxml's C iterators (``iter(tag)``, ``itertext``) rather
     than a Python loop over every element: four times faster on the corpus.
+    When built, ``_htmlscan`` does all of ``_collect`` in one read-only walk
+    over libxml2's nodes (same results: tests/test_htmlscan.py,
+    training/experiments/equiv_htmlscan.py); ``_collect`` is the reference
+    and runs for the rare trees the compiled walk declines (returns None).
     """
     info = HtmlInfo()
     for source in parts:
@@ -94,10 +103,41 @@ def analyze_html(parts: list[str], max_bytes: int = 512 * 1024, max_links: int =
             info.text.append(re.sub(r"<[^<>]{0,2000}>", " ", source))
             continue
         try:
+            if _htmlscan is not None:
+                res = _htmlscan.collect(root, etree._Element, source, _styled_gate, _HIDDEN_STYLE.search,
+                                        len(info.srcs), len(info.links), max_links)
+                if res is not None:
+                    _apply(info, res)
+                    continue
+                # None: a tree it does not model (or one on which _collect
+                # raises); the tree is untouched, so the reference decides
             _collect(root, info, max_links, source)
         except (ValueError, etree.LxmlError):  # pragma: no cover - defensive
             info.text.append(re.sub(r"<[^<>]{0,2000}>", " ", source))
     return info
+
+
+def _styled_gate(source: str) -> bool:
+    """_collect's test for running the styled XPath (for _htmlscan, which asks
+    only once it meets a style or hidden attribute)."""
+    if "style" in source or "hidden" in source:
+        return True
+    low = source.lower()
+    return "style" in low or "hidden" in low
+
+
+def _apply(info: HtmlInfo, res: tuple) -> None:
+    """Add what ``_htmlscan.collect`` found (what ``_collect`` would add) to info."""
+    scripts, forms, iframes, srcs, hidden_chars, images, image_area, texts, links = res
+    info.scripts += scripts
+    info.forms += forms
+    info.iframes += iframes
+    info.srcs.extend(srcs)
+    info.hidden_chars += hidden_chars
+    info.images += images
+    info.image_area += image_area
+    info.text.extend(texts)
+    info.links.extend(links)
 
 
 # Compiled once: root.xpath(str) compiles the expression and sets up an
@@ -227,3 +267,39 @@ def html_features(info: HtmlInfo, plain_text_chars: int) -> list[str]:
     if not plain_text_chars:
         out.append("html:no-text-alternative")
     return out
+
+
+_SELF_TEST = (
+    "<html><head><title>t</title><style>p{}</style></head><body style='color:red'>a<b>b</b>"
+    "<script src='s.js'>x</script>c<div hidden>h<span style='display:none'>i</span>j</div>k"
+    "<a href='u'>l <i>m</i><noscript>n</noscript>o</a><img src='i' width=' 10px' height=20 alt='p'>"
+    "<form action='f'></form><iframe src='fr'></iframe></body></html><p style='visibility:hidden'>q</p>"
+)
+
+
+def _htmlscan_agrees() -> bool:
+    """Whether _htmlscan reads this lxml's trees as _collect does.
+
+    It reads libxml2's nodes through copies of libxml2's and lxml's public
+    struct layouts; checked once, at import, on a sample that exercises
+    every field of HtmlInfo.
+    """
+    # libxml2 2.x (its node structs are public and unchanged through 2.x) and
+    # the lxml majors whose LxmlElement layout was checked (4 to 6; 6.1 here)
+    if etree.LIBXML_VERSION[0] != 2 or not 4 <= etree.LXML_VERSION[0] <= 6:
+        return False
+    try:
+        new, ref = HtmlInfo(), HtmlInfo()
+        root = etree.fromstring(_SELF_TEST, parser=_parser())
+        res = _htmlscan.collect(root, etree._Element, _SELF_TEST, _styled_gate, _HIDDEN_STYLE.search, 0, 0, 1000)
+        if res is None:
+            return False
+        _apply(new, res)
+        _collect(etree.fromstring(_SELF_TEST, parser=_parser()), ref, 1000, _SELF_TEST)
+        return bool(new == ref and new.hidden_chars > 0 and new.links and new.image_area > 0)
+    except Exception:  # pragma: no cover - an incompatible lxml
+        return False
+
+
+if _htmlscan is not None and not _htmlscan_agrees():  # pragma: no cover
+    _htmlscan = None
