@@ -79,7 +79,7 @@ def _looks_like_mbox(head: bytes, p: Path | str) -> bool:
     """An mbox starts with a ``From `` line and holds more than one message."""
     if not head.startswith(b"From "):
         return False
-    return b"\nFrom " in head[: 1 << 20] or os.path.splitext(p)[1].lower() in (".mbox", ".mbx")
+    return head.find(b"\nFrom ", 0, 1 << 20) != -1 or os.path.splitext(p)[1].lower() in (".mbox", ".mbx")
 
 
 def _iter_file(p: Path | str, given: str, label: str | None, data: bytes | None = None) -> Iterator[Item]:

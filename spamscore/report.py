@@ -6,6 +6,8 @@ import json
 
 from .scoring import Verdict
 
+_JSONL = json.JSONEncoder(ensure_ascii=False).encode  # (json.dumps with options: a new encoder per call)
+
 __all__ = ["verdict_text", "verdict_json", "spam_headers"]
 
 
@@ -31,7 +33,7 @@ def verdict_json(path: str | None, v: Verdict, n_clues: int | None = 15) -> dict
 
 
 def verdict_jsonl(path: str, v: Verdict, n_clues: int | None = 15) -> str:
-    return json.dumps(verdict_json(path, v, n_clues), ensure_ascii=False)
+    return _JSONL(verdict_json(path, v, n_clues))
 
 
 def spam_headers(v: Verdict, spam_cutoff: float, n_clues: int = 5) -> list[tuple[str, str]]:

@@ -80,6 +80,9 @@ def _check_jobs(jobs: int) -> int:
     return min(jobs, os.cpu_count() or 1) if jobs > 0 else 1
 
 
+# One encoder for every line: json.dumps with options builds a new JSONEncoder per call (~5 µs).
+_JSONL = json.JSONEncoder(ensure_ascii=False).encode
+
 @app.command()
 @cli_errors
 def train(
@@ -202,7 +205,7 @@ def score(
             if item.label is not None:
                 d["expected"] = item.label
             if fmt is ScoreFormat.jsonl:
-                write(json.dumps(d, ensure_ascii=False) + "\n")
+                write(_JSONL(d) + "\n")
             else:
                 results.append(d)
     if fmt is ScoreFormat.json:
