@@ -24,6 +24,11 @@ try:  # the compiled word filter (setup.py builds it where a C compiler is found
 except ImportError:  # pragma: no cover - _url_words does the same
     _speedups = None
 
+try:  # the compiled URL scan and URL tokens (the Python code below is the reference)
+    from .. import _urlscan
+except ImportError:  # pragma: no cover - the Python code does the same
+    _urlscan = None
+
 __all__ = ["UrlInfo", "find_urls", "parse_url", "registered_domain", "url_features", "SHORTENERS"]
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
@@ -90,8 +95,17 @@ def find_urls(text: str, limit: int = 500, low: str | None = None, seq: list[str
     out: list[str] = []
     if low is None:
         low = text.lower()
+    if _urlscan is not None and seq is None:
+        # the words of low.split() that hold a URL, found without the split
+        found = _urlscan.find_urls_text(low, limit, _word_urls)
+        if found is not None:
+            return found[:limit] if len(found) >= limit else found
     if "://" not in low and "www." not in low:
         return out
+    if _urlscan is not None:
+        found = _urlscan.find_urls(seq, limit, _word_urls)
+        if found is not None:
+            return found[:limit] if len(found) >= limit else found
     if seq is None:
         seq = low.split()
     for w in (_speedups.url_words(seq) if _speedups is not None else _url_words(seq)):
@@ -100,6 +114,11 @@ def find_urls(text: str, limit: int = 500, low: str | None = None, seq: list[str
         if len(out) >= limit:
             return out[:limit]
     return out
+
+
+def _word_urls(w: str) -> list[str]:
+    """The URLs of one word (``_urlscan.find_urls`` hands it the non-ASCII ones)."""
+    return [m.group(0).rstrip(_TRAILING) for m in _URL_RE.finditer(w)]
 
 
 def _url_words(seq: list[str]) -> list[str]:
@@ -157,8 +176,13 @@ def parse_url(url: str) -> UrlInfo | None:
 
 def link_mismatch(href: str, link_text: str) -> tuple[str, str] | None:
     """(shown domain, real domain) when link text names a domain the href does not go to."""
-    real = parse_url(href)
-    if real is None or not link_text:
+    if _urlscan is not None:  # the real domain without building a UrlInfo
+        ut = _urlscan.url_tokens(href, registered_domain, SHORTENERS, _url_domain)
+        real_domain = None if ut is None else ut[0]
+    else:
+        real = parse_url(href)
+        real_domain = None if real is None else real.domain
+    if real_domain is None or not link_text:
         return None
     m = _DOMAIN_IN_TEXT.search(link_text[:300])
     if m is None:
@@ -167,9 +191,15 @@ def link_mismatch(href: str, link_text: str) -> tuple[str, str] | None:
     if shown_host.rsplit(".", 1)[-1] not in _COMMON_TLDS:
         return None
     shown = registered_domain(shown_host)
-    if shown != real.domain:
-        return shown, real.domain
+    if shown != real_domain:
+        return shown, real_domain
     return None
+
+
+def _url_domain(url: str) -> tuple[str, tuple[()]] | None:
+    """(the registered domain, ()) of a URL, by parse_url (``_urlscan.url_tokens`` hands it non-ASCII ones)."""
+    info = parse_url(url)
+    return None if info is None else (info.domain, ())
 
 
 # Only treat link text as a domain when it ends in a real, common TLD, so that
@@ -208,12 +238,24 @@ _link_mismatch_cached = lru_cache(maxsize=8192)(link_mismatch)
 _CACHE_MAX_LEN = 2048  # longer keys are not cached (bounded memory on hostile input)
 
 
+def _url_tokens(url: str) -> tuple[str, tuple[str, ...]] | None:
+    """The tokens of one URL, cached when the key is short."""
+    return _url_tokens_cached(url) if len(url) <= _CACHE_MAX_LEN else _url_tokens_uncached(url)
+
+
 def url_features(urls: list[str], links: list[tuple[str, str]], max_urls: int = 500) -> list[str]:
     """Features from every URL a message carries (text URLs, hrefs, srcs).
 
     The tokens of one URL, and the mismatch verdict of one (href, text)
     link, are cached: list footers, trackers and images recur across mail.
     """
+    if _urlscan is not None:
+        out = _urlscan.url_features(
+            urls[:max_urls], links[:max_urls], registered_domain, SHORTENERS, _url_tokens,
+            _link_mismatch_cached, link_mismatch, _CACHE_MAX_LEN,
+        )
+        if out is not None:
+            return out
     out: list[str] = []
     seen_domains: set[str] = set()
     n = 0
