@@ -28,6 +28,11 @@ import re
 from .tokens import _ADDRESS
 from .urls import registered_domain
 
+try:  # the compiled header-name test (spamscore/_hdrscan.c)
+    from .. import _hdrscan
+except ImportError:  # pragma: no cover - the list comprehension below decides
+    _hdrscan = None
+
 __all__ = ["AuthResult", "parse_authentication_results", "auth_features", "from_domain"]
 
 _COMMENT = re.compile(r"\([^()]{0,500}\)")
@@ -98,6 +103,10 @@ def auth_features(headers: list[tuple[str, str]], trusted_authserv_ids: frozense
     out: list[str] = []
     # Most mail carries none of these headers (all of the 2002 corpus): one
     # pass picks them, and the From domain is only looked for when needed.
+    # The pass in C (None: headers it leaves to the Python loop) answers
+    # "none" without building the list.
+    if _hdrscan is not None and _hdrscan.any_name(headers, _AUTH_HEADERS) is False:
+        return out
     auth_headers = [h for h in headers if h[0] in _AUTH_HEADERS]
     if not auth_headers:
         return out

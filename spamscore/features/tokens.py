@@ -37,6 +37,10 @@ try:  # the compiled word loop (setup.py builds it where a C compiler is found)
     from .. import _speedups
 except ImportError:  # pragma: no cover - _word_tokens does the same
     _speedups = None
+try:  # the compiled header loop (spamscore/_hdrscan.c)
+    from .. import _hdrscan
+except ImportError:  # pragma: no cover - _header_tokens does the same
+    _hdrscan = None
 
 __all__ = ["body_tokens", "header_tokens", "subject_tokens", "words", "DEFAULT_IGNORED_HEADERS"]
 
@@ -216,13 +220,24 @@ _ANGLE = re.compile(r"<[^<>]{0,300}>")
 
 def _address_tokens(name: str, value: str, out: list[str]) -> None:
     """Display-name words, user and domain of each address (a regex, not a
-    full RFC 5322 parse: email.utils.getaddresses cost half the header time)."""
+    full RFC 5322 parse: email.utils.getaddresses cost half the header time).
+
+    An ASCII value goes through ``_hdrscan.address_tokens`` when that is
+    built (the same tokens in the same order; the code below is the reference).
+    """
+    if _hdrscan is not None:
+        toks = _hdrscan.address_tokens(name, value, words, registered_domain)
+        if toks is not None:
+            out.extend(toks)
+            return
     value = value[:2000]
     addrs = _ADDRESS.findall(value)[:20]
     display = _ANGLE.sub(" ", value)
     for addr in addrs:
         display = display.replace(addr, " ")
-    out.extend(words(display.replace('"', " "), name + ":name:", 500))
+    display = display.replace('"', " ")
+    if not display.isascii() or display[:500].strip():  # words() of ASCII white space is empty
+        out.extend(words(display, name + ":name:", 500))
     if not addrs:
         out.append(name + (":empty" if not value.strip() or value.strip() == "<>" else ":no-domain"))
     for addr in addrs:
@@ -305,6 +320,30 @@ _HANDLERS = {**dict.fromkeys(_ADDRESS_HEADERS | _WORD_HEADERS, _VALUE),
 
 def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEFAULT_IGNORED_HEADERS) -> list[str]:
     """Tokens from the header block (names present, addresses, Received chain...).
+
+    The loop runs in C (``spamscore/_hdrscan.c``) when that is built: the
+    same tokens in the same order as :func:`_header_tokens`, the reference,
+    which it calls back only for the cached ``_value_tokens`` and
+    ``_received_host``; it returns None for input it leaves to Python.
+    """
+    if _hdrscan is not None:
+        out = _hdrscan.header_tokens(headers, ignored, _HANDLERS, _value_tokens, _received_host,
+                                     _HDR_NAME_CACHE, _HDR_VALUE_CACHE, _HDR_HOST_CACHE)
+        if out is not None:
+            return out
+    return _header_tokens(headers, ignored)
+
+
+# Written only by _hdrscan.header_tokens (bounded there: emptied when full):
+# name -> "hdr:" + name[:40]; name -> {value -> _value_tokens(name, value)};
+# host -> _received_host(host).  Dict lookups in C in front of the lru_caches.
+_HDR_NAME_CACHE: dict[str, str] = {}
+_HDR_VALUE_CACHE: dict[str, dict[str, tuple[str, ...]]] = {}
+_HDR_HOST_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEFAULT_IGNORED_HEADERS) -> list[str]:
+    """The Python reference of :func:`header_tokens`.
 
     One dict lookup per header picks its handler.
     """
