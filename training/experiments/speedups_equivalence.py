@@ -1,16 +1,17 @@
-"""The compiled helpers (``spamscore._speedups``) against the Python code, on the whole corpus.
+"""The compiled helpers (every ``spamscore/_*.c``) against the Python code, on the whole corpus.
 
 Usage: python training/experiments/speedups_equivalence.py [--corpus /tmp/sa_corpus] [--index TSV]
 
 For every message of the SpamAssassin corpus (all 6,046, both halves) and
-every test fixture: the features with the C word loop and with the Python
-one (``features.tokens._word_tokens``) must be the same set, and the default
-model must give the same clue rows (``HashIndex.lookup`` in C against the
-numpy probing) and the same probability to the last bit (``clue_sums`` and
-``meta_flags`` in C against ``math.fsum`` and ``is_meta``; ``url_words``
-against the word filter of ``find_urls``).  Then an A/B of
-``Model.score`` over the test half, both ways alternating in one process
-(CPU time; the medians are what training/SPEED.md reports).
+every test fixture: the features with all the compiled helpers and with
+none (each Python module that uses one holds it in an attribute named after
+it, ``_speedups``, ``_mimescan``, ``_hdrscan``, ``_urlscan``, ``_htmlscan``;
+None means the Python reference code) must be the same set, and the default
+model must give the same clue rows and the same probability to the last bit.
+Each helper's own script (``equiv_*.py`` here) compares it alone, on
+mutated and hostile input too.  Then an A/B of ``Model.score`` over the test
+half, both ways alternating in one process (CPU time; the medians are what
+training/SPEED.md reports).
 """
 from __future__ import annotations
 
@@ -25,16 +26,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 
-from spamscore import load_model, model, scoring  # noqa: E402
-from spamscore.features import tokens, urls  # noqa: E402
-from spamscore.message import parse  # noqa: E402
+from spamscore import load_model, message, model, scoring  # noqa: E402
+from spamscore.features import auth, html, tokens, urls  # noqa: E402
 
+HELPERS = ("_speedups", "_mimescan", "_hdrscan", "_urlscan", "_htmlscan")
+MODULES = (model, scoring, message, tokens, urls, html, auth)
+# (module, attribute, the compiled module) for every helper a module uses
+USES = [(mod, name, getattr(mod, name)) for mod in MODULES for name in HELPERS if hasattr(mod, name)]
 SP = model._speedups
 
 
 def use_c(on: bool) -> None:
-    for mod in (model, scoring, tokens, urls):
-        mod._speedups = SP if on else None
+    for mod, name, compiled in USES:
+        setattr(mod, name, compiled if on else None)
 
 
 def main() -> int:
@@ -43,9 +47,11 @@ def main() -> int:
     ap.add_argument("--index", default="/work/shared/corpora/spamassassin-public.tsv")
     ap.add_argument("--passes", type=int, default=6)
     args = ap.parse_args()
-    if SP is None:
-        print("spamscore._speedups is not built: nothing to compare", file=sys.stderr)
+    missing = sorted({name for _, name, compiled in USES if compiled is None})
+    if missing:
+        print(f"not built: {', '.join(missing)} (pip install -e . with a C compiler): nothing to compare", file=sys.stderr)
         return 2
+    print("helpers compared:", ", ".join(f"{mod.__name__}.{name}" for mod, name, _ in USES))
     rows = [line.rstrip("\n").split("\t") for line in open(args.index, encoding="utf-8")][1:]
     paths = [os.path.join(args.corpus, r[0]) for r in rows]
     paths += sorted(glob.glob(os.path.join(REPO, "tests", "fixtures", "**", "*.eml"), recursive=True))
