@@ -67,50 +67,57 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* lookup(doc, keys, rows) -> bytes: the sorted, distinct rows (native int64)
- * of the items of ``doc`` (a list or tuple of str) found in the table. */
-static PyObject *lookup(PyObject *self, PyObject *args)
+/* The sorted, distinct rows of the items of ``doc`` found in the table, in
+ * a PyMem buffer the caller frees (*m of them); NULL with an exception set. */
+static int64_t *probe_doc(PyObject *doc, const table_t *t, Py_ssize_t *m_out)
 {
-    PyObject *doc, *keys, *rows;
-    if (!PyArg_ParseTuple(args, "OOO:lookup", &doc, &keys, &rows))
-        return NULL;
-    /* a tuple (a copy of a list): hash() of a str subclass may run Python
-     * code, which must not be able to change the items under us */
-    PyObject *seq = PySequence_Tuple(doc);
-    if (seq == NULL)
-        return NULL;
-    table_t t;
-    if (get_table(keys, rows, &t, 0) < 0) {
-        Py_DECREF(seq);
-        return NULL;
+    /* A list of exact str is read in place: hashing an exact str runs no
+     * Python code, so nothing can change the list under us.  Anything else
+     * becomes a tuple first (hash() of a str subclass may run Python code). */
+    PyObject *seq = NULL;
+    if (PyList_CheckExact(doc)) {
+        Py_ssize_t n = PyList_GET_SIZE(doc);
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (!PyUnicode_CheckExact(PyList_GET_ITEM(doc, i))) {
+                seq = PySequence_Tuple(doc);
+                if (seq == NULL)
+                    return NULL;
+                break;
+            }
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(seq);
-    PyObject **items = &PyTuple_GET_ITEM(seq, 0);
+    else if ((seq = PySequence_Tuple(doc)) == NULL)
+        return NULL;
+    Py_ssize_t n = seq ? PyTuple_GET_SIZE(seq) : PyList_GET_SIZE(doc);
+    PyObject **items = seq ? &PyTuple_GET_ITEM(seq, 0) : ((PyListObject *)doc)->ob_item;
     int64_t *out = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
-    PyObject *result = NULL;
     if (out == NULL) {
+        Py_XDECREF(seq);
         PyErr_NoMemory();
-        goto done;
+        return NULL;
     }
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_hash_t h = PyObject_Hash(items[i]);
-        if (h == -1)
-            goto done;
-        uint64_t pos = (uint64_t)h & t.mask;
+        if (h == -1) {
+            PyMem_Free(out);
+            Py_XDECREF(seq);
+            return NULL;
+        }
+        uint64_t pos = (uint64_t)h & t->mask;
         /* at most a quarter full: an EMPTY slot always ends the probe;
          * the bound only guards against a table not built by HashIndex */
-        for (uint64_t step = 0; step <= t.mask; step++) {
-            int64_t k = t.k[pos];
+        for (uint64_t step = 0; step <= t->mask; step++) {
+            int64_t k = t->k[pos];
             if (k == (int64_t)h) {
-                out[m++] = t.r[pos];
+                out[m++] = t->r[pos];
                 break;
             }
             if (k == EMPTY)
                 break;
-            pos = (pos + 1) & t.mask;
+            pos = (pos + 1) & t->mask;
         }
     }
+    Py_XDECREF(seq);
     if (m > 1) {
         qsort(out, (size_t)m, sizeof(int64_t), cmp_i64);
         Py_ssize_t u = 1;
@@ -119,11 +126,27 @@ static PyObject *lookup(PyObject *self, PyObject *args)
                 out[u++] = out[i];
         m = u;
     }
-    result = PyBytes_FromStringAndSize((const char *)out, m * (Py_ssize_t)sizeof(int64_t));
-done:
-    PyMem_Free(out);
+    *m_out = m;
+    return out;
+}
+
+/* lookup(doc, keys, rows) -> bytes: the sorted, distinct rows (native int64)
+ * of the items of ``doc`` (a list or tuple of str) found in the table. */
+static PyObject *lookup(PyObject *self, PyObject *args)
+{
+    PyObject *doc, *keys, *rows;
+    if (!PyArg_ParseTuple(args, "OOO:lookup", &doc, &keys, &rows))
+        return NULL;
+    table_t t;
+    if (get_table(keys, rows, &t, 0) < 0)
+        return NULL;
+    Py_ssize_t m = 0;
+    int64_t *out = probe_doc(doc, &t, &m);
     release_table(&t);
-    Py_DECREF(seq);
+    if (out == NULL)
+        return NULL;
+    PyObject *result = PyBytes_FromStringAndSize((const char *)out, m * (Py_ssize_t)sizeof(int64_t));
+    PyMem_Free(out);
     return result;
 }
 
@@ -401,42 +424,21 @@ static double xsum_result(const xsum_t *s)
  *     text sum ln f, text sum ln(1-f), k_text, meta sum ln f, meta sum ln(1-f), k_meta)
  * or None (non-finite values: the caller uses math.fsum).  ``rows``: int64
  * rows into the float64 tables; ``meta``: None or a uint8/int8/bool table. */
-static PyObject *clue_sums(PyObject *self, PyObject *args)
+/* The nine values of clue_sums for ``n`` rows into tables of ``size``:
+ * a new tuple, Py_None (new reference: a non-finite value) or NULL. */
+static PyObject *sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
+                         const unsigned char *meta, Py_ssize_t size)
 {
-    PyObject *rows_o, *lf_o, *l1_o, *meta_o;
-    if (!PyArg_ParseTuple(args, "OOOO:clue_sums", &rows_o, &lf_o, &l1_o, &meta_o))
-        return NULL;
-    Py_buffer rb = {0}, fb = {0}, ob = {0}, mb = {0};
-    PyObject *result = NULL;
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
-    if (PyObject_GetBuffer(rows_o, &rb, flags) < 0 || PyObject_GetBuffer(lf_o, &fb, flags) < 0
-        || PyObject_GetBuffer(l1_o, &ob, flags) < 0
-        || (meta_o != Py_None && PyObject_GetBuffer(meta_o, &mb, flags) < 0))
-        goto done;
-    if (rb.format == NULL || fb.format == NULL || ob.format == NULL || (meta_o != Py_None && mb.format == NULL)
-        || rb.itemsize != 8 || fb.itemsize != 8 || ob.itemsize != 8 || fb.len != ob.len
-        || strcmp(fb.format, "d") != 0 || strcmp(ob.format, "d") != 0
-        || (strcmp(rb.format, "l") != 0 && strcmp(rb.format, "q") != 0)
-        || (meta_o != Py_None && (mb.itemsize != 1 || mb.len != fb.len / 8))) {
-        PyErr_SetString(PyExc_ValueError, "expected int64 rows, float64 tables of one length and a 1-byte meta table");
-        goto done;
-    }
-    Py_ssize_t n = rb.len / 8, size = fb.len / 8;
-    const int64_t *rows = (const int64_t *)rb.buf;
-    const double *lf = (const double *)fb.buf, *l1 = (const double *)ob.buf;
-    const unsigned char *meta = meta_o != Py_None ? (const unsigned char *)mb.buf : NULL;
     xsum_t *s = PyMem_Calloc(6, sizeof(xsum_t));
-    if (s == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
+    if (s == NULL)
+        return PyErr_NoMemory();
     Py_ssize_t k[3] = {0, 0, 0};
     for (Py_ssize_t i = 0; i < n; i++) {
         int64_t r = rows[i];
         if (r < 0 || r >= size) {
             PyErr_SetString(PyExc_IndexError, "clue row out of range");
             PyMem_Free(s);
-            goto done;
+            return NULL;
         }
         xsum_add(&s[0], lf[r]);
         xsum_add(&s[1], l1[r]);
@@ -451,6 +453,7 @@ static PyObject *clue_sums(PyObject *self, PyObject *args)
     int bad = 0;
     for (int j = 0; j < 6; j++)
         bad |= s[j].bad;
+    PyObject *result;
     if (bad) {
         result = Py_None;
         Py_INCREF(result);
@@ -460,11 +463,115 @@ static PyObject *clue_sums(PyObject *self, PyObject *args)
                                xsum_result(&s[4]), xsum_result(&s[5]), k[2]);
     }
     PyMem_Free(s);
+    return result;
+}
+
+/* Borrow the float64 tables (and the optional 1-byte meta table) of clue_sums. */
+typedef struct {
+    Py_buffer fb, ob, mb;
+    const double *lf, *l1;
+    const unsigned char *meta;
+    Py_ssize_t size;
+} tables_t;
+
+static void release_tables(tables_t *t)
+{
+    if (t->fb.obj) PyBuffer_Release(&t->fb);
+    if (t->ob.obj) PyBuffer_Release(&t->ob);
+    if (t->mb.obj) PyBuffer_Release(&t->mb);
+}
+
+static int get_tables(PyObject *lf_o, PyObject *l1_o, PyObject *meta_o, tables_t *t)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT;
+    memset(t, 0, sizeof(*t));
+    if (PyObject_GetBuffer(lf_o, &t->fb, flags) < 0 || PyObject_GetBuffer(l1_o, &t->ob, flags) < 0
+        || (meta_o != Py_None && PyObject_GetBuffer(meta_o, &t->mb, flags) < 0)) {
+        release_tables(t);
+        return -1;
+    }
+    if (t->fb.format == NULL || t->ob.format == NULL || (meta_o != Py_None && t->mb.format == NULL)
+        || t->fb.itemsize != 8 || t->ob.itemsize != 8 || t->fb.len != t->ob.len
+        || strcmp(t->fb.format, "d") != 0 || strcmp(t->ob.format, "d") != 0
+        || (meta_o != Py_None && (t->mb.itemsize != 1 || t->mb.len != t->fb.len / 8))) {
+        PyErr_SetString(PyExc_ValueError, "expected float64 tables of one length and a 1-byte meta table");
+        release_tables(t);
+        return -1;
+    }
+    t->lf = (const double *)t->fb.buf;
+    t->l1 = (const double *)t->ob.buf;
+    t->meta = meta_o != Py_None ? (const unsigned char *)t->mb.buf : NULL;
+    t->size = t->fb.len / 8;
+    return 0;
+}
+
+static PyObject *clue_sums(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *rows_o, *lf_o, *l1_o, *meta_o;
+    if (!PyArg_ParseTuple(args, "OOOO:clue_sums", &rows_o, &lf_o, &l1_o, &meta_o))
+        return NULL;
+    Py_buffer rb = {0};
+    tables_t t;
+    if (PyObject_GetBuffer(rows_o, &rb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (rb.format == NULL || rb.itemsize != 8 || (strcmp(rb.format, "l") != 0 && strcmp(rb.format, "q") != 0)) {
+        PyErr_SetString(PyExc_ValueError, "expected int64 rows");
+        PyBuffer_Release(&rb);
+        return NULL;
+    }
+    if (get_tables(lf_o, l1_o, meta_o, &t) < 0) {
+        PyBuffer_Release(&rb);
+        return NULL;
+    }
+    PyObject *result = sums_of((const int64_t *)rb.buf, rb.len / 8, t.lf, t.l1, t.meta, t.size);
+    release_tables(&t);
+    PyBuffer_Release(&rb);
+    return result;
+}
+
+/* lookup_sums(doc, keys, rows, log_f, log_1mf, meta, max_clues) -> (rows, sums):
+ * lookup() and, when it found at most max_clues rows, clue_sums() of them in
+ * one call (the scoring path); sums is None when there are more (the caller
+ * caps them first) or a value is not finite (the caller uses math.fsum). */
+static PyObject *lookup_sums(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *doc, *keys, *rows, *lf_o, *l1_o, *meta_o;
+    Py_ssize_t max_clues;
+    if (!PyArg_ParseTuple(args, "OOOOOOn:lookup_sums", &doc, &keys, &rows, &lf_o, &l1_o, &meta_o, &max_clues))
+        return NULL;
+    table_t t;
+    tables_t tb;
+    if (get_table(keys, rows, &t, 0) < 0)
+        return NULL;
+    if (get_tables(lf_o, l1_o, meta_o, &tb) < 0) {
+        release_table(&t);
+        return NULL;
+    }
+    Py_ssize_t m = 0;
+    PyObject *result = NULL, *found = NULL, *sums = NULL;
+    int64_t *out = probe_doc(doc, &t, &m);
+    if (out == NULL)
+        goto done;
+    found = PyBytes_FromStringAndSize((const char *)out, m * (Py_ssize_t)sizeof(int64_t));
+    if (found == NULL)
+        goto done;
+    if (m <= max_clues) {
+        sums = sums_of(out, m, tb.lf, tb.l1, tb.meta, tb.size);
+        if (sums == NULL)
+            goto done;
+    } else {
+        sums = Py_None;
+        Py_INCREF(sums);
+    }
+    result = PyTuple_Pack(2, found, sums);
 done:
-    if (rb.obj) PyBuffer_Release(&rb);
-    if (fb.obj) PyBuffer_Release(&fb);
-    if (ob.obj) PyBuffer_Release(&ob);
-    if (mb.obj) PyBuffer_Release(&mb);
+    Py_XDECREF(found);
+    Py_XDECREF(sums);
+    PyMem_Free(out);
+    release_tables(&tb);
+    release_table(&t);
     return result;
 }
 
@@ -594,6 +701,9 @@ static PyMethodDef methods[] = {
     {"word_tokens", word_tokens, METH_VARARGS,
      "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set: "
      "the word loop of spamscore.features.tokens.words"},
+    {"lookup_sums", lookup_sums, METH_VARARGS,
+     "lookup_sums(doc, keys, rows, log_f, log_1mf, meta, max_clues) -> (rows, sums or None): "
+     "lookup, then clue_sums of the rows when there are at most max_clues"},
     {"clue_sums", clue_sums, METH_VARARGS,
      "clue_sums(rows, log_f, log_1mf, meta) -> exactly rounded sums of the clues, all / text / meta, and counts"},
     {"meta_flags", meta_flags, METH_VARARGS,

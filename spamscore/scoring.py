@@ -286,8 +286,10 @@ class Model:
         computed (Fisher's costs four incomplete-gamma calls), and clue
         tokens only for the clues shown.
         """
-        idx = self.nb.clue_rows(feats)
-        lin = self.calibration.linear(*self._stats(idx, *self._needs()))
+        fisher, families = self._needs()
+        idx, sums = self.nb.clue_rows_sums(feats, self._meta_mask() if families else None)
+        cal = self.calibration
+        lin = cal.linear(*statistics_from_sums(sums, cal.family_clues, fisher, families))
         prob = _sigmoid(lin)
         clues = []
         if max_clues > 0 and len(idx):

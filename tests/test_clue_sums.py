@@ -117,3 +117,54 @@ def test_statistics_are_the_same_without_the_extension(monkeypatch):
         monkeypatch.setattr(mod, "_speedups", None)
     m2 = load_model()
     assert [m2.score(r).probability for r in raws] == want
+
+
+class _Str(str):
+    """A str subclass: lookup must copy the document before hashing it (its hash is Python code)."""
+
+    def __hash__(self):
+        return str.__hash__(self)
+
+
+def _small_model():
+    rnd = random.Random(5)
+    words = [f"w{i}" for i in range(400)]
+    docs = [rnd.sample(words, 40) for _ in range(300)]
+    y = [1 if sum(int(w[1:]) % 3 == 0 for w in d) > 13 else 0 for d in docs]
+    nb = model.TokenNB(max_clues=25).fit(docs, y)
+    return nb, words
+
+
+@needs_c
+@pytest.mark.parametrize("max_clues", [0, 1, 25, 1000])
+def test_lookup_sums_is_lookup_then_clue_sums(max_clues):
+    """The fused scoring call gives the rows and the bits of the two calls apart, capped or not."""
+    nb, words = _small_model()
+    nb.max_clues = max_clues
+    sc = nb._get_scorer()
+    rnd = random.Random(9)
+    meta = (np.arange(len(sc.log_f)) % 2).astype(bool)
+    for n in (0, 1, 5, 60, 400):
+        doc = rnd.sample(words, n) + ["not-a-token"] * 3 + words[:2]
+        for d in (doc, tuple(doc), [_Str(w) for w in doc], iter(doc)):
+            for m in (None, meta):
+                rows, sums = nb.clue_rows_sums(d if not hasattr(d, "__next__") else iter(doc), m)
+                want = nb.clue_rows(doc)
+                assert rows.tolist() == want.tolist()
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(model, "_speedups", None)
+                    assert sums == clue_sums(want, sc.log_f, sc.log_1mf, m)
+                    assert nb.clue_rows_sums(doc, m)[0].tolist() == want.tolist()
+
+
+@needs_c
+def test_lookup_sums_refuses_bad_tables():
+    nb, _ = _small_model()
+    sc = nb._get_scorer()
+    idx = sc.index
+    with pytest.raises(ValueError):
+        sp.lookup_sums(["w1"], idx.keys, idx.rows, sc.log_f.astype(np.float32), sc.log_1mf, None, 10)
+    with pytest.raises(ValueError):
+        sp.lookup_sums(["w1"], idx.keys, idx.rows, sc.log_f, sc.log_1mf[:-1], None, 10)
+    with pytest.raises(TypeError):  # an unhashable item: the error of hash()
+        sp.lookup_sums(["w1", ["w2"]], idx.keys, idx.rows, sc.log_f, sc.log_1mf, None, 10)
