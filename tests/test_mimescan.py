@@ -411,3 +411,149 @@ def test_decode_transfer_base64_junk():
     defects = []
     # "=" is junk too: 7 characters left, cut to 4
     assert message.decode_transfer(b"aGVs\r\n*bG8=\x00\xff!", "Base64 ", defects) == b"hel" and defects == []
+
+
+# --------------------------------------------------------------------------
+# round 3: split_mime (the multipart splitter and _walk's order in C)
+
+def _py_split(raw: bytes, max_parts: int, max_depth: int):
+    """_MimeSplitter + _walk's order as split_mime reports them: (root defects, events)."""
+    root = message._MimeSplitter(raw).run()
+    events = []
+    stack = [(root, 0)]
+    seen = 0
+    while stack:
+        part, depth = stack.pop()
+        seen += 1
+        if seen > max_parts:
+            events.append("too-many-parts")
+            break
+        if isinstance(part.payload, list):
+            if depth >= max_depth:
+                events.append("too-deep")
+                continue
+            for child in reversed(part.payload):
+                stack.append((child, depth + 1))
+        else:
+            events.append((part.defects if part is not root and part.defects else None,
+                           part.ctype, part.cte or "", part.disp or "", part.payload))
+    return list(root.defects), events
+
+
+def _same_split(raw: bytes, max_parts: int = 200, max_depth: int = 30):
+    got = message._mimescan.split_mime(raw, max_parts, max_depth)
+    if got is not None:
+        assert got == _py_split(raw, max_parts, max_depth)
+    return got
+
+
+_EOLS = st.sampled_from([b"\n", b"\n", b"\n", b"\r\n", b"\r\n", b"\r", b""])
+_SPLIT_LINES = st.sampled_from([
+    b"--B", b"--B--", b"--B ", b"--B\t--", b"--B-- \t", b"--B-", b"--B---", b"--C", b"--C--", b"--", b"---",
+    b"----", b"-- ", b"--BB", b"-B", b" --B", b"--b",
+    b"Content-Type: multipart/mixed; boundary=B", b"Content-Type: multipart/mixed; boundary=\"C\"",
+    b"content-type:Multipart/Alternative;\tboundary=B", b"Content-Type: multipart/digest; boundary=C",
+    b"Content-Type: multipart/mixed; boundary=\"\"", b"Content-Type: multipart/mixed", b"Content-Type: multipart/x/y",
+    b"Content-Type: message/rfc822", b"Content-Type: message/delivery-status", b"Content-Type: message/partial",
+    b"Content-Type: text/plain; charset=utf-8", b"Content-Type: text/html", b"Content-Type: multipart/mixed;",
+    b" boundary=B", b"\tcharset=x", b"Content-Type : text/plain", b"Content-Type:", b"Content-Type: multipart/mixed; boundary*=B",
+    b"Content-Type: multipart/mixed; boundary=\xe9", b"Content-Type: text/plain; name=\xe9",
+    b"Content-Transfer-Encoding: base64", b"Content-Transfer-Encoding: 7BIT", b"Content-Transfer-Encoding:  binary",
+    b"Content-Transfer-Encoding: quoted-printable", b"Content-Disposition: attachment; filename=a.txt",
+    b"Content-Disposition: inline", b"From someone", b"From: a@b", b"X-Header: value", b"not a header line",
+    b":no name", b"", b"", b"", b"aGVsbG8=", b"body text =?x?q?y?=", b"caf=C3=A9", b"\xe9t\xe9",
+])
+
+_EOLS_CLEAN = st.sampled_from([b"\n", b"\n", b"\r\n"])
+_SPLIT_LINES_CLEAN = _SPLIT_LINES.filter(lambda line: line not in (b"not a header line", b":no name", b" --B", b"-B"))
+
+
+@st.composite
+def _split_inputs(draw):
+    top = draw(st.sampled_from([b"Content-Type: multipart/mixed; boundary=B\n\n",
+                                b"Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n",
+                                b"Content-Type: multipart/digest; boundary=B\n\n",
+                                b"Content-Type: message/rfc822\n\n",
+                                b"From x\nContent-Type: multipart/related; boundary=B\nX: y\n\n",
+                                b"Content-Type: multipart/mixed; boundary=B\n",
+                                b"--B\n", b""]))
+    out = [top]
+    # mostly without lone CRs or lines that make part headers go line by line: the C splitter's inputs
+    clean = draw(st.integers(0, 3)) > 0
+    lines, eols = (_SPLIT_LINES_CLEAN, _EOLS_CLEAN) if clean else (_SPLIT_LINES, _EOLS)
+    for _ in range(draw(st.integers(0, 30))):
+        out.append(draw(lines))
+        out.append(draw(eols))
+    return b"".join(out)
+
+
+@needs_c
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_split_inputs(), st.integers(-1, 6), st.integers(-1, 4))
+def test_split_mime_against_python(raw, max_parts, max_depth):
+    _same_split(raw, max_parts, max_depth)
+    _same_split(raw)
+    _same(raw)
+    _same(raw, Limits(max_parts=max(max_parts, 0), max_depth=max(max_depth, 0), max_part_bytes=5))
+
+
+@needs_c
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_multiparts())
+def test_split_mime_generated_multiparts(raw):
+    _same_split(raw)
+    _same_split(raw, 2, 1)
+
+
+_SPLIT_FIXED = [
+    b"Content-Type: multipart/mixed; boundary=B\n\npreamble\n--B\nContent-Type: text/plain\n\nhello\n--B\n\n"
+    b"second\r\n--B--\nepilogue\n",
+    # nested, the same boundary inside and outside
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: multipart/mixed; boundary=B\n\n--B\n\nx\n"
+    b"--B--\n--B--\n",
+    # nested with another boundary, the inner one never closed
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: multipart/alternative; boundary=C\n\n--C\n\n"
+    b"in\n--B\n\nafter\n--B--\n",
+    # two boundaries active, then one: _eof_from's remembered answer must not outlive a change
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: multipart/alternative; boundary=C\n\n"
+    b"--C\n\none\n--C\n\ntwo\n--C--\nafter\n--B\n\nthree\n--B--\n",
+    # the empty boundary: "--", "---" and "----" lines
+    b"Content-Type: multipart/mixed; boundary=\"\"\n\n--\n\nx\n---\n\ny\n----\n",
+    # digest parts default to message/rfc822
+    b"Content-Type: multipart/digest; boundary=D\n\n--D\n\nSubject: a\n\nbody\n--D\nContent-Type: text/plain\n\nt\n--D--\n",
+    # message/rfc822 nested, then a delimiter right at the end
+    b"Content-Type: message/rfc822\n\nContent-Type: message/rfc822\n\nContent-Type: text/html\n\n<p>x</p>\n",
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\n--B\n--B--\n",
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B",
+    b"Content-Type: multipart/mixed; boundary=B\n\nno delimiter at all\n",
+    b"Content-Type: multipart/mixed; boundary=B\nContent-Transfer-Encoding: base64\n\n--B\n\nx\n--B--\n",
+    b"Content-Type: multipart/mixed\n\n--B\n\nx\n",
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\nFrom someone\nContent-Type: text/html\n\nx\n--B--\n",
+    b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\nContent-Type: text/html\n"
+    b"Content-Disposition: attachment;\n filename=x.txt\n\nbody\n--B--\n",
+]
+
+
+@needs_c
+@pytest.mark.parametrize("raw", _SPLIT_FIXED)
+def test_split_mime_fixed(raw):
+    assert _same_split(raw) is not None  # all of these are the C splitter's
+    _same_split(raw, 1, 0)
+    _same(raw)
+    _same(raw, Limits(max_parts=2, max_depth=1))
+
+
+@needs_c
+def test_split_mime_falls_back():
+    ms = message._mimescan
+    body = b"--B\nContent-Type: text/plain\n\nx\n--B--\n"
+    top = b"Content-Type: multipart/mixed; boundary=B\n\n"
+    assert ms.split_mime(top + body.replace(b"x\n", b"x\r"), 200, 30) is None  # lone CR
+    assert ms.split_mime(top + body.replace(b"text/plain", b"message/delivery-status"), 200, 30) is None
+    assert ms.split_mime(top + body.replace(b"\n\nx", b"\ngarbage\n\nx"), 200, 30) is None  # the line loop
+    assert ms.split_mime(top + body.replace(b"text/plain", b"text/\xe9"), 200, 30) is None  # a Header
+    assert ms.split_mime(top.replace(b"boundary=B", b"boundary*=B"), 200, 30) is None  # RFC 2231
+    assert ms.split_mime(top + body, 200, 30) is not None
+    assert ms.split_mime("str", 200, 30) is None
+    for raw in _SPLIT_FIXED[:3] + [top + body.replace(b"x\n", b"x\r")]:
+        _same(raw)
