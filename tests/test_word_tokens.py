@@ -51,12 +51,16 @@ def test_words_gives_the_same_sets_either_way(monkeypatch):
     texts = ["Hello, World!  hello again -- FREE money!!! http://x.example/y?z=1",
              "無料で当選しました。キャンペーン実施中！ free",
              "ｆｒｅｅ　ｍｏｎｅｙ zero\u200bwidth " + "word " * 50]
+    bodyscan = T._bodyscan
     for text in texts:
         for kw in ({}, {"bigrams": True}, {"bigrams": "bi:"}, {"prefix": "subject:"}):
+            # the word loop in C (_bodyscan off, so that words() reaches it) against all Python
+            monkeypatch.setattr(T, "_bodyscan", None)
             c = T.words(text, **kw)
             monkeypatch.setattr(T, "_speedups", None)
             py = T.words(text, **kw)
             monkeypatch.setattr(T, "_speedups", sp)
+            monkeypatch.setattr(T, "_bodyscan", bodyscan)
             assert c == py and c
 
 

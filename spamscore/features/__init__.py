@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..message import ParsedMessage
 from .auth import auth_features
 from .html import HtmlInfo, analyze_html, bucket, html_features
+from . import tokens as _tokens
 from .tokens import DEFAULT_IGNORED_HEADERS, body_tokens, header_tokens, subject_tokens
 from .urls import find_urls, url_features
 
@@ -54,8 +55,9 @@ class Analysis:
     """Intermediate results shared by feature families (and reports).
 
     ``plain_seq`` and ``html_seq``: ``lower().split()`` of the plain text and
-    of the HTML visible text (cut at ``seq_chars``), when ASCII; computed once
-    here for both :func:`find_urls` and the body word tokens.
+    of the HTML visible text (cut at ``seq_chars``), when ASCII and the body
+    words are Python (without spamscore._bodyscan); computed once here for
+    both :func:`find_urls` and the body word tokens.  None otherwise.
     """
 
     message: ParsedMessage
@@ -72,17 +74,25 @@ def analyze(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS) -> Ana
     info = analyze_html(pm.html, max_bytes=options.max_html_bytes, max_links=options.max_urls)
     max_chars = options.max_text_chars
     plain = "\n".join(pm.text)[:max_chars]
-    low = plain.lower()
-    plain_seq = low.split() if plain.isascii() else None
-    urls = find_urls(plain, options.max_urls, low, plain_seq)
-    visible = html_seq = None
+    # The split is shared with the body words only when they are Python:
+    # spamscore._bodyscan splits an ASCII text itself, and find_urls then
+    # scans the text in C without a list of words (_urlscan.find_urls_text).
+    share = _tokens._bodyscan is None
+    plain_seq = html_seq = None
+    if share and plain.isascii():
+        low = plain.lower()
+        plain_seq = low.split()
+        urls = find_urls(plain, options.max_urls, low, plain_seq)
+    else:
+        urls = find_urls(plain, options.max_urls)
+    visible = None
     if info.parts:
         visible = info.visible_text
         urls.extend(href for href, _ in info.links)
         urls.extend(info.srcs)
         vis = visible[:max_chars]
         vis_low = None
-        if vis.isascii():
+        if share and vis.isascii():
             vis_low = vis.lower()
             html_seq = vis_low.split()
         if len(urls) < options.max_urls:

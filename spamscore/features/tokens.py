@@ -41,6 +41,14 @@ try:  # the compiled header loop (spamscore/_hdrscan.c)
     from .. import _hdrscan
 except ImportError:  # pragma: no cover - _header_tokens does the same
     _hdrscan = None
+try:  # the compiled body words (spamscore/_bodyscan.c: ASCII, Latin-1, common punctuation)
+    from .. import _bodyscan
+except ImportError:  # pragma: no cover - words and body_tokens do the same in Python
+    _bodyscan = None
+if _bodyscan is not None and getattr(_bodyscan, "UNIDATA_VERSION", None) != unicodedata.unidata_version:
+    # its character tables come from one Unicode version (Python 3.11's): under
+    # another, normalize() and str.lower() could disagree with them
+    _bodyscan = None  # pragma: no cover
 
 __all__ = ["body_tokens", "header_tokens", "subject_tokens", "words", "DEFAULT_IGNORED_HEADERS"]
 
@@ -118,6 +126,13 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
     """
     if seq is None:
         text = text[:max_chars]
+        if _bodyscan is not None:
+            # normalize, lower, split, distinct words, strip, pairs: one pass in C
+            # (spamscore/_bodyscan.c); None for a text it leaves to this code (CJK...)
+            out = _bodyscan.words(text, prefix, _PUNCT, ("" if bigrams is True else bigrams) if bigrams else None,
+                                  MAX_BIGRAM_WORDS)
+            if out is not None:
+                return out
         is_ascii = text.isascii()
         if not is_ascii:
             text = normalize(text)
@@ -422,11 +437,17 @@ def body_tokens(texts: list[str], max_chars: int = 200_000, seqs: list[list[str]
     # Rejected beside it: longest-line bucket (no change), '!' and '$' counts
     # (0.0419 / 5.96 / 0.39 alone, nothing added to this one).
     # (each text cut first: the HTML visible text can be far longer than max_chars)
-    b = "\n".join([t[:max_chars] for t in texts])[:max_chars].encode("utf-8", "replace")
-    letters = len(b) - len(b.translate(None, _LETTERS))
-    if letters >= 20:
-        upper = len(b) - len(b.translate(None, _UPPER))
-        out.add(f"body:caps:{min(upper * 20 // letters, 10)}")
+    counts = _bodyscan.letters(texts, max_chars) if _bodyscan is not None else None
+    if counts is not None:  # the same two counts, without the join and the encoding
+        letters, upper = counts
+        if letters >= 20:
+            out.add(f"body:caps:{min(upper * 20 // letters, 10)}")
+    else:
+        b = "\n".join([t[:max_chars] for t in texts])[:max_chars].encode("utf-8", "replace")
+        letters = len(b) - len(b.translate(None, _LETTERS))
+        if letters >= 20:
+            upper = len(b) - len(b.translate(None, _UPPER))
+            out.add(f"body:caps:{min(upper * 20 // letters, 10)}")
     if len(texts) > 1:
         out |= words("\n".join(texts[1:]), "", max_chars, seq=seqs[1] if len(texts) == 2 else None)
     return out

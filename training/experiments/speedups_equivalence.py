@@ -29,7 +29,7 @@ sys.path.insert(0, REPO)
 from spamscore import load_model, message, model, scoring  # noqa: E402
 from spamscore.features import auth, html, tokens, urls  # noqa: E402
 
-HELPERS = ("_speedups", "_mimescan", "_hdrscan", "_urlscan", "_htmlscan")
+HELPERS = ("_speedups", "_mimescan", "_hdrscan", "_urlscan", "_htmlscan", "_bodyscan")
 MODULES = (model, scoring, message, tokens, urls, html, auth)
 # (module, attribute, the compiled module) for every helper a module uses
 USES = [(mod, name, getattr(mod, name)) for mod in MODULES for name in HELPERS if hasattr(mod, name)]

@@ -1,0 +1,643 @@
+/* Optional compiled helpers for the body words of spamscore.features.tokens.
+ *
+ * The Python code in spamscore/features/tokens.py is the reference; these
+ * functions give exactly the same results (tests/test_bodyscan.py,
+ * training/experiments/equiv_bodyscan.py).  words() takes a str of one or
+ * two bytes a character whose characters all have a known fate under
+ * normalize(), str.lower() and str.split() (CHAR_MAP up to U+00FF, then
+ * map_wide: white space, zero-width characters and common punctuation and
+ * symbols); for any other input it returns None and the caller runs the
+ * Python code.  No global mutable state.
+ *
+ *   words(text, prefix, punct, pair_prefix, max_pair_words) -> set or None
+ *       what tokens.words(text, prefix, bigrams=...) gives for a ``text``
+ *       already cut to max_chars: in one pass, the words of
+ *       normalize(text).lower().split(), each distinct word once (a table
+ *       of spans of the normalized characters: no str per occurrence),
+ *       stripped of the characters of ``punct`` at both ends; 3-12
+ *       characters give prefix + word, more give prefix + "skip:" + first
+ *       character + " " + length rounded down to tens.  With
+ *       ``pair_prefix`` (a str; None: no pairs), adjacent kept words among
+ *       the first ``max_pair_words`` words also give pair_prefix + "a b",
+ *       each distinct pair made once (by the ids of the stripped words).
+ *       None when text holds a character that maps to BAIL (CJK, for one,
+ *       which the Python code segments), when prefix, pair_prefix or punct
+ *       is not an ASCII str, when max_pair_words < 0, or when a hash probe
+ *       runs long (crafted collisions): the Python code then does the work.
+ *   letters(texts, max_chars) -> (letters, upper) or None
+ *       the ASCII letters and capitals of
+ *       "\n".join([t[:max_chars] for t in texts])[:max_chars] (what
+ *       body_tokens counts in its UTF-8 encoding: other characters encode
+ *       to bytes >= 0x80, or '?' for a lone surrogate); None when texts is
+ *       not a list of str or max_chars < 0.
+ *
+ * Tables: open addressing with linear probing, at most half full (doubled
+ * as they fill), so every probe sequence reaches a free slot; a probe longer
+ * than MAX_PROBE slots gives up (None), which keeps the work linear in the
+ * text whatever the words are.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PROBE 96
+/* texts longer than this go to the Python code (ids and offsets fit int32) */
+#define MAX_TEXT ((Py_ssize_t)1 << 30)
+
+/* What words() makes of each character up to U+00FF (map_wide: above), as
+ * normalize(), str.lower() and str.split() of tokens.words do: the
+ * lower-cased character (NFKC first: U+00AA -> a, U+00B2 -> 2, ...), SPC
+ * for white space (ASCII's, U+0085, and U+00A0, which NFKC makes a space),
+ * DEL for U+00AD (a zero-width character normalize() removes), BAIL for
+ * what NFKC turns into more than one character or a combining mark
+ * (U+00A8, U+00B4, U+00BC...) or a character outside Latin-1 (U+00B5):
+ * the Python code takes such a text.  No two of these characters compose
+ * under NFKC (none is a combining mark), so the mapping is per character.
+ * Generated from unicodedata (tests/test_bodyscan.py checks every entry).
+ */
+#define SPC 0x10000u
+#define DEL 0x10001u
+#define BAIL 0x10002u
+static const uint32_t CHAR_MAP[256] = {
+       0,    1,    2,    3,    4,    5,    6,    7,    8,  SPC,  SPC,  SPC,  SPC,  SPC,   14,   15,  /* 0x00 */
+      16,   17,   18,   19,   20,   21,   22,   23,   24,   25,   26,   27,  SPC,  SPC,  SPC,  SPC,  /* 0x10 */
+     SPC,   33,   34,   35,   36,   37,   38,   39,   40,   41,   42,   43,   44,   45,   46,   47,  /* 0x20 */
+      48,   49,   50,   51,   52,   53,   54,   55,   56,   57,   58,   59,   60,   61,   62,   63,  /* 0x30 */
+      64,   97,   98,   99,  100,  101,  102,  103,  104,  105,  106,  107,  108,  109,  110,  111,  /* 0x40 */
+     112,  113,  114,  115,  116,  117,  118,  119,  120,  121,  122,   91,   92,   93,   94,   95,  /* 0x50 */
+      96,   97,   98,   99,  100,  101,  102,  103,  104,  105,  106,  107,  108,  109,  110,  111,  /* 0x60 */
+     112,  113,  114,  115,  116,  117,  118,  119,  120,  121,  122,  123,  124,  125,  126,  127,  /* 0x70 */
+     128,  129,  130,  131,  132,  SPC,  134,  135,  136,  137,  138,  139,  140,  141,  142,  143,  /* 0x80 */
+     144,  145,  146,  147,  148,  149,  150,  151,  152,  153,  154,  155,  156,  157,  158,  159,  /* 0x90 */
+     SPC,  161,  162,  163,  164,  165,  166,  167, BAIL,  169,   97,  171,  172,  DEL,  174, BAIL,  /* 0xa0 */
+     176,  177,   50,   51, BAIL, BAIL,  182,  183, BAIL,   49,  111,  187, BAIL, BAIL, BAIL,  191,  /* 0xb0 */
+     224,  225,  226,  227,  228,  229,  230,  231,  232,  233,  234,  235,  236,  237,  238,  239,  /* 0xc0 */
+     240,  241,  242,  243,  244,  245,  246,  215,  248,  249,  250,  251,  252,  253,  254,  223,  /* 0xd0 */
+     224,  225,  226,  227,  228,  229,  230,  231,  232,  233,  234,  235,  236,  237,  238,  239,  /* 0xe0 */
+     240,  241,  242,  243,  244,  245,  246,  247,  248,  249,  250,  251,  252,  253,  254,  255,  /* 0xf0 */
+};
+
+#define FNV_PRIME 0x100000001b3ULL
+#define FNV_BASIS 0xcbf29ce484222325ULL
+
+/* the characters of the words: UCS-2 (what words() takes is at most that) */
+typedef Py_UCS2 ch_t;
+
+/* U+2010..U+2BFF: 1 where the character is a word character that normalize()
+ * and str.lower() leave as it is (NFKC-stable, no case, not a combining
+ * mark, not white space, not a format or unassigned character, no
+ * composition with what comes before it); generated from unicodedata
+ * (tests/test_bodyscan.py checks every character of the BMP). */
+#define WIDE_LO 0x2010
+#define WIDE_HI 0x2C00
+static const uint32_t WIDE_WORD[(WIDE_HI - WIDE_LO + 31) / 32] = {
+    0x008fff7du, 0xfc7faf27u, 0x00007f7fu, 0x00000000u, 0xfeff0000u, 0x0001ffffu,
+    0x00000000u, 0x01100000u, 0x42a8c190u, 0xfc1e0400u, 0x00000000u, 0x0df70000u,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0x4fffffffu, 0xfffffffeu,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xf9ffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffffu, 0x007fffffu, 0x07ff0000u, 0x00000000u, 0x00000000u,
+    0x00000000u, 0x00000000u, 0xf8000000u, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xefffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffff8fu,
+    0xffffffffu, 0xffffffffu, 0xffffefffu, 0xffffffffu, 0xffffffffu, 0xffffffffu,
+    0xffffffffu, 0xffffffcfu, 0xffffffbfu, 0xffffffffu, 0xffffffffu, 0x0000ffffu,
+};
+
+/* CHAR_MAP for a character above U+00FF */
+static inline uint32_t map_wide(Py_UCS4 c)
+{
+    switch (c) {
+    case 0x1680: case 0x2000: case 0x2001: case 0x2002: case 0x2003: case 0x2004: case 0x2005:
+    case 0x2006: case 0x2007: case 0x2008: case 0x2009: case 0x200A: case 0x2028: case 0x2029:
+    case 0x202F: case 0x205F: case 0x3000:
+        return SPC;  /* white space, or a space after NFKC */
+    case 0x200B: case 0x200C: case 0x200D: case 0x2060: case 0xFEFF: case 0x180E:
+        return DEL;  /* tokens._ZERO_WIDTH */
+    default:
+        break;
+    }
+    if (c >= WIDE_LO && c < WIDE_HI && (WIDE_WORD[(c - WIDE_LO) / 32] >> ((c - WIDE_LO) % 32)) & 1u)
+        return c;
+    return BAIL;
+}
+
+static inline uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* FNV-1a, then a full mix (words are short: a character at a time is fine) */
+static inline uint32_t hash_chars(const ch_t *s, Py_ssize_t n)
+{
+    uint64_t h = FNV_BASIS;
+    for (Py_ssize_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * FNV_PRIME;
+    return (uint32_t)mix64(h ^ (uint64_t)n);
+}
+
+static inline int same_chars(const ch_t *a, const ch_t *b, Py_ssize_t n)
+{
+    if (n > 8)
+        return memcmp(a, b, (size_t)n * sizeof(ch_t)) == 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+/* a distinct span of the words' characters */
+typedef struct {
+    int32_t off, len;
+} span_t;
+
+typedef struct {
+    uint32_t hash;
+    int32_t id;  /* -1: free */
+} slot_t;
+
+/* a set of distinct spans: spans[id] with a hash table over them */
+typedef struct {
+    const ch_t *text;
+    slot_t *slots;
+    span_t *spans;
+    uint32_t *hashes;
+    Py_ssize_t cap;     /* slots: a power of two */
+    Py_ssize_t count;   /* spans in use */
+    Py_ssize_t room;    /* spans allocated */
+} spanset_t;
+
+static int spanset_init(spanset_t *s, const ch_t *text, Py_ssize_t cap)
+{
+    memset(s, 0, sizeof(*s));
+    s->text = text;
+    s->cap = cap;
+    s->room = cap / 2;
+    s->slots = PyMem_Malloc((size_t)cap * sizeof(slot_t));
+    s->spans = PyMem_Malloc((size_t)s->room * sizeof(span_t));
+    s->hashes = PyMem_Malloc((size_t)s->room * sizeof(uint32_t));
+    if (s->slots == NULL || s->spans == NULL || s->hashes == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < cap; i++)
+        s->slots[i].id = -1;
+    return 0;
+}
+
+static void spanset_free(spanset_t *s)
+{
+    PyMem_Free(s->slots);
+    PyMem_Free(s->spans);
+    PyMem_Free(s->hashes);
+    memset(s, 0, sizeof(*s));
+}
+
+/* double the table (rehash from the stored hashes); -1 with an exception
+ * set on error, -2 when a probe runs long */
+static int spanset_grow(spanset_t *s)
+{
+    if (s->cap > ((Py_ssize_t)1 << 40) / (Py_ssize_t)sizeof(slot_t)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t cap = s->cap * 2, room = cap / 2;
+    slot_t *slots = PyMem_Malloc((size_t)cap * sizeof(slot_t));
+    span_t *spans = PyMem_Realloc(s->spans, (size_t)room * sizeof(span_t));
+    if (spans != NULL)
+        s->spans = spans;
+    uint32_t *hashes = PyMem_Realloc(s->hashes, (size_t)room * sizeof(uint32_t));
+    if (hashes != NULL)
+        s->hashes = hashes;
+    if (slots == NULL || spans == NULL || hashes == NULL) {
+        PyMem_Free(slots);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < cap; i++)
+        slots[i].id = -1;
+    uint64_t mask = (uint64_t)cap - 1;
+    for (Py_ssize_t id = 0; id < s->count; id++) {
+        uint64_t j = s->hashes[id] & mask;
+        for (int probes = 0; slots[j].id >= 0; probes++) {
+            if (probes >= MAX_PROBE) {
+                PyMem_Free(slots);
+                return -2;
+            }
+            j = (j + 1) & mask;
+        }
+        slots[j].hash = s->hashes[id];
+        slots[j].id = (int32_t)id;
+    }
+    PyMem_Free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+    s->room = room;
+    return 0;
+}
+
+/* The id of text[off:off+len] (added when new; *added set to 1 then).
+ * -1 with an exception set on error, -2 (no exception) when a probe ran long. */
+static Py_ssize_t spanset_add(spanset_t *s, Py_ssize_t off, Py_ssize_t len, uint32_t h, int *added)
+{
+    const ch_t *p = s->text + off;
+    uint64_t mask = (uint64_t)s->cap - 1, j = h & mask;
+    *added = 0;
+    for (int probes = 0;; probes++) {
+        slot_t *sl = &s->slots[j];
+        if (sl->id < 0)
+            break;
+        if (sl->hash == h) {
+            span_t sp = s->spans[sl->id];
+            if (sp.len == len && same_chars(s->text + sp.off, p, len))
+                return sl->id;
+        }
+        if (probes >= MAX_PROBE)
+            return -2;
+        j = (j + 1) & mask;
+    }
+    if (s->count + 1 > s->room) {  /* more than half full: grow, then find the free slot again */
+        int rc = spanset_grow(s);
+        if (rc < 0)
+            return rc;
+        mask = (uint64_t)s->cap - 1;
+        j = h & mask;
+        for (int probes = 0; s->slots[j].id >= 0; probes++) {
+            if (probes >= MAX_PROBE)
+                return -2;
+            j = (j + 1) & mask;
+        }
+    }
+    Py_ssize_t id = s->count++;
+    s->spans[id].off = (int32_t)off;
+    s->spans[id].len = (int32_t)len;
+    s->hashes[id] = h;
+    s->slots[j].hash = h;
+    s->slots[j].id = (int32_t)id;
+    *added = 1;
+    return id;
+}
+
+/* the str of the concatenation of up to 4 runs of characters (in its
+ * canonical form: the narrowest kind that holds them, ASCII when all are,
+ * which str equality needs) */
+static PyObject *make_str(const ch_t *a, Py_ssize_t la, const ch_t *b, Py_ssize_t lb,
+                          const ch_t *c, Py_ssize_t lc, const ch_t *d, Py_ssize_t ld)
+{
+    const ch_t *runs[4] = {a, b, c, d};
+    Py_ssize_t lens[4] = {la, lb, lc, ld};
+    ch_t maxc = 0;
+    for (int r = 0; r < 4; r++)
+        for (Py_ssize_t i = 0; i < lens[r]; i++)
+            maxc |= runs[r][i];
+    PyObject *s = PyUnicode_New(la + lb + lc + ld, maxc < 128 ? 127 : maxc < 256 ? 255 : 65535);
+    if (s == NULL)
+        return NULL;
+    if (PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND) {
+        Py_UCS1 *o = PyUnicode_1BYTE_DATA(s);
+        for (int r = 0; r < 4; r++)
+            for (Py_ssize_t i = 0; i < lens[r]; i++)
+                *o++ = (Py_UCS1)runs[r][i];
+    } else {
+        Py_UCS2 *o = PyUnicode_2BYTE_DATA(s);
+        for (int r = 0; r < 4; r++) {
+            if (lens[r])
+                memcpy(o, runs[r], (size_t)lens[r] * sizeof(ch_t));
+            o += lens[r];
+        }
+    }
+    return s;
+}
+
+/* an ASCII str as characters (PyMem_Free it); NULL with an exception set on error */
+static ch_t *to_chars(PyObject *ascii)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(ascii);
+    ch_t *out = PyMem_Malloc((size_t)(n + 1) * sizeof(ch_t));
+    if (out == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    const Py_UCS1 *p = PyUnicode_1BYTE_DATA(ascii);
+    for (Py_ssize_t i = 0; i < n; i++)
+        out[i] = p[i];
+    return out;
+}
+
+static int add_new(PyObject *set, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    int rc = PySet_Add(set, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+static int is_ascii_str(PyObject *o)
+{
+    return PyUnicode_Check(o) && PyUnicode_IS_ASCII(o);
+}
+
+static Py_ssize_t pow2_at_least(Py_ssize_t n)
+{
+    Py_ssize_t c = 16;
+    while (c < n)
+        c *= 2;
+    return c;
+}
+
+static PyObject *words(PyObject *self, PyObject *args)
+{
+    PyObject *text, *prefix, *punct, *pair_prefix;
+    Py_ssize_t max_pair_words;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOOOn:words", &text, &prefix, &punct, &pair_prefix, &max_pair_words))
+        return NULL;
+    int pairs = pair_prefix != Py_None;
+    if (PyUnicode_Check(text) && PyUnicode_READY(text) < 0)
+        return NULL;
+    if (!PyUnicode_Check(text) || PyUnicode_KIND(text) == PyUnicode_4BYTE_KIND
+        || !is_ascii_str(prefix) || !is_ascii_str(punct)
+        || (pairs && !is_ascii_str(pair_prefix)) || max_pair_words < 0)
+        Py_RETURN_NONE;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > MAX_TEXT)
+        Py_RETURN_NONE;
+    int kind = PyUnicode_KIND(text);
+    const Py_UCS1 *src1 = kind == PyUnicode_1BYTE_KIND ? PyUnicode_1BYTE_DATA(text) : NULL;
+    const Py_UCS2 *src2 = kind == PyUnicode_2BYTE_KIND ? PyUnicode_2BYTE_DATA(text) : NULL;
+    unsigned char is_punct[128];
+    memset(is_punct, 0, sizeof(is_punct));
+    {
+        const Py_UCS1 *pp = PyUnicode_1BYTE_DATA(punct);
+        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(punct); i++)
+            is_punct[pp[i]] = 1;
+    }
+
+    PyObject *out = PySet_New(NULL), *result = NULL;
+    ch_t *low = NULL, *pre = NULL, *ppre = NULL;
+    int32_t *seq_ids = NULL, *kept_of = NULL;
+    uint64_t *pair_keys = NULL;
+    spanset_t ws, ks;
+    memset(&ws, 0, sizeof(ws));
+    memset(&ks, 0, sizeof(ks));
+    if (out == NULL)
+        return NULL;
+    if (n == 0)
+        return out;
+    Py_ssize_t lpre = PyUnicode_GET_LENGTH(prefix), lppre = pairs ? PyUnicode_GET_LENGTH(pair_prefix) : 0;
+    if ((pre = to_chars(prefix)) == NULL || (pairs && (ppre = to_chars(pair_prefix)) == NULL))
+        goto fail;
+
+    /* the words' characters, normalized and lower-cased, one word after the other */
+    low = PyMem_Malloc((size_t)n * sizeof(ch_t));
+    if (low == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    /* at most (n + 1) / 2 words; the first max_pair_words of them are kept in order */
+    Py_ssize_t max_words = (n + 1) / 2;
+    Py_ssize_t m_cap = pairs ? (max_pair_words < max_words ? max_pair_words : max_words) : 0;
+    if (m_cap > 0) {
+        seq_ids = PyMem_Malloc((size_t)m_cap * sizeof(int32_t));
+        if (seq_ids == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+    }
+    if (spanset_init(&ws, low, pow2_at_least(max_words < 512 ? 2 * max_words : 1024)) < 0)
+        goto fail;
+    /* normalize, lower, split and dedupe in one pass */
+    Py_ssize_t nseq = 0, w = 0, start = 0;
+    uint64_t h = FNV_BASIS;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        uint32_t m;
+        if (i == n)
+            m = SPC;
+        else {
+            Py_UCS4 c = src1 != NULL ? src1[i] : src2[i];
+            m = c < 256 ? CHAR_MAP[c] : map_wide(c);
+        }
+        if (m < 0x10000u) {
+            low[w++] = (ch_t)m;
+            h = (h ^ m) * FNV_PRIME;
+            continue;
+        }
+        if (m == DEL)
+            continue;
+        if (m == BAIL)
+            goto bail;
+        if (w > start) {  /* white space after a word */
+            int added;
+            Py_ssize_t len = w - start;
+            Py_ssize_t id = spanset_add(&ws, start, len, (uint32_t)mix64(h ^ (uint64_t)len), &added);
+            if (id == -1)
+                goto fail;
+            if (id == -2)
+                goto bail;
+            if (nseq < m_cap)
+                seq_ids[nseq] = (int32_t)id;
+            nseq++;
+        }
+        start = w;
+        h = FNV_BASIS;
+    }
+    if (nseq == 0) {
+        result = out;
+        out = NULL;
+        goto done;
+    }
+    /* each distinct word, stripped */
+    kept_of = PyMem_Malloc((size_t)ws.count * sizeof(int32_t));
+    if (kept_of == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    if (spanset_init(&ks, low, pow2_at_least(ws.count < 512 ? 2 * ws.count : 1024)) < 0)
+        goto fail;
+    for (Py_ssize_t id = 0; id < ws.count; id++) {
+        Py_ssize_t s = ws.spans[id].off, e = s + ws.spans[id].len;
+        while (s < e && low[s] < 128 && is_punct[low[s]])
+            s++;
+        while (e > s && low[e - 1] < 128 && is_punct[low[e - 1]])
+            e--;
+        Py_ssize_t len = e - s;
+        kept_of[id] = -1;
+        if (len > 12) {
+            /* "skip:" + first character + " " + len // 10 * 10 */
+            ch_t tail[40];
+            char digits[24];
+            int nd = snprintf(digits, sizeof(digits), "%zd", len / 10 * 10);
+            if (nd <= 0 || nd >= (int)sizeof(digits)) {
+                PyErr_SetString(PyExc_SystemError, "skip token");
+                goto fail;
+            }
+            static const char skip[] = "skip:";
+            int lt = 0;
+            for (int k = 0; k < 5; k++)
+                tail[lt++] = (ch_t)skip[k];
+            tail[lt++] = low[s];
+            tail[lt++] = ' ';
+            for (int k = 0; k < nd; k++)
+                tail[lt++] = (ch_t)digits[k];
+            if (add_new(out, make_str(pre, lpre, tail, lt, NULL, 0, NULL, 0)) < 0)
+                goto fail;
+        } else if (len > 2) {
+            int added;
+            Py_ssize_t kid = spanset_add(&ks, s, len, hash_chars(low + s, len), &added);
+            if (kid == -1)
+                goto fail;
+            if (kid == -2)
+                goto bail;
+            kept_of[id] = (int32_t)kid;
+            if (added && add_new(out, make_str(pre, lpre, low + s, len, NULL, 0, NULL, 0)) < 0)
+                goto fail;
+        }
+    }
+    /* pairs of adjacent kept words among the first max_pair_words */
+    if (pairs && nseq > 1 && m_cap > 1) {
+        Py_ssize_t m = nseq < m_cap ? nseq : m_cap;
+        Py_ssize_t pcap = pow2_at_least(2 * m);
+        uint64_t pmask = (uint64_t)pcap - 1;
+        pair_keys = PyMem_Malloc((size_t)pcap * sizeof(uint64_t));
+        if (pair_keys == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        memset(pair_keys, 0xff, (size_t)pcap * sizeof(uint64_t));
+        static const ch_t space[1] = {' '};
+        int32_t prev = -1;
+        for (Py_ssize_t k = 0; k < m; k++) {
+            int32_t v = kept_of[seq_ids[k]];
+            if (v >= 0 && prev >= 0) {
+                uint64_t key = ((uint64_t)(uint32_t)prev << 32) | (uint32_t)v;
+                uint64_t j = mix64(key) & pmask;
+                int probes = 0, seen = 0;
+                while (pair_keys[j] != UINT64_MAX) {
+                    if (pair_keys[j] == key) {
+                        seen = 1;
+                        break;
+                    }
+                    if (++probes > MAX_PROBE)
+                        goto bail;
+                    j = (j + 1) & pmask;
+                }
+                if (!seen) {
+                    pair_keys[j] = key;  /* at most m keys in 2m+ slots */
+                    span_t a = ks.spans[prev], b = ks.spans[v];
+                    if (add_new(out, make_str(ppre, lppre, low + a.off, a.len, space, 1, low + b.off, b.len)) < 0)
+                        goto fail;
+                }
+            }
+            prev = v;
+        }
+    }
+    result = out;
+    out = NULL;
+    goto done;
+bail:
+    result = Py_None;
+    Py_INCREF(result);
+    goto done;
+fail:
+    result = NULL;
+done:
+    Py_XDECREF(out);
+    PyMem_Free(low);
+    PyMem_Free(pre);
+    PyMem_Free(ppre);
+    PyMem_Free(seq_ids);
+    PyMem_Free(kept_of);
+    PyMem_Free(pair_keys);
+    spanset_free(&ws);
+    spanset_free(&ks);
+    return result;
+}
+
+static PyObject *letters(PyObject *self, PyObject *args)
+{
+    PyObject *texts;
+    Py_ssize_t max_chars;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "On:letters", &texts, &max_chars))
+        return NULL;
+    if (!PyList_Check(texts) || max_chars < 0)
+        Py_RETURN_NONE;
+    Py_ssize_t nt = PyList_GET_SIZE(texts);
+    for (Py_ssize_t k = 0; k < nt; k++) {
+        PyObject *t = PyList_GET_ITEM(texts, k);
+        if (!PyUnicode_Check(t))
+            Py_RETURN_NONE;
+        if (PyUnicode_READY(t) < 0)
+            return NULL;
+    }
+    Py_ssize_t budget = max_chars, n_letters = 0, n_upper = 0;
+    for (Py_ssize_t k = 0; k < nt && budget > 0; k++) {
+        if (k > 0 && --budget <= 0)  /* the "\n" between texts */
+            break;
+        PyObject *t = PyList_GET_ITEM(texts, k);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(t);
+        if (n > budget)
+            n = budget;
+        budget -= n;
+        int kind = PyUnicode_KIND(t);
+        const void *data = PyUnicode_DATA(t);
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const unsigned char *p = data;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                unsigned char c = p[i] | 0x20;
+                n_letters += (c >= 'a' && c <= 'z');
+                n_upper += (p[i] >= 'A' && p[i] <= 'Z');
+            }
+        } else {
+            for (Py_ssize_t i = 0; i < n; i++) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, i);
+                if (c < 128) {
+                    n_letters += ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+                    n_upper += (c >= 'A' && c <= 'Z');
+                }
+            }
+        }
+    }
+    return Py_BuildValue("(nn)", n_letters, n_upper);
+}
+
+static PyMethodDef methods[] = {
+    {"words", words, METH_VARARGS,
+     "words(text, prefix, punct, pair_prefix, max_pair_words) -> set or None: "
+     "the word tokens of an ASCII text (see the module doc)"},
+    {"letters", letters, METH_VARARGS,
+     "letters(texts, max_chars) -> (letters, upper) or None: the ASCII letters and capitals "
+     "of \"\\n\".join([t[:max_chars] for t in texts])[:max_chars]"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "spamscore._bodyscan",
+    "Compiled body word tokens (optional; spamscore.features.tokens is the reference).",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__bodyscan(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    /* the Unicode version the tables above were generated from (Python
+     * 3.11's unicodedata): tokens.py uses this module only under the same */
+    if (m != NULL && PyModule_AddStringConstant(m, "UNIDATA_VERSION", "14.0.0") < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
