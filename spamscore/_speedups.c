@@ -69,7 +69,17 @@ static int cmp_i64(const void *a, const void *b)
 
 /* The sorted, distinct rows of the items of ``doc`` found in the table, in
  * a PyMem buffer the caller frees (*m of them); NULL with an exception set. */
-static int64_t *probe_doc(PyObject *doc, const table_t *t, Py_ssize_t *m_out)
+#define BLOOM_BITS ((uint64_t)1 << 21)
+#define BLOOM_MASK (BLOOM_BITS - 1)
+
+/* Whether the 2-bit Bloom filter ``bloom`` (BLOOM_BITS bits) may hold h. */
+static inline int bloom_may_hold(const uint64_t *bloom, Py_hash_t h)
+{
+    uint64_t u = (uint64_t)h, b1 = u & BLOOM_MASK, b2 = (u >> 21) & BLOOM_MASK;
+    return ((bloom[b1 >> 6] >> (b1 & 63)) & (bloom[b2 >> 6] >> (b2 & 63)) & 1) != 0;
+}
+
+static int64_t *probe_doc(PyObject *doc, const table_t *t, const uint64_t *bloom, Py_ssize_t *m_out)
 {
     /* A list of exact str is read in place: hashing an exact str runs no
      * Python code, so nothing can change the list under us.  Anything else
@@ -103,6 +113,8 @@ static int64_t *probe_doc(PyObject *doc, const table_t *t, Py_ssize_t *m_out)
             Py_XDECREF(seq);
             return NULL;
         }
+        if (bloom != NULL && !bloom_may_hold(bloom, h))
+            continue;  /* surely not in the table: no probe into its (far larger) memory */
         uint64_t pos = (uint64_t)h & t->mask;
         /* at most a quarter full: an EMPTY slot always ends the probe;
          * the bound only guards against a table not built by HashIndex */
@@ -141,7 +153,7 @@ static PyObject *lookup(PyObject *self, PyObject *args)
     if (get_table(keys, rows, &t, 0) < 0)
         return NULL;
     Py_ssize_t m = 0;
-    int64_t *out = probe_doc(doc, &t, &m);
+    int64_t *out = probe_doc(doc, &t, NULL, &m);
     release_table(&t);
     if (out == NULL)
         return NULL;
@@ -537,21 +549,35 @@ static PyObject *clue_sums(PyObject *self, PyObject *args)
 static PyObject *lookup_sums(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *doc, *keys, *rows, *lf_o, *l1_o, *meta_o;
+    PyObject *doc, *keys, *rows, *lf_o, *l1_o, *meta_o, *bloom_o = Py_None;
     Py_ssize_t max_clues;
-    if (!PyArg_ParseTuple(args, "OOOOOOn:lookup_sums", &doc, &keys, &rows, &lf_o, &l1_o, &meta_o, &max_clues))
+    if (!PyArg_ParseTuple(args, "OOOOOOn|O:lookup_sums", &doc, &keys, &rows, &lf_o, &l1_o, &meta_o, &max_clues,
+                          &bloom_o))
         return NULL;
     table_t t;
     tables_t tb;
-    if (get_table(keys, rows, &t, 0) < 0)
+    Py_buffer bb = {0};
+    if (bloom_o != Py_None) {
+        if (PyObject_GetBuffer(bloom_o, &bb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+            return NULL;
+        if (bb.itemsize != 8 || bb.len != (Py_ssize_t)(BLOOM_BITS / 8)) {
+            PyErr_SetString(PyExc_ValueError, "expected a bloom filter of 2**21 bits in 64-bit words");
+            PyBuffer_Release(&bb);
+            return NULL;
+        }
+    }
+    if (get_table(keys, rows, &t, 0) < 0) {
+        if (bb.obj) PyBuffer_Release(&bb);
         return NULL;
+    }
     if (get_tables(lf_o, l1_o, meta_o, &tb) < 0) {
         release_table(&t);
+        if (bb.obj) PyBuffer_Release(&bb);
         return NULL;
     }
     Py_ssize_t m = 0;
     PyObject *result = NULL, *found = NULL, *sums = NULL;
-    int64_t *out = probe_doc(doc, &t, &m);
+    int64_t *out = probe_doc(doc, &t, bb.obj ? (const uint64_t *)bb.buf : NULL, &m);
     if (out == NULL)
         goto done;
     found = PyBytes_FromStringAndSize((const char *)out, m * (Py_ssize_t)sizeof(int64_t));
@@ -572,7 +598,41 @@ done:
     PyMem_Free(out);
     release_tables(&tb);
     release_table(&t);
+    if (bb.obj) PyBuffer_Release(&bb);
     return result;
+}
+
+/* bloom(hashes, words): set the two bits of every hash (int64) in a
+ * BLOOM_BITS-bit filter (uint64 words, zeroed by the caller). */
+static PyObject *bloom(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *h_o, *w_o;
+    if (!PyArg_ParseTuple(args, "OO:bloom", &h_o, &w_o))
+        return NULL;
+    Py_buffer hb = {0}, wb = {0};
+    if (PyObject_GetBuffer(h_o, &hb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(w_o, &wb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&hb);
+        return NULL;
+    }
+    if (hb.itemsize != 8 || wb.itemsize != 8 || wb.len != (Py_ssize_t)(BLOOM_BITS / 8)) {
+        PyErr_SetString(PyExc_ValueError, "expected int64 hashes and 2**21 bits in 64-bit words");
+        PyBuffer_Release(&hb);
+        PyBuffer_Release(&wb);
+        return NULL;
+    }
+    const int64_t *h = (const int64_t *)hb.buf;
+    uint64_t *w = (uint64_t *)wb.buf;
+    for (Py_ssize_t i = 0, n = hb.len / 8; i < n; i++) {
+        uint64_t u = (uint64_t)h[i], b1 = u & BLOOM_MASK, b2 = (u >> 21) & BLOOM_MASK;
+        w[b1 >> 6] |= (uint64_t)1 << (b1 & 63);
+        w[b2 >> 6] |= (uint64_t)1 << (b2 & 63);
+    }
+    PyBuffer_Release(&hb);
+    PyBuffer_Release(&wb);
+    Py_RETURN_NONE;
 }
 
 /* meta_flags(tokens, rows, prefixes) -> bytes: for each row r, 1 if
@@ -702,8 +762,9 @@ static PyMethodDef methods[] = {
      "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set: "
      "the word loop of spamscore.features.tokens.words"},
     {"lookup_sums", lookup_sums, METH_VARARGS,
-     "lookup_sums(doc, keys, rows, log_f, log_1mf, meta, max_clues) -> (rows, sums or None): "
-     "lookup, then clue_sums of the rows when there are at most max_clues"},
+     "lookup_sums(doc, keys, rows, log_f, log_1mf, meta, max_clues[, bloom]) -> (rows, sums or None): "
+     "lookup (skipping hashes the bloom filter rules out), then clue_sums of the rows when at most max_clues"},
+    {"bloom", bloom, METH_VARARGS, "bloom(hashes, words): set each hash's two bits in a 2**21-bit filter"},
     {"clue_sums", clue_sums, METH_VARARGS,
      "clue_sums(rows, log_f, log_1mf, meta) -> exactly rounded sums of the clues, all / text / meta, and counts"},
     {"meta_flags", meta_flags, METH_VARARGS,

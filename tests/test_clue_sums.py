@@ -129,9 +129,11 @@ class _Str(str):
 def _small_model():
     rnd = random.Random(5)
     words = [f"w{i}" for i in range(400)]
-    docs = [rnd.sample(words, 40) for _ in range(300)]
-    y = [1 if sum(int(w[1:]) % 3 == 0 for w in d) > 13 else 0 for d in docs]
+    y = [i % 2 for i in range(300)]
+    # spam draws most words from the first half, ham from the second: many strong clues
+    docs = [rnd.sample(words[:200] if label else words[200:], 30) + rnd.sample(words, 10) for label in y]
     nb = model.TokenNB(max_clues=25).fit(docs, y)
+    assert len(nb._get_scorer().log_f) > 30  # (else the tests below would compare empty lookups)
     return nb, words
 
 
@@ -151,6 +153,7 @@ def test_lookup_sums_is_lookup_then_clue_sums(max_clues):
                 rows, sums = nb.clue_rows_sums(d if not hasattr(d, "__next__") else iter(doc), m)
                 want = nb.clue_rows(doc)
                 assert rows.tolist() == want.tolist()
+                assert len(want) <= max_clues and (len(want) > 0 or max_clues == 0 or n < 60)
                 with pytest.MonkeyPatch.context() as mp:
                     mp.setattr(model, "_speedups", None)
                     assert sums == clue_sums(want, sc.log_f, sc.log_1mf, m)
@@ -168,3 +171,24 @@ def test_lookup_sums_refuses_bad_tables():
         sp.lookup_sums(["w1"], idx.keys, idx.rows, sc.log_f, sc.log_1mf[:-1], None, 10)
     with pytest.raises(TypeError):  # an unhashable item: the error of hash()
         sp.lookup_sums(["w1", ["w2"]], idx.keys, idx.rows, sc.log_f, sc.log_1mf, None, 10)
+
+
+@needs_c
+def test_the_bloom_filter_only_skips_tokens_not_in_the_table():
+    """lookup_sums with the index's Bloom filter finds the same rows as a probe of every token."""
+    nb, words = _small_model()
+    sc = nb._get_scorer()
+    idx = sc.index
+    assert idx.bloom is not None and idx.bloom.any()
+    doc = words + [f"absent{i}" for i in range(5000)]
+    with_filter = sp.lookup_sums(doc, idx.keys, idx.rows, sc.log_f, sc.log_1mf, None, 10**6, idx.bloom)
+    without = sp.lookup_sums(doc, idx.keys, idx.rows, sc.log_f, sc.log_1mf, None, 10**6)
+    strong_words = set(sc.tokens[i] for i in range(len(sc.tokens))) & set(words)
+    assert with_filter == without and len(with_filter[0]) == 8 * len(strong_words) > 0  # every strong word found
+    # a filter with no bit set rules every token out: it is consulted
+    empty = np.zeros_like(idx.bloom)
+    assert sp.lookup_sums(doc, idx.keys, idx.rows, sc.log_f, sc.log_1mf, None, 10, empty)[0] == b""
+    with pytest.raises(ValueError):
+        sp.lookup_sums(doc, idx.keys, idx.rows, sc.log_f, sc.log_1mf, None, 10, idx.bloom[:-1])
+    with pytest.raises(ValueError):
+        sp.bloom(np.zeros(3, dtype=np.int64), np.zeros(7, dtype=np.uint64))
