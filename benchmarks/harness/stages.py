@@ -36,7 +36,7 @@ STAGES = [
     ("html", "spamscore.features", "html_features", "features (extract)"),
     ("auth", "spamscore.features", "auth_features", "features (extract)"),
     ("score_features", "spamscore.scoring", "Model.score_features", "total (Model.score)"),
-    ("vectorize / lookup", "spamscore.model", "TokenNB.clue_rows", "score_features"),
+    ("lookup and clue sums", "spamscore.model", "TokenNB.clue_rows_sums", "score_features"),
 ]
 
 
