@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import glob
 import os
 import random
 import statistics
@@ -31,13 +30,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests"))
+sys.path.insert(0, HERE)
+
+import _inputs  # noqa: E402
 
 from spamscore import load_model  # noqa: E402
 from spamscore.features import DEFAULT_OPTIONS, analyze, extract, tokens  # noqa: E402
 from spamscore.message import parse  # noqa: E402
 
 C = tokens._bodyscan
-BIG = 5 * 1024 * 1024
+BIG = _inputs.BIG
 WS = ["\t", "\n", "\x0b", "\x0c", "\r", " ", "\x1c", "\x1d", "\x1e", "\x1f"]
 NON_ASCII_WS = ["\x85", "\xa0", "\u3000", "\u2028"]
 LATIN1 = [chr(i) for i in range(128, 256)]
@@ -149,22 +151,7 @@ def generated(rng: random.Random) -> str:
 
 
 def sources(args):
-    rows = [line.rstrip("\n").split("\t") for line in open(args.index, encoding="utf-8")][1:]
-    for r in rows:
-        with open(os.path.join(args.corpus, r[0]), "rb") as fh:
-            yield r[0], fh.read()
-    for path in sorted(glob.glob(os.path.join(REPO, "tests", "fixtures", "**", "*.eml"), recursive=True)):
-        with open(path, "rb") as fh:
-            yield os.path.relpath(path, REPO), fh.read()
-    if not args.no_hostile:
-        import hostile
-        for name in hostile.CASE_NAMES:
-            if name in getattr(hostile, "HUGE", ()):
-                continue
-            raw = hostile.make_case(name)
-            if len(raw) > BIG:
-                continue
-            yield "hostile:" + name, raw
+    return _inputs.messages(args.corpus, args.index, hostile=not args.no_hostile, big=BIG)
 
 
 def bench(args) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import glob
 import os
 import statistics
 import sys
@@ -27,6 +26,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests"))
+sys.path.insert(0, HERE)
+
+import _inputs  # noqa: E402
 
 import spamscore.features as features  # noqa: E402
 from spamscore import load_model  # noqa: E402
@@ -34,7 +36,7 @@ from spamscore.features import analyze, extract, urls  # noqa: E402
 from spamscore.message import parse  # noqa: E402
 
 C = urls._urlscan
-BIG = 5 * 1024 * 1024
+BIG = _inputs.BIG
 
 
 def use_c(on: bool) -> None:
@@ -104,22 +106,7 @@ def compare(raw: bytes) -> list[str]:
 
 
 def sources(args):
-    rows = [line.rstrip("\n").split("\t") for line in open(args.index, encoding="utf-8")][1:]
-    for r in rows:
-        with open(os.path.join(args.corpus, r[0]), "rb") as fh:
-            yield r[0], fh.read()
-    for path in sorted(glob.glob(os.path.join(REPO, "tests", "fixtures", "**", "*.eml"), recursive=True)):
-        with open(path, "rb") as fh:
-            yield os.path.relpath(path, REPO), fh.read()
-    if not args.no_hostile:
-        import hostile
-        for name in hostile.CASE_NAMES:
-            if name in getattr(hostile, "HUGE", ()):
-                continue
-            raw = hostile.make_case(name)
-            if len(raw) > BIG:
-                continue
-            yield "hostile:" + name, raw
+    return _inputs.messages(args.corpus, args.index, hostile=not args.no_hostile, big=BIG)
 
 
 def bench(args) -> None:
