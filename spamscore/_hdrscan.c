@@ -248,6 +248,22 @@ typedef struct {
     Py_ssize_t n;
 } prefixes_t;
 
+/* The tokens of one Received host value[gs:ge] (received_host, through the cache) onto out. */
+static int add_host(PyObject *out, PyObject *value, Py_ssize_t gs, Py_ssize_t ge, PyObject *received_host,
+                    PyObject *host_cache)
+{
+    PyObject *host = PyUnicode_Substring(value, gs, ge);
+    if (host == NULL)
+        return -1;
+    PyObject *toks = cached_call1(host_cache, host, received_host, HOST_CACHE_MAX);
+    Py_DECREF(host);
+    if (toks == NULL)
+        return -1;
+    int rc = extend_tuple(out, toks);
+    Py_DECREF(toks);
+    return rc;
+}
+
 /* 1: name starts with one of the prefixes, 0: not, -1: error */
 static int starts_with_any(PyObject *name, const prefixes_t *px)
 {
@@ -376,16 +392,7 @@ static inline ALWAYS_INLINE int received_scan(PyObject *out, PyObject *value, Py
             i++;
             continue;
         }
-        PyObject *host = PyUnicode_Substring(value, gs, ge);
-        if (host == NULL)
-            return -1;
-        PyObject *toks = cached_call1(host_cache, host, received_host, HOST_CACHE_MAX);
-        Py_DECREF(host);
-        if (toks == NULL)
-            return -1;
-        int rc = extend_tuple(out, toks);
-        Py_DECREF(toks);
-        if (rc < 0)
+        if (add_host(out, value, gs, ge, received_host, host_cache) < 0)
             return -1;
         i = ge;
     }
@@ -427,16 +434,7 @@ static int received_scan1(PyObject *out, PyObject *value, PyObject *received_hos
             i++;
             continue;
         }
-        PyObject *host = PyUnicode_Substring(value, gs, ge);
-        if (host == NULL)
-            return -1;
-        PyObject *toks = cached_call1(host_cache, host, received_host, HOST_CACHE_MAX);
-        Py_DECREF(host);
-        if (toks == NULL)
-            return -1;
-        int rc = extend_tuple(out, toks);
-        Py_DECREF(toks);
-        if (rc < 0)
+        if (add_host(out, value, gs, ge, received_host, host_cache) < 0)
             return -1;
         i = ge;
     }
