@@ -118,8 +118,8 @@ def analyze_html(parts: list[str], max_bytes: int = 512 * 1024, max_links: int =
 
 
 def _styled_gate(source: str) -> bool:
-    """_collect's test for running the styled XPath (for _htmlscan, which asks
-    only once it meets a style or hidden attribute)."""
+    """Whether the source can name a style or hidden attribute: _collect's test
+    for running the styled XPath (_htmlscan asks it only once it meets one)."""
     if "style" in source or "hidden" in source:
         return True
     low = source.lower()
@@ -175,11 +175,7 @@ def _collect(root, info: HtmlInfo, max_links: int, source: str) -> None:
     # something where the source names a style or hidden attribute (attribute
     # names cannot be hidden in entities).  57% of the corpus' HTML parts do
     # not.  (Most of the others say it in lower case: no lower() copy then.)
-    if "style" in source or "hidden" in source:
-        styled = _STYLED(root)
-    else:
-        low = source.lower()
-        styled = _STYLED(root) if ("style" in low or "hidden" in low) else ()
+    styled = _STYLED(root) if _styled_gate(source) else ()
     for el in styled:
         style = el.get("style")
         if el.get("hidden") is not None or (style and _HIDDEN_STYLE.search(style)):

@@ -440,14 +440,12 @@ def body_tokens(texts: list[str], max_chars: int = 200_000, seqs: list[list[str]
     counts = _bodyscan.letters(texts, max_chars) if _bodyscan is not None else None
     if counts is not None:  # the same two counts, without the join and the encoding
         letters, upper = counts
-        if letters >= 20:
-            out.add(f"body:caps:{min(upper * 20 // letters, 10)}")
     else:
         b = "\n".join([t[:max_chars] for t in texts])[:max_chars].encode("utf-8", "replace")
         letters = len(b) - len(b.translate(None, _LETTERS))
-        if letters >= 20:
-            upper = len(b) - len(b.translate(None, _UPPER))
-            out.add(f"body:caps:{min(upper * 20 // letters, 10)}")
+        upper = len(b) - len(b.translate(None, _UPPER)) if letters >= 20 else 0
+    if letters >= 20:
+        out.add(f"body:caps:{min(upper * 20 // letters, 10)}")
     if len(texts) > 1:
         out |= words("\n".join(texts[1:]), "", max_chars, seq=seqs[1] if len(texts) == 2 else None)
     return out

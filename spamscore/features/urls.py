@@ -97,8 +97,8 @@ def registered_domain(host: str) -> str:
 # snapshot tldextract bundles and, with suffix_list_urls=() and no cache
 # directory, uses) and the same walk as its trie (tldextract's
 # _PublicSuffixListTLDExtractor.suffix_index), over two sets of dotted
-# label paths; tests/test_urlscan.py compares the two on the corpus' hosts
-# and generated ones.  Any other host goes to tldextract.
+# label paths; tests/test_psl.py compares the two on generated hosts and on
+# hosts around the rules.  Any other host goes to tldextract.
 _PLAIN_HOST = re.compile(r"[^/?#@:\[\u3002\uff0e\uff61]+\Z")
 _PSL: tuple[frozenset[str], frozenset[str]] | bool | None = None
 
@@ -176,15 +176,14 @@ def find_urls(text: str, limit: int = 500, low: str | None = None, seq: list[str
     if seq is None:
         seq = low.split()
     for w in (_speedups.url_words(seq) if _speedups is not None else _url_words(seq)):
-        for m in _URL_RE.finditer(w):
-            out.append(m.group(0).rstrip(_TRAILING))
+        out.extend(_word_urls(w))
         if len(out) >= limit:
             return out[:limit]
     return out
 
 
 def _word_urls(w: str) -> list[str]:
-    """The URLs of one word (``_urlscan.find_urls`` hands it the non-ASCII ones)."""
+    """The URLs of one word (``_urlscan.find_urls`` hands it the non-ASCII ones; the loop above, all)."""
     return [m.group(0).rstrip(_TRAILING) for m in _URL_RE.finditer(w)]
 
 
