@@ -24,6 +24,11 @@
  *       which the Python code segments), when prefix, pair_prefix or punct
  *       is not an ASCII str, when max_pair_words < 0, or when a hash probe
  *       runs long (crafted collisions): the Python code then does the work.
+ *   word_hashes(text, prefix, punct, pair_prefix, max_pair_words) -> bytes or None
+ *       the same tokens as words(), as the native int64 hash() each str
+ *       would have (one per distinct token, in no set order), without
+ *       making the str: the scoring path looks them up by hash
+ *       (spamscore.model.TokenNB.clue_rows_sums).  None where words() is.
  *   letters(texts, max_chars) -> (letters, upper) or None
  *       the ASCII letters and capitals of
  *       "\n".join([t[:max_chars] for t in texts])[:max_chars] (what
@@ -345,6 +350,76 @@ static int add_new(PyObject *set, PyObject *item)
     return rc;
 }
 
+/* Where words() puts its tokens: a set of str (``set``), or, for
+ * word_hashes(), the hash() each str would have, appended to ``h`` (the
+ * str itself never made).  hash() of a str is _Py_HashBytes over its
+ * canonical data (one byte a character when all are below 256, else two:
+ * what make_str builds), the same keyed SipHash; the module's import
+ * checks the two agree (tokens.py) before anything uses word_hashes. */
+typedef struct {
+    PyObject *set;
+    int64_t *h;
+    Py_ssize_t n, cap;
+    unsigned char *scratch;
+    Py_ssize_t scratch_cap;
+} sink_t;
+
+static int sink_emit(sink_t *k, const ch_t *a, Py_ssize_t la, const ch_t *b, Py_ssize_t lb,
+                     const ch_t *c, Py_ssize_t lc, const ch_t *d, Py_ssize_t ld)
+{
+    if (k->set != NULL)
+        return add_new(k->set, make_str(a, la, b, lb, c, lc, d, ld));
+    const ch_t *runs[4] = {a, b, c, d};
+    Py_ssize_t lens[4] = {la, lb, lc, ld}, total = la + lb + lc + ld;
+    ch_t maxc = 0;
+    for (int r = 0; r < 4; r++)
+        for (Py_ssize_t i = 0; i < lens[r]; i++)
+            maxc |= runs[r][i];
+    Py_ssize_t nbytes = total * (maxc < 256 ? 1 : 2);
+    if (nbytes > k->scratch_cap) {
+        unsigned char *p = PyMem_Realloc(k->scratch, (size_t)(nbytes > 64 ? nbytes : 64));
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        k->scratch = p;
+        k->scratch_cap = nbytes > 64 ? nbytes : 64;
+    }
+    if (maxc < 256) {
+        unsigned char *o = k->scratch;
+        for (int r = 0; r < 4; r++)
+            for (Py_ssize_t i = 0; i < lens[r]; i++)
+                *o++ = (unsigned char)runs[r][i];
+    } else {
+        unsigned char *o = k->scratch;
+        for (int r = 0; r < 4; r++) {
+            if (lens[r])
+                memcpy(o, runs[r], (size_t)lens[r] * sizeof(ch_t));
+            o += lens[r] * (Py_ssize_t)sizeof(ch_t);
+        }
+    }
+    if (k->n == k->cap) {
+        Py_ssize_t cap = k->cap ? 2 * k->cap : 256;
+        int64_t *h = PyMem_Realloc(k->h, (size_t)cap * sizeof(int64_t));
+        if (h == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        k->h = h;
+        k->cap = cap;
+    }
+    k->h[k->n++] = (int64_t)_Py_HashBytes(k->scratch, nbytes);
+    return 0;
+}
+
+static void sink_free(sink_t *k)
+{
+    PyMem_Free(k->h);
+    PyMem_Free(k->scratch);
+    k->h = NULL;
+    k->scratch = NULL;
+}
+
 static int is_ascii_str(PyObject *o)
 {
     return PyUnicode_Check(o) && PyUnicode_IS_ASCII(o);
@@ -358,12 +433,14 @@ static Py_ssize_t pow2_at_least(Py_ssize_t n)
     return c;
 }
 
-static PyObject *words(PyObject *self, PyObject *args)
+/* words() (as_hashes 0: a set of str) and word_hashes() (1: bytes of the
+ * int64 hash() of each distinct token); the same tokens, in one pass. */
+static PyObject *words_impl(PyObject *args, int as_hashes)
 {
     PyObject *text, *prefix, *punct, *pair_prefix;
     Py_ssize_t max_pair_words;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OOOOn:words", &text, &prefix, &punct, &pair_prefix, &max_pair_words))
+    if (!PyArg_ParseTuple(args, as_hashes ? "OOOOn:word_hashes" : "OOOOn:words", &text, &prefix, &punct,
+                          &pair_prefix, &max_pair_words))
         return NULL;
     int pairs = pair_prefix != Py_None;
     if (PyUnicode_Check(text) && PyUnicode_READY(text) < 0)
@@ -386,17 +463,23 @@ static PyObject *words(PyObject *self, PyObject *args)
             is_punct[pp[i]] = 1;
     }
 
-    PyObject *out = PySet_New(NULL), *result = NULL;
+    PyObject *out = as_hashes ? NULL : PySet_New(NULL), *result = NULL;
     ch_t *low = NULL, *pre = NULL, *ppre = NULL;
     int32_t *seq_ids = NULL, *kept_of = NULL;
     uint64_t *pair_keys = NULL;
     spanset_t ws, ks;
+    sink_t sink;
     memset(&ws, 0, sizeof(ws));
     memset(&ks, 0, sizeof(ks));
-    if (out == NULL)
+    memset(&sink, 0, sizeof(sink));
+    sink.set = out;
+    if (!as_hashes && out == NULL)
         return NULL;
-    if (n == 0)
+    if (n == 0) {
+        if (as_hashes)
+            return PyBytes_FromStringAndSize(NULL, 0);
         return out;
+    }
     Py_ssize_t lpre = PyUnicode_GET_LENGTH(prefix), lppre = pairs ? PyUnicode_GET_LENGTH(pair_prefix) : 0;
     if ((pre = to_chars(prefix)) == NULL || (pairs && (ppre = to_chars(pair_prefix)) == NULL))
         goto fail;
@@ -454,11 +537,8 @@ static PyObject *words(PyObject *self, PyObject *args)
         start = w;
         h = FNV_BASIS;
     }
-    if (nseq == 0) {
-        result = out;
-        out = NULL;
-        goto done;
-    }
+    if (nseq == 0)
+        goto finish;
     /* each distinct word, stripped */
     kept_of = PyMem_Malloc((size_t)ws.count * sizeof(int32_t));
     if (kept_of == NULL) {
@@ -492,7 +572,7 @@ static PyObject *words(PyObject *self, PyObject *args)
             tail[lt++] = ' ';
             for (int k = 0; k < nd; k++)
                 tail[lt++] = (ch_t)digits[k];
-            if (add_new(out, make_str(pre, lpre, tail, lt, NULL, 0, NULL, 0)) < 0)
+            if (sink_emit(&sink, pre, lpre, tail, lt, NULL, 0, NULL, 0) < 0)
                 goto fail;
         } else if (len > 2) {
             int added;
@@ -502,7 +582,7 @@ static PyObject *words(PyObject *self, PyObject *args)
             if (kid == -2)
                 goto bail;
             kept_of[id] = (int32_t)kid;
-            if (added && add_new(out, make_str(pre, lpre, low + s, len, NULL, 0, NULL, 0)) < 0)
+            if (added && sink_emit(&sink, pre, lpre, low + s, len, NULL, 0, NULL, 0) < 0)
                 goto fail;
         }
     }
@@ -537,15 +617,22 @@ static PyObject *words(PyObject *self, PyObject *args)
                 if (!seen) {
                     pair_keys[j] = key;  /* at most m keys in 2m+ slots */
                     span_t a = ks.spans[prev], b = ks.spans[v];
-                    if (add_new(out, make_str(ppre, lppre, low + a.off, a.len, space, 1, low + b.off, b.len)) < 0)
+                    if (sink_emit(&sink, ppre, lppre, low + a.off, a.len, space, 1, low + b.off, b.len) < 0)
                         goto fail;
                 }
             }
             prev = v;
         }
     }
-    result = out;
-    out = NULL;
+finish:
+    if (as_hashes) {
+        result = PyBytes_FromStringAndSize((const char *)sink.h, sink.n * (Py_ssize_t)sizeof(int64_t));
+        if (result == NULL)
+            goto fail;
+    } else {
+        result = out;
+        out = NULL;
+    }
     goto done;
 bail:
     result = Py_None;
@@ -563,7 +650,20 @@ done:
     PyMem_Free(pair_keys);
     spanset_free(&ws);
     spanset_free(&ks);
+    sink_free(&sink);
     return result;
+}
+
+static PyObject *words(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return words_impl(args, 0);
+}
+
+static PyObject *word_hashes(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return words_impl(args, 1);
 }
 
 static PyObject *letters(PyObject *self, PyObject *args)
@@ -618,6 +718,9 @@ static PyMethodDef methods[] = {
     {"words", words, METH_VARARGS,
      "words(text, prefix, punct, pair_prefix, max_pair_words) -> set or None: "
      "the word tokens of an ASCII text (see the module doc)"},
+    {"word_hashes", word_hashes, METH_VARARGS,
+     "word_hashes(text, prefix, punct, pair_prefix, max_pair_words) -> bytes or None: "
+     "the hash() of each token words() would give (native int64), without the str"},
     {"letters", letters, METH_VARARGS,
      "letters(texts, max_chars) -> (letters, upper) or None: the ASCII letters and capitals "
      "of \"\\n\".join([t[:max_chars] for t in texts])[:max_chars]"},

@@ -602,6 +602,178 @@ done:
     return result;
 }
 
+/* Probe the table for each distinct hash of ``hs`` (n of them, duplicates
+ * allowed): the sorted rows found (a PyMem buffer the caller frees, *m_out
+ * of them) and the number of distinct hashes (*distinct).  NULL with an
+ * exception set on error.  Distinct hashes have distinct rows (each slot
+ * holds one key), so the rows come out distinct too. */
+static int64_t *probe_hashes(const int64_t *hs, Py_ssize_t n, const table_t *t, const uint64_t *bloom,
+                             Py_ssize_t *m_out, Py_ssize_t *distinct)
+{
+    int64_t stack_seen[1024];
+    Py_ssize_t cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    int64_t *seen = cap <= 1024 ? stack_seen : PyMem_Malloc((size_t)cap * sizeof(int64_t));
+    int64_t *out = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    if (seen == NULL || out == NULL) {
+        if (seen != stack_seen)
+            PyMem_Free(seen);
+        PyMem_Free(out);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < cap; i++)
+        seen[i] = EMPTY;
+    uint64_t smask = (uint64_t)cap - 1;
+    Py_ssize_t m = 0, d = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t h = hs[i];
+        /* distinct hashes only (hash() is never -1: EMPTY marks a free slot;
+         * at most half full, so a free slot always ends the probe) */
+        uint64_t j = ((uint64_t)h ^ ((uint64_t)h >> 29)) & smask;
+        int dup = 0;
+        while (seen[j] != EMPTY) {
+            if (seen[j] == h) {
+                dup = 1;
+                break;
+            }
+            j = (j + 1) & smask;
+        }
+        if (dup)
+            continue;
+        seen[j] = h;
+        d++;
+        if (bloom != NULL && !bloom_may_hold(bloom, (Py_hash_t)h))
+            continue;
+        uint64_t pos = (uint64_t)h & t->mask;
+        for (uint64_t step = 0; step <= t->mask; step++) {
+            int64_t k = t->k[pos];
+            if (k == h) {
+                out[m++] = t->r[pos];
+                break;
+            }
+            if (k == EMPTY)
+                break;
+            pos = (pos + 1) & t->mask;
+        }
+    }
+    if (seen != stack_seen)
+        PyMem_Free(seen);
+    if (m > 1)
+        qsort(out, (size_t)m, sizeof(int64_t), cmp_i64);
+    *m_out = m;
+    *distinct = d;
+    return out;
+}
+
+/* lookup_sums_h(doc, extra, keys, rows, log_f, log_1mf, meta, max_clues[, bloom])
+ *     -> (rows, sums, distinct):
+ * lookup_sums() of the features of ``doc`` (a list or tuple of str) and of
+ * ``extra`` (a list of bytes, each the native int64 hash() of features given
+ * without their str: _bodyscan.word_hashes), duplicates counted once (by
+ * hash); ``distinct`` is how many distinct features there were. */
+static PyObject *lookup_sums_h(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *doc, *extra, *keys, *rows, *lf_o, *l1_o, *meta_o, *bloom_o = Py_None;
+    Py_ssize_t max_clues;
+    if (!PyArg_ParseTuple(args, "OO!OOOOOn|O:lookup_sums_h", &doc, &PyList_Type, &extra, &keys, &rows, &lf_o,
+                          &l1_o, &meta_o, &max_clues, &bloom_o))
+        return NULL;
+    Py_ssize_t ne = PyList_GET_SIZE(extra), n_extra = 0;
+    for (Py_ssize_t i = 0; i < ne; i++) {
+        PyObject *b = PyList_GET_ITEM(extra, i);
+        if (!PyBytes_CheckExact(b) || PyBytes_GET_SIZE(b) % 8 != 0) {
+            PyErr_SetString(PyExc_TypeError, "extra: expected a list of bytes of native int64 hashes");
+            return NULL;
+        }
+        n_extra += PyBytes_GET_SIZE(b) / 8;
+    }
+    PyObject *seq = PySequence_Tuple(doc);  /* (hash() of a str subclass may run Python code) */
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t nd = PyTuple_GET_SIZE(seq);
+    int64_t *hs = PyMem_Malloc((size_t)(nd + n_extra > 0 ? nd + n_extra : 1) * sizeof(int64_t));
+    if (hs == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < nd; i++) {
+        Py_hash_t h = PyObject_Hash(PyTuple_GET_ITEM(seq, i));
+        if (h == -1) {
+            PyMem_Free(hs);
+            Py_DECREF(seq);
+            return NULL;
+        }
+        hs[i] = (int64_t)h;
+    }
+    Py_DECREF(seq);
+    /* (the list and its bytes are immutable while we copy: no Python code runs) */
+    Py_ssize_t at = nd;
+    for (Py_ssize_t i = 0; i < ne && i < PyList_GET_SIZE(extra); i++) {
+        PyObject *b = PyList_GET_ITEM(extra, i);
+        Py_ssize_t k = PyBytes_GET_SIZE(b) / 8;
+        if (at + k > nd + n_extra)
+            k = nd + n_extra - at;
+        memcpy(hs + at, PyBytes_AS_STRING(b), (size_t)k * sizeof(int64_t));
+        at += k;
+    }
+    table_t t;
+    tables_t tb;
+    Py_buffer bb = {0};
+    PyObject *result = NULL, *found = NULL, *sums = NULL;
+    int64_t *out = NULL;
+    if (bloom_o != Py_None) {
+        if (PyObject_GetBuffer(bloom_o, &bb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+            PyMem_Free(hs);
+            return NULL;
+        }
+        if (bb.itemsize != 8 || bb.len != (Py_ssize_t)(BLOOM_BITS / 8)) {
+            PyErr_SetString(PyExc_ValueError, "expected a bloom filter of 2**21 bits in 64-bit words");
+            PyBuffer_Release(&bb);
+            PyMem_Free(hs);
+            return NULL;
+        }
+    }
+    if (get_table(keys, rows, &t, 0) < 0) {
+        if (bb.obj) PyBuffer_Release(&bb);
+        PyMem_Free(hs);
+        return NULL;
+    }
+    if (get_tables(lf_o, l1_o, meta_o, &tb) < 0) {
+        release_table(&t);
+        if (bb.obj) PyBuffer_Release(&bb);
+        PyMem_Free(hs);
+        return NULL;
+    }
+    Py_ssize_t m = 0, distinct = 0;
+    out = probe_hashes(hs, at, &t, bb.obj ? (const uint64_t *)bb.buf : NULL, &m, &distinct);
+    if (out == NULL)
+        goto done;
+    found = PyBytes_FromStringAndSize((const char *)out, m * (Py_ssize_t)sizeof(int64_t));
+    if (found == NULL)
+        goto done;
+    if (m <= max_clues) {
+        sums = sums_of(out, m, tb.lf, tb.l1, tb.meta, tb.size);
+        if (sums == NULL)
+            goto done;
+    } else {
+        sums = Py_None;
+        Py_INCREF(sums);
+    }
+    result = Py_BuildValue("(OOn)", found, sums, distinct);
+done:
+    Py_XDECREF(found);
+    Py_XDECREF(sums);
+    PyMem_Free(out);
+    PyMem_Free(hs);
+    release_tables(&tb);
+    release_table(&t);
+    if (bb.obj) PyBuffer_Release(&bb);
+    return result;
+}
+
 /* bloom(hashes, words): set the two bits of every hash (int64) in a
  * BLOOM_BITS-bit filter (uint64 words, zeroed by the caller). */
 static PyObject *bloom(PyObject *self, PyObject *args)
@@ -754,6 +926,9 @@ fail:
 }
 
 static PyMethodDef methods[] = {
+    {"lookup_sums_h", lookup_sums_h, METH_VARARGS,
+     "lookup_sums_h(doc, extra, keys, rows, log_f, log_1mf, meta, max_clues[, bloom]) -> (rows, sums, distinct): "
+     "lookup_sums of the str of doc and the int64 hashes of the bytes in extra, duplicates once"},
     {"lookup", lookup, METH_VARARGS,
      "lookup(doc, keys, rows) -> bytes: sorted distinct int64 rows of doc's items in the table"},
     {"build", build, METH_VARARGS,

@@ -629,6 +629,32 @@ class TokenNB:
             rows = self.clue_rows(doc)
         return rows, clue_sums(rows, sc.log_f, sc.log_1mf, meta)
 
+    def takes_hashes(self) -> bool:
+        """Whether :meth:`clue_rows_sums_h` can run (the compiled lookup, a table of int32 rows)."""
+        return (_speedups is not None and hasattr(_speedups, "lookup_sums_h")
+                and self._get_scorer().index.rows.dtype == np.int32)
+
+    def clue_rows_sums_h(self, doc: Sequence[str], extra: list[bytes],
+                         meta: np.ndarray | None) -> tuple[np.ndarray, tuple, int]:
+        """:meth:`clue_rows_sums` of the features ``doc`` and of those given by hash in
+        ``extra`` (bytes of native int64 ``hash()`` values: the body words of
+        ``extract(..., into=extra)``), and how many distinct features there were.
+
+        Features are told apart by hash here (two different tokens with the
+        same 64-bit hash would count once: the odds are those of
+        :class:`HashIndex`'s, about 10^-14 a message).  Needs
+        :meth:`takes_hashes`.
+        """
+        sc = self._get_scorer()
+        index = sc.index
+        found, sums, distinct = _speedups.lookup_sums_h(doc, extra, index.keys, index.rows, sc.log_f, sc.log_1mf,
+                                                        meta, self.max_clues, index.bloom)
+        rows = np.frombuffer(found, dtype=np.int64)
+        if sums is None:
+            rows = cap_clues(rows, sc.log_odds, self.max_clues)  # (more than max_clues, or non-finite values)
+            sums = clue_sums(rows, sc.log_f, sc.log_1mf, meta)
+        return rows, sums, distinct
+
     def clue_indices(self, doc: Iterable[str]) -> tuple[list[str], np.ndarray]:
         """The clue tokens of a document and their rows, in a fixed order.
 

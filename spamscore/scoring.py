@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import features as _features
+from .features import tokens as _tokens
 from ._fit import fit_logistic, stratified_folds
 from .errors import InputError, ModelError
 from .features import FEATURE_VERSION, FeatureOptions
@@ -279,15 +280,21 @@ class Model:
             clues = [Clue(toks[i], float(weights[i])) for i in order]
         return Verdict(prob, self.label_for(prob), clues, lin, len(feats)), toks, weights
 
-    def score_features(self, feats: Sequence[str], max_clues: int = 15) -> Verdict:
+    def score_features(self, feats: Sequence[str], max_clues: int = 15, hashes: list[bytes] | None = None) -> Verdict:
         """The verdict of a feature list (what :meth:`explain` gives, with only the top clues' tokens).
 
         The scoring path: only the statistics the calibration weighs are
         computed (Fisher's costs four incomplete-gamma calls), and clue
-        tokens only for the clues shown.
+        tokens only for the clues shown.  ``hashes``: more features, given
+        by hash (``extract(..., into=hashes)``; needs ``nb.takes_hashes()``).
         """
         fisher, families = self._needs()
-        idx, sums = self.nb.clue_rows_sums(feats, self._meta_mask() if families else None)
+        meta = self._meta_mask() if families else None
+        if hashes is None:
+            idx, sums = self.nb.clue_rows_sums(feats, meta)
+            n_features = len(feats)
+        else:
+            idx, sums, n_features = self.nb.clue_rows_sums_h(feats, hashes, meta)
         cal = self.calibration
         lin = cal.linear(*statistics_from_sums(sums, cal.family_clues, fisher, families))
         prob = _sigmoid(lin)
@@ -297,12 +304,21 @@ class Model:
             weights = sc.log_odds[idx]
             order = np.argsort(-np.abs(weights), kind="stable")[:max_clues]
             clues = list(map(Clue, sc.tokens.take(idx[order]), weights[order].tolist()))
-        return Verdict(prob, self.label_for(prob), clues, lin, len(feats))
+        return Verdict(prob, self.label_for(prob), clues, lin, n_features)
 
     def score(self, raw: bytes, max_clues: int = 15) -> Verdict:
-        """Score one raw message (bytes).  Never raises on malformed mail."""
+        """Score one raw message (bytes).  Never raises on malformed mail.
+
+        Body words reach the lookup as hashes when the compiled helpers allow
+        (no str made for them: ``_bodyscan.word_hashes``, ``_speedups.lookup_sums_h``);
+        the verdict is the same as :meth:`score_features` of :meth:`features`.
+        """
         if not isinstance(raw, (bytes, bytearray, memoryview)):
             raise InputError(f"expected the raw message as bytes, got {type(raw).__name__}")
+        if _tokens._WORD_HASHES and self.nb.takes_hashes():
+            hashes: list[bytes] = []
+            feats = _features.extract(parse(bytes(raw), self.limits), self.options, into=hashes)
+            return self.score_features(feats, max_clues, hashes)
         return self.score_features(self.features(bytes(raw)), max_clues)
 
     def score_many(self, raws: Iterable[bytes], max_clues: int = 15) -> Iterator[Verdict]:

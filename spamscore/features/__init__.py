@@ -100,8 +100,15 @@ def analyze(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS) -> Ana
     return Analysis(pm, info, plain, urls[: options.max_urls], visible, plain_seq, html_seq, max_chars)
 
 
-def extract(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS, analysis: Analysis | None = None) -> list[str]:
-    """All features of a parsed message (duplicates removed, order unspecified)."""
+def extract(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS, analysis: Analysis | None = None,
+            into: list[bytes] | None = None) -> list[str]:
+    """All features of a parsed message (duplicates removed, order unspecified).
+
+    ``into`` (the scoring path, :meth:`spamscore.scoring.Model.score`): body
+    words may be left out of the list and put there instead, as bytes of
+    their int64 ``hash()`` values (see :func:`.tokens.words`); the list and
+    those hashes together are then the features, a word possibly in both.
+    """
     a = analysis if analysis is not None else analyze(pm, options)
     texts = [a.plain_text]
     seqs = None
@@ -109,7 +116,7 @@ def extract(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS, analys
         seqs = [a.plain_seq, a.html_seq]
     if a.html.parts:
         texts.append(a.html.visible_text if a.visible_text is None else a.visible_text)
-    feats = body_tokens(texts, options.max_text_chars, seqs)  # a new set: extended in place
+    feats = body_tokens(texts, options.max_text_chars, seqs, into)  # a new set: extended in place
     feats.update(subject_tokens(pm.subject))
     feats.update(header_tokens(pm.headers, options.ignored_headers))
     feats.update(url_features(a.urls, a.html.links, options.max_urls))

@@ -50,6 +50,35 @@ if _bodyscan is not None and getattr(_bodyscan, "UNIDATA_VERSION", None) != unic
     # another, normalize() and str.lower() could disagree with them
     _bodyscan = None  # pragma: no cover
 
+
+def _word_hashes_agree() -> bool:
+    """Whether ``_bodyscan.word_hashes`` gives hash() of the tokens ``_bodyscan.words`` gives.
+
+    It computes the hash of each token's canonical data itself (CPython's
+    str hash, this process's key) without making the str; checked once
+    here on words of one and two bytes a character, so that another Python
+    build whose str hash differs turns the hashed scoring path off instead
+    of scoring wrongly.
+    """
+    fn = getattr(_bodyscan, "word_hashes", None)
+    if fn is None:
+        return False
+    try:
+        import numpy as np
+
+        sample = "Hello wörld, ÿes: naïve \u201cquoted\u201d \u20acuro ok! supercalifragilistic abc abc"
+        for pair in ("", None, "p:"):
+            got = fn(sample, "x:", _PUNCT, pair, MAX_BIGRAM_WORDS)
+            want = _bodyscan.words(sample, "x:", _PUNCT, pair, MAX_BIGRAM_WORDS)
+            if got is None or want is None:
+                return False
+            if set(np.frombuffer(got, dtype=np.int64).tolist()) != {hash(t) for t in want}:
+                return False
+        return True
+    except Exception:  # pragma: no cover - any surprise: the str path
+        return False
+
+
 __all__ = ["body_tokens", "header_tokens", "subject_tokens", "words", "DEFAULT_IGNORED_HEADERS"]
 
 # Headers other filters add: they leak a previous verdict into training, so
@@ -112,7 +141,7 @@ def _cjk_tokens(run: str, out: set[str]) -> None:
 
 
 def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | bool = False,
-          seq: list[str] | None = None) -> set[str]:
+          seq: list[str] | None = None, into: list[bytes] | None = None) -> set[str]:
     """The set of word tokens in ``text``, each with ``prefix``.
 
     Words are split on white space (``str.split``, in C) and deduplicated
@@ -123,9 +152,22 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
     with the given prefix.  ``seq``, when given, must be
     ``text[:max_chars].lower().split()`` of an ASCII ``text``: a caller that
     has it already (:func:`spamscore.features.analyze`) saves the split.
+
+    ``into`` (the scoring path): when the compiled words take the text, the
+    tokens go to ``into`` as one bytes of their native int64 ``hash()``
+    values (``_bodyscan.word_hashes``: no str made, no set filled) and the
+    set returned is empty; otherwise the set holds them as usual.  Only a
+    lookup by hash (:meth:`spamscore.model.TokenNB.clue_rows_sums`) can use
+    them.
     """
     if seq is None:
         text = text[:max_chars]
+        if into is not None and _WORD_HASHES and _bodyscan is not None:
+            hashes = _bodyscan.word_hashes(text, prefix, _PUNCT, ("" if bigrams is True else bigrams) if bigrams
+                                           else None, MAX_BIGRAM_WORDS)
+            if hashes is not None:
+                into.append(hashes)
+                return set()
         if _bodyscan is not None:
             # normalize, lower, split, distinct words, strip, pairs: one pass in C
             # (spamscore/_bodyscan.c); None for a text it leaves to this code (CJK...)
@@ -412,7 +454,8 @@ _UPPER = bytes(range(65, 91))
 _LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 
 
-def body_tokens(texts: list[str], max_chars: int = 200_000, seqs: list[list[str] | None] | None = None) -> set[str]:
+def body_tokens(texts: list[str], max_chars: int = 200_000, seqs: list[list[str] | None] | None = None,
+                into: list[bytes] | None = None) -> set[str]:
     """Body words of ``texts``: ``texts[0]`` the text/plain parts, any others HTML visible text.
 
     Word bigrams (Bogofilter's multi-word tokens: "click here", "dear friend")
@@ -425,12 +468,13 @@ def body_tokens(texts: list[str], max_chars: int = 200_000, seqs: list[list[str]
     bigrams from plain text only 0.0464 / 5.71 / 0.49 (kept).
     ``seqs[i]``, when given and not None, is ``texts[i][:max_chars].lower().split()``
     of an ASCII text (shared with the URL finder; see :func:`words`).
+    ``into``: the words may go there as hashes instead (see :func:`words`).
     """
     if not texts:
         return set()
     if seqs is None:
         seqs = [None, None]
-    out = words(texts[0], "", max_chars, bigrams=True, seq=seqs[0])
+    out = words(texts[0], "", max_chars, bigrams=True, seq=seqs[0], into=into)
     # Share of capitals among the letters, in twentieths (SpamAssassin's
     # UPPERCASE_* rules).  Counted in C: bytes.translate deletes the letters.
     # CV (3 seeds): (1-AUC)% 0.0424 -> 0.0418, FNR@0.1% 5.89 -> 5.86, FNR@1% 0.46 -> 0.39.
@@ -447,5 +491,9 @@ def body_tokens(texts: list[str], max_chars: int = 200_000, seqs: list[list[str]
     if letters >= 20:
         out.add(f"body:caps:{min(upper * 20 // letters, 10)}")
     if len(texts) > 1:
-        out |= words("\n".join(texts[1:]), "", max_chars, seq=seqs[1] if len(texts) == 2 else None)
+        out |= words("\n".join(texts[1:]), "", max_chars, seq=seqs[1] if len(texts) == 2 else None, into=into)
     return out
+
+
+# Whether the scoring path may take body words as hashes (see words(into=...)).
+_WORD_HASHES = _bodyscan is not None and _word_hashes_agree()

@@ -1,0 +1,171 @@
+"""Body words by hash on the scoring path (_bodyscan.word_hashes, _speedups.lookup_sums_h).
+
+``Model.score`` gives the lookup the body words as the ``hash()`` of each
+token, without making the str, when both helpers are built.  These tests
+check that the hashes are those of the tokens ``words`` gives, that the
+lookup by hash finds the rows, sums and feature count of the lookup by str,
+and that a verdict is the same either way.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spamscore import model as M
+from spamscore.features import extract
+from spamscore.features import tokens as T
+from spamscore.message import parse
+
+from conftest import FIXTURES, fixture_bytes, make_message
+from test_bodyscan import ANY_TEXT, ASCII_TEXT, LATIN1_TEXT, PREFIXES
+
+pytestmark = pytest.mark.skipif(T._bodyscan is None or M._speedups is None,
+                                reason="spamscore._bodyscan or _speedups was not built (no C compiler)")
+PUNCT = T._PUNCT
+PAIR = st.sampled_from([None, "", "bi:", "é "])
+
+
+def hashes_of(b: bytes) -> list[int]:
+    return np.frombuffer(b, dtype=np.int64).tolist()
+
+
+def test_the_import_time_check_passed():
+    assert T._WORD_HASHES is True
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(ASCII_TEXT, LATIN1_TEXT, ANY_TEXT), PREFIXES, PAIR, st.integers(0, 40))
+def test_word_hashes_are_the_hashes_of_the_words(text, prefix, pair, max_pair_words):
+    if not prefix.isascii() or (pair is not None and not pair.isascii()):
+        # (both decline a non-ASCII prefix: the Python code takes it)
+        assert T._bodyscan.word_hashes(text, prefix, PUNCT, pair, max_pair_words) is None
+        return
+    got = T._bodyscan.word_hashes(text, prefix, PUNCT, pair, max_pair_words)
+    want = T._bodyscan.words(text, prefix, PUNCT, pair, max_pair_words)
+    if want is None:
+        assert got is None
+        return
+    assert set(hashes_of(got)) == {hash(t) for t in want}
+    assert len(set(hashes_of(got))) == len(want)
+    # repeats only where several words give one skip token
+    assert len(hashes_of(got)) - len(want) <= sum(1 for t in want if "skip:" in t) * len(text)
+
+
+def test_known_hashes_of_one_and_two_byte_tokens():
+    text = "Hello wörld “quoted” €uro supercalifragilisticexpialidocious"
+    got = set(hashes_of(T._bodyscan.word_hashes(text, "", PUNCT, "", 10)))
+    for tok in ["hello", "wörld", "“quoted”", "€uro", "hello wörld", "wörld “quoted”", "skip:s 30"]:
+        assert hash(tok) in got, tok
+    assert hash("Hello") not in got
+    assert T._bodyscan.word_hashes("", "", PUNCT, None, 10) == b""
+    assert T._bodyscan.word_hashes("無料 です", "", PUNCT, None, 10) is None  # CJK: the Python code
+
+
+def test_words_into_puts_the_words_there(monkeypatch):
+    into: list[bytes] = []
+    assert T.words("free money now", into=into) == set()
+    assert set(hashes_of(into[0])) == {hash("free"), hash("money"), hash("now")}
+    # without the compiled words (or a text they decline) the set holds them
+    into = []
+    assert T.words("無料 free", into=into) == T.words("無料 free")
+    assert into == []
+    monkeypatch.setattr(T, "_WORD_HASHES", False)
+    assert T.words("free money", into=into) == {"free", "money"} and into == []
+
+
+@pytest.fixture(scope="module")
+def nb(small_model):
+    assert small_model.nb.takes_hashes()
+    return small_model.nb
+
+
+def test_lookup_by_hash_equals_lookup_by_str(nb):
+    rng = random.Random(7)
+    vocab = list(nb._token_list())
+    sc = nb._get_scorer()
+    meta = np.zeros(len(sc.log_f), dtype=np.uint8)
+    meta[::3] = 1
+    for trial in range(300):
+        toks = rng.sample(vocab, rng.randrange(0, min(60, len(vocab))))
+        toks += [f"unknown{rng.random()}" for _ in range(rng.randrange(5))]
+        rng.shuffle(toks)
+        cut = rng.randrange(len(toks) + 1)
+        doc, by_hash = toks[:cut], toks[cut:]
+        # overlap and repeats: a token may be in both, or twice among the hashes
+        if doc and rng.random() < 0.5:
+            by_hash.append(rng.choice(doc))
+        if by_hash and rng.random() < 0.5:
+            by_hash.append(by_hash[0])
+        chunks = [np.array([hash(t) for t in by_hash[i::2]], dtype=np.int64).tobytes() for i in range(2)]
+        union = sorted(set(doc) | set(by_hash))
+        for m in (meta, None):
+            rows, sums = nb.clue_rows_sums(union, m)
+            rows_h, sums_h, n = nb.clue_rows_sums_h(doc, chunks, m)
+            assert rows.tolist() == rows_h.tolist()
+            assert sums == sums_h
+            assert n == len(union)
+
+
+def test_lookup_by_hash_rejects_bad_extra(nb):
+    sc = nb._get_scorer()
+    i = sc.index
+    with pytest.raises(TypeError):
+        M._speedups.lookup_sums_h([], [b"1234567"], i.keys, i.rows, sc.log_f, sc.log_1mf, None, 15, i.bloom)
+    with pytest.raises(TypeError):
+        M._speedups.lookup_sums_h([], ["not bytes"], i.keys, i.rows, sc.log_f, sc.log_1mf, None, 15, i.bloom)
+    with pytest.raises(TypeError):
+        M._speedups.lookup_sums_h([], (b"",), i.keys, i.rows, sc.log_f, sc.log_1mf, None, 15, i.bloom)
+
+
+def test_many_features_by_hash(nb):
+    # more than the 1,024-slot table on the stack, and more than max_clues found
+    vocab = list(nb._token_list())
+    hs = np.array([hash(t) for t in vocab] + [hash(f"x{i}") for i in range(3000)], dtype=np.int64)
+    rows, sums, n = nb.clue_rows_sums_h([], [hs.tobytes(), hs[:100].tobytes()], None)
+    want_rows, want_sums = nb.clue_rows_sums(vocab + [f"x{i}" for i in range(3000)], None)
+    assert n == len(vocab) + 3000
+    assert rows.tolist() == want_rows.tolist() and sums == want_sums
+
+
+def _messages():
+    rng = random.Random(3)
+    out = [p.read_bytes() for p in sorted(FIXTURES.rglob("*.eml"))]
+    out += [make_message(rng, i % 2 == 0, i) for i in range(40)]
+    out += [b"", b"\n\n", b"Subject: x\n\n" + "d\u00e9j\u00e0 vu caf\u00e9 “q” ".encode() * 50,
+            b"Content-Type: text/html\n\n<p>free <b>money</b> now</p>"]
+    return out
+
+
+@pytest.mark.parametrize("which", ["small", "default"])
+def test_score_gives_the_verdict_of_the_features(which, small_model, default_model, monkeypatch):
+    model = small_model if which == "small" else default_model
+    for raw in _messages():
+        fast = model.score(raw, 15)
+        slow = model.score_features(model.features(raw), 15)
+        assert fast == slow
+        monkeypatch.setattr(T, "_WORD_HASHES", False)
+        assert model.score(raw, 15) == slow
+        monkeypatch.setattr(T, "_WORD_HASHES", True)
+
+
+def test_score_takes_the_hashed_path(default_model, monkeypatch):
+    calls = []
+    real = M._speedups.lookup_sums_h
+    monkeypatch.setattr(M._speedups, "lookup_sums_h", lambda *a: calls.append(1) or real(*a))
+    v = default_model.score(fixture_bytes("plain_ham.eml"))
+    assert calls and v.n_features > 0
+
+
+def test_extract_into_splits_the_features():
+    pm = parse(fixture_bytes("multipart_spam.eml"))
+    into: list[bytes] = []
+    part = extract(pm, into=into)
+    full = extract(pm)
+    assert into, "the body words went by hash"
+    assert {hash(t) for t in full} == {hash(t) for t in part} | {h for b in into for h in hashes_of(b)}
+    assert len(part) < len(full)
