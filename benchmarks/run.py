@@ -3,12 +3,14 @@
 
     python benchmarks/run.py [--corpus PATH.tar.xz|DIR|generated] [--split TSV]
                              [--peers bogofilter,rspamd[,spamassassin]] [--passes 3] [--sa-passes 1]
+                             [--paired-passes 5]
                              [--out benchmarks/results] [--quick] [--sample N]
 
 Trains and scores spamscore (its CLI: ``spamscore train`` / ``spamscore score``, --jobs 1 and
 --jobs <all cores>) and the peers (the reference scripts in benchmarks/peers/) on the fixed
 split, evaluates every score file with spamscore.metrics, and writes one table
-(``<out>/<name>.md`` and ``.json``), spamscore's ratio to each peer, a ROC plot
+(``<out>/<name>.md`` and ``.json``), spamscore's ratio to each peer, the paired speed
+passes (spamscore and Bogofilter in alternation, the figure for the speed target), a ROC plot
 (``<out>/<name>-roc.png``), the stage breakdown and cProfile hot spots of spamscore's scoring,
 and the scaling tables (scoring time against message size, training time against corpus size).
 See docs/benchmarks.md.
@@ -67,6 +69,10 @@ def parse_args(argv=None):
                          "(default bogofilter,rspamd; spamassassin is slow: about 8 msgs/s)")
     ap.add_argument("--passes", type=int, default=3, help="timed passes (medians reported), default 3")
     ap.add_argument("--sa-passes", type=int, default=1, help="SpamAssassin scoring passes (default 1)")
+    ap.add_argument("--paired-passes", type=int, default=5, metavar="N",
+                    help="rounds of paired speed passes after training: one spamscore --jobs 1 and one Bogofilter "
+                         "pass each, in alternating order, so drift affects both alike (default 5, 2 with --quick; "
+                         "0: off; needs bogofilter among the peers)")
     ap.add_argument("--sa-test-sample", type=int, default=None, metavar="N",
                     help="score SpamAssassin on a stratified sample of N test messages only (it trains on the whole "
                          "training half); spamscore's ratios to it then use spamscore's figures on the same N")
@@ -77,7 +83,7 @@ def parse_args(argv=None):
                     help="use N messages of each half (stratified sample) instead of the whole split")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true",
-                    help="one pass, smaller stage sample, sizes up to 1 MB, small training-size curve")
+                    help="one pass, two paired rounds, smaller stage sample, sizes up to 1 MB, small training-size curve")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: stages, profile, size, train")
     ap.add_argument("--stage-sample", type=int, default=None,
                     help="messages for the stage breakdown and profile (default: the whole test half; 300 with --quick)")
@@ -100,8 +106,11 @@ def parse_args(argv=None):
     a.skip_set = {s.strip() for s in a.skip.split(",") if s.strip()}
     if a.quick:
         a.passes = min(a.passes, 1) if "--passes" not in (argv or sys.argv) else a.passes
+        a.paired_passes = min(a.paired_passes, 2) if "--paired-passes" not in (argv or sys.argv) else a.paired_passes
     if a.passes < 1 or a.sa_passes < 1 or a.jobs < 1:
         ap.error("--passes, --sa-passes and --jobs must be at least 1")
+    if a.paired_passes < 0:
+        ap.error("--paired-passes must be 0 or more")
     return a
 
 
@@ -221,6 +230,9 @@ def main(argv=None) -> int:
                 curves.append((label, py, ps))
                 res["systems"].append(row)
         res["ratios"] = report.ratios(res["systems"])
+        # -- paired speed passes: spamscore and Bogofilter in alternation -----------------
+        if a.paired_passes and any(s["key"] == "bogofilter" and s.get("metrics") for s in res["systems"]):
+            res["paired"] = run_paired(a, c, ss["model_path"], os.path.join(peer_out, "bogofilter.db"))
         # -- the ROC plot ----------------------------------------------------------------
         os.makedirs(a.out, exist_ok=True)
         png = f"{a.name}-roc.png"
@@ -265,7 +277,7 @@ def main(argv=None) -> int:
             "command": "python benchmarks/run.py " + " ".join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:])),
             "python": platform.python_version(), "platform": platform.platform(),
             "spamscore_version": spamscore_version(), "git": git_rev(),
-            "peer_versions": versions, "passes": a.passes, "sa_passes": a.sa_passes,
+            "peer_versions": versions, "passes": a.passes, "sa_passes": a.sa_passes, "paired_passes": a.paired_passes,
             "corpus": {"source": c.source, "root": c.root, "counts": c.counts(), "notes": c.notes},
         }
         paths = report.write(res, a.out, a.name)
@@ -277,6 +289,24 @@ def main(argv=None) -> int:
             log(f"work folder kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def run_paired(a, c, model: str, db: str) -> dict:
+    """The paired speed passes (systems.paired_speed); a failure is recorded, not fatal
+    (unless --require-peers): the rest of the run's figures stand without them."""
+    log(f"paired speed passes: {a.paired_passes} round(s) of spamscore --jobs 1 and bogofilter -B, alternating")
+    t0 = time.time()
+    try:
+        p = systems.paired_speed(c, model, db, a.paired_passes, a.timeout)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        if a.require_peers:
+            raise
+        log(f"paired speed passes failed: {exc}")
+        return {"failed": str(exc)[:300]}
+    r = p["ratio_msgs_per_s"]["median"]
+    log(f"paired speed passes done in {time.time() - t0:.0f} s: median spamscore/Bogofilter msgs/s "
+        + ("n/m" if r is None else f"{r:.3f}x"))
+    return p
 
 
 def _read(root: str, rel: str) -> bytes:

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / "benchmarks" / "run.py"
 TARBALL = REPO.parent / "shared" / "corpora" / "spamassassin-public.tar.xz"
 SPLIT = REPO.parent / "shared" / "corpora" / "spamassassin-public.tsv"
+PAIRED = 2  # rounds of paired speed passes: one with spamscore first, one with Bogofilter first
 
 
 def _need_bogofilter():
@@ -40,6 +41,7 @@ def result(tmp_path_factory):
         corpus = ["--corpus", "generated", "--sample", "100"]
     cmd = [sys.executable, str(RUN), *corpus, "--peers", "bogofilter", "--quick", "--no-install",
            "--require-peers", "--stage-sample", "100", "--train-sizes", "100,200", "--skip", "profile",
+           "--paired-passes", str(PAIRED),
            "--out", str(out), "--name", "smoke"]
     cp = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert cp.returncode == 0, cp.stderr[-3000:]
@@ -94,3 +96,30 @@ def test_markdown_roc_stages_and_scaling(result):
     assert {r["shape"] for r in sz["rows"]} == {"text", "html", "attachment"}
     assert all(r["ms"] > 0 for r in sz["rows"])
     assert [r["messages"] for r in data["scaling_train"]["rows"]] == [100, 200]
+
+
+def test_paired_speed_passes_alternate_and_ratios_are_the_quotients(result):
+    out, data, _ = result
+    p = data["paired"]
+    n_test = sum(v for k, v in data["meta"]["corpus"]["counts"].items() if k.startswith("test_"))
+    assert p["messages"] == n_test
+    assert [r["round"] for r in p["rounds"]] == list(range(1, PAIRED + 1))
+    assert [r["first"] for r in p["rounds"]] == ["spamscore", "bogofilter"]
+    for r in p["rounds"]:
+        ss, bf = r["spamscore"], r["bogofilter"]
+        for k in ("msgs_per_s", "msgs_per_cpu_s"):
+            assert ss[k] > 0 and bf[k] > 0, (r["round"], k)
+        assert r["ratio_msgs_per_s"] == pytest.approx(ss["msgs_per_s"] / bf["msgs_per_s"])
+        assert r["ratio_msgs_per_cpu_s"] == pytest.approx(ss["msgs_per_cpu_s"] / bf["msgs_per_cpu_s"])
+    for k in ("ratio_msgs_per_s", "ratio_msgs_per_cpu_s"):
+        ratios = sorted(r[k] for r in p["rounds"])
+        assert p[k]["min"] == ratios[0] and p[k]["max"] == ratios[-1]
+        assert p[k]["median"] == pytest.approx((ratios[0] + ratios[-1]) / 2)  # two rounds
+    for system in ("spamscore", "bogofilter"):
+        assert p[f"{system}_msgs_per_s"] == pytest.approx(sum(r[system]["msgs_per_s"] for r in p["rounds"]) / PAIRED)
+    md = (out / "smoke.md").read_text()
+    head = "## Speed beside Bogofilter, paired passes"
+    assert head in md
+    assert md.index("## spamscore relative to each peer") < md.index(head) < md.index("## Notes per system")
+    section = md[md.index(head):md.index("## Notes per system")]
+    assert section.count("\n| ") == PAIRED + 3  # header, one row per round, median, min - max

@@ -96,6 +96,43 @@ def ratio_table(rs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def paired_table(p: dict) -> str:
+    """One row per round of the paired speed passes, then the medians (and the ratios' range)."""
+    lines = ["| round | first | spamscore msgs/s | Bogofilter msgs/s | ratio | spamscore msgs per CPU-s | "
+             "Bogofilter msgs per CPU-s | ratio | load average |", "|" + "---|" * 9]
+    n0 = lambda v: _f(v, "{:,.0f}")  # noqa: E731
+    x = lambda v: _f(v, "{:.2f}x")  # noqa: E731
+    for r in p["rounds"]:
+        ss, bf = r["spamscore"], r["bogofilter"]
+        first = "spamscore" if r["first"] == "spamscore" else "Bogofilter"
+        lines.append(f"| {r['round']} | {first} | {n0(ss['msgs_per_s'])} | {n0(bf['msgs_per_s'])} | "
+                     f"{x(r['ratio_msgs_per_s'])} | {n0(ss['msgs_per_cpu_s'])} | {n0(bf['msgs_per_cpu_s'])} | "
+                     f"{x(r['ratio_msgs_per_cpu_s'])} | {_f((r.get('load') or [None])[0], '{:.2f}')} |")
+    s, c = p["ratio_msgs_per_s"], p["ratio_msgs_per_cpu_s"]
+    lines.append(f"| **median** | | {n0(p['spamscore_msgs_per_s'])} | {n0(p['bogofilter_msgs_per_s'])} | "
+                 f"**{x(s['median'])}** | {n0(p['spamscore_msgs_per_cpu_s'])} | {n0(p['bogofilter_msgs_per_cpu_s'])} | "
+                 f"**{x(c['median'])}** | |")
+    lines.append(f"| min - max | | | | {x(s['min'])} - {x(s['max'])} | | | {x(c['min'])} - {x(c['max'])} | |")
+    return "\n".join(lines)
+
+
+def paired_section(p: dict) -> list[str]:
+    """The markdown lines of the paired speed passes (or why they are missing)."""
+    out = ["## Speed beside Bogofilter, paired passes (the figure for the speed target)", ""]
+    if p.get("failed"):
+        return out + [f"Not measured: {p['failed']}", ""]
+    return out + [
+        f"After training, {len(p['rounds'])} round(s), each one `spamscore score --jobs 1` pass and one "
+        f"`bogofilter -B` pass over the {p['messages']} test messages, which system goes first alternating from "
+        "round to round: the machine's speed drift falls on both alike, so the per-round ratio "
+        "spamscore / Bogofilter (above 1: spamscore faster) is the figure to read for the speed target, "
+        "not the ratio of the table's figures measured minutes apart. "
+        "spamscore msgs/s: steady state, as in the table; Bogofilter msgs/s: messages / wall time, as in its "
+        "reference script. msgs per CPU-s: CPU time of the pass minus that of a one-message run of the same "
+        "system in the same round. Load average: 1-minute, at the start of the round.", "",
+        paired_table(p), ""]
+
+
 def stages_table(st: dict) -> str:
     lines = ["| stage | function | CPU µs per message |", "|---|---|---|"]
     depth = {None: 0}
@@ -206,6 +243,8 @@ def markdown(res: dict) -> str:
                 "Error, time, memory and size ratios: spamscore's figure / the peer's (below 1: spamscore better). "
                 "Speed ratios: spamscore's messages per second / the peer's (above 1: spamscore faster).", "",
                 ratio_table(rs), ""]
+    if res.get("paired"):
+        out += paired_section(res["paired"])
     if res.get("roc_png"):
         out += [f"![ROC curves]({res['roc_png']})", ""]
     out += ["## Notes per system", ""]

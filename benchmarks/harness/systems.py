@@ -138,6 +138,12 @@ def spamscore_cmd() -> list[str]:
     return [found] if found else [sys.executable, "-m", "spamscore"]
 
 
+def spamscore_score_cmd(ss: list[str], model: str, corpus, jobs: int) -> list[str]:
+    """``spamscore score`` over the test half, as the speed passes run it."""
+    return ss + ["score", "-m", model, "--index", corpus.split_tsv, "--root", corpus.root, "--split", "test",
+                 "-f", "jsonl", "--clues", "0", "--jobs", str(jobs)]
+
+
 def run_spamscore(corpus, workdir: str, passes: int, jobs_all: int, timeout: float) -> dict:
     """Train with ``spamscore train`` and score the test half with ``spamscore score``
     (--jobs 1 and --jobs ``jobs_all``), ``passes`` times each; medians.
@@ -182,8 +188,7 @@ def run_spamscore(corpus, workdir: str, passes: int, jobs_all: int, timeout: flo
                 cp1, _, info1 = timed(ss + ["score", "-m", model, "-f", "jsonl", "--clues", "0", one], timeout=timeout)
                 _check(cp1, "spamscore score (one message)")
             log(f"spamscore score --jobs {jobs}, pass {i + 1}/{passes} ({n} messages, load {loadavg()})")
-            r = timed_stream(ss + ["score", "-m", model, *idx, "--split", "test", "-f", "jsonl", "--clues", "0",
-                                   "--jobs", str(jobs)], timeout=timeout)
+            r = timed_stream(spamscore_score_cmd(ss, model, corpus, jobs), timeout=timeout)
             if r["rc"] != 0:
                 raise RuntimeError(f"spamscore score failed (exit {r['rc']}): {r['stderr'][-800:]}")
             if len(r["lines"]) != n:
@@ -330,6 +335,11 @@ def _dir_bytes(path: str) -> int | None:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
+def bogofilter_score_cmd(db: str) -> list[str]:
+    """``bogofilter -B`` scoring, read-only, the options of the reference script (file names follow)."""
+    return ["bogofilter", "-C", "-d", db, "-v", "--header-format=%c %0.12e", "-B"]
+
+
 def bogofilter_parallel(corpus, db: str, jobs: int, passes: int, timeout: float) -> dict:
     """Bogofilter on every core: the test half cut into ``jobs`` slices, one read-only
     ``bogofilter -B`` process per slice, same options as the reference script."""
@@ -338,7 +348,7 @@ def bogofilter_parallel(corpus, db: str, jobs: int, passes: int, timeout: float)
     env = dict(os.environ, BOGOFILTER_DIR=db)
 
     def one(sl):
-        return subprocess.run(["bogofilter", "-C", "-d", db, "-v", "--header-format=%c %0.12e", "-B", *sl],
+        return subprocess.run(bogofilter_score_cmd(db) + sl,
                               cwd=corpus.root, env=env, capture_output=True, timeout=timeout)
 
     walls = []
@@ -357,7 +367,7 @@ def bogofilter_cpu(corpus, db: str, passes: int, timeout: float) -> float | None
     """Messages per CPU-second of one ``bogofilter -B`` over the test half (user + system
     time from /usr/bin/time, start-up of a one-message run subtracted)."""
     env = dict(os.environ, BOGOFILTER_DIR=db)
-    base = ["bogofilter", "-C", "-d", db, "-v", "--header-format=%c %0.12e", "-B"]
+    base = bogofilter_score_cmd(db)
     rels = [r for r, _ in corpus.test]
     rates = []
     for _ in range(passes):
@@ -387,6 +397,95 @@ def run_bogofilter(corpus, peer_out: str, passes: int, jobs_all: int, timeout: f
                   f"all cores: {jobs_all} bogofilter -B processes on slices of the test half; "
                   f"msgs per CPU-s: the same bogofilter -B under /usr/bin/time, {passes} pass(es)"],
     }]
+
+
+# -- paired speed passes: spamscore and Bogofilter in alternation ----------------
+
+def _spamscore_pass(ss: list[str], model: str, corpus, timeout: float) -> dict:
+    """One ``spamscore score --jobs 1`` pass as in run_spamscore: steady-state msgs/s and
+    msgs per CPU-s (start-up: the CPU time of a one-message run just before)."""
+    n = len(corpus.test)
+    one = os.path.join(corpus.root, corpus.test[0][0])
+    cp1, _, info1 = timed(ss + ["score", "-m", model, "-f", "jsonl", "--clues", "0", one], timeout=timeout)
+    _check(cp1, "spamscore score (one message)")
+    r = timed_stream(spamscore_score_cmd(ss, model, corpus, 1), timeout=timeout)
+    if r["rc"] != 0:
+        raise RuntimeError(f"spamscore score failed (exit {r['rc']}): {r['stderr'][-800:]}")
+    if len(r["lines"]) != n:
+        raise RuntimeError(f"spamscore score gave {len(r['lines'])} results for {n} messages")
+    return {"msgs_per_s": r["steady_lines"] / r["steady_s"] if r["steady_s"] else None,
+            "msgs_per_cpu_s": _per_cpu_s(n, r.get("cpu_s"), info1.get("cpu_s")),
+            "wall_s": r["wall_s"], "first_line_s": r["first_line_s"], "cpu_s": r.get("cpu_s"),
+            "startup_cpu_s": info1.get("cpu_s")}
+
+
+def _bogofilter_pass(corpus, db: str, timeout: float) -> dict:
+    """One ``bogofilter -B`` pass over the test half as the reference script and
+    bogofilter_cpu run it: msgs/s = messages / wall time, msgs per CPU-s with the CPU
+    time of a one-message run just before subtracted."""
+    env = dict(os.environ, BOGOFILTER_DIR=db)
+    rels = [r for r, _ in corpus.test]
+    _, _, one = timed(bogofilter_score_cmd(db) + rels[:1], timeout=timeout, cwd=corpus.root, env=env)
+    cp, wall, full = timed(bogofilter_score_cmd(db) + rels, timeout=timeout, cwd=corpus.root, env=env)
+    # exit code 0 spam, 1 ham, 2 unsure (the last message's), 3 error
+    if cp.returncode not in (0, 1, 2):
+        raise RuntimeError(f"bogofilter failed (exit {cp.returncode}): {cp.stderr.decode(errors='replace')[-300:]}")
+    if len(cp.stdout.splitlines()) != len(rels):
+        raise RuntimeError(f"bogofilter gave {len(cp.stdout.splitlines())} results for {len(rels)} messages")
+    return {"msgs_per_s": len(rels) / wall, "msgs_per_cpu_s": _per_cpu_s(len(rels), full.get("cpu_s"), one.get("cpu_s")),
+            "wall_s": wall, "cpu_s": full.get("cpu_s"), "startup_cpu_s": one.get("cpu_s")}
+
+
+def _per_cpu_s(n: int, cpu_s: float | None, startup_cpu_s: float | None) -> float | None:
+    """Messages per CPU-second after the start-up: (n - 1) / (full run - one-message run)."""
+    if cpu_s is None or startup_cpu_s is None:
+        return None
+    return (n - 1) / max(cpu_s - startup_cpu_s, 1e-3)
+
+
+def _quotient(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _spread(vals: list) -> dict:
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return {"median": None, "min": None, "max": None}
+    return {"median": statistics.median(vals), "min": min(vals), "max": max(vals)}
+
+
+def paired_speed(corpus, model: str, db: str, rounds: int, timeout: float) -> dict:
+    """spamscore and Bogofilter speed passes in alternation (spamscore first in odd rounds,
+    Bogofilter first in even ones), one of each per round, so the machine's speed drift
+    (20% and more within minutes) falls on both alike; the per-round ratios
+    spamscore / Bogofilter and their median are the figures for the speed target."""
+    ss = spamscore_cmd()
+    n = len(corpus.test)
+    passes = {"spamscore": lambda: _spamscore_pass(ss, model, corpus, timeout),
+              "bogofilter": lambda: _bogofilter_pass(corpus, db, timeout)}
+    out = []
+    for i in range(rounds):
+        order = ["spamscore", "bogofilter"] if i % 2 == 0 else ["bogofilter", "spamscore"]
+        row = {"round": i + 1, "first": order[0], "load": loadavg()}
+        for system in order:
+            log(f"paired speed, round {i + 1}/{rounds}: {system} ({n} messages, load {loadavg()})")
+            row[system] = passes[system]()
+        row["ratio_msgs_per_s"] = _quotient(row["spamscore"]["msgs_per_s"], row["bogofilter"]["msgs_per_s"])
+        row["ratio_msgs_per_cpu_s"] = _quotient(row["spamscore"]["msgs_per_cpu_s"], row["bogofilter"]["msgs_per_cpu_s"])
+        log(f"paired speed, round {i + 1}/{rounds}: spamscore/Bogofilter {_fmt(row['ratio_msgs_per_s'])} msgs/s, "
+            f"{_fmt(row['ratio_msgs_per_cpu_s'])} msgs per CPU-s")
+        out.append(row)
+    return {
+        "messages": n, "rounds": out,
+        "ratio_msgs_per_s": _spread([r["ratio_msgs_per_s"] for r in out]),
+        "ratio_msgs_per_cpu_s": _spread([r["ratio_msgs_per_cpu_s"] for r in out]),
+        **{f"{system}_{k}": _median_or_none([r[system][k] for r in out])
+           for system in ("spamscore", "bogofilter") for k in ("msgs_per_s", "msgs_per_cpu_s")},
+    }
+
+
+def _fmt(v: float | None) -> str:
+    return "n/m" if v is None else f"{v:.3f}x"
 
 
 def run_spamassassin(corpus, peer_out: str, passes: int, timeout: float, reuse: str | None = None) -> list[dict]:
