@@ -436,30 +436,24 @@ static double xsum_result(const xsum_t *s)
  *     text sum ln f, text sum ln(1-f), k_text, meta sum ln f, meta sum ln(1-f), k_meta)
  * or None (non-finite values: the caller uses math.fsum).  ``rows``: int64
  * rows into the float64 tables; ``meta``: None or a uint8/int8/bool table. */
-/* The nine values of clue_sums for ``n`` rows into tables of ``size``:
- * a new tuple, Py_None (new reference: a non-finite value) or NULL. */
-static PyObject *sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
-                         const unsigned char *meta, Py_ssize_t size)
+/* The nine values of clue_sums of ``n`` clues given by value (ln f, ln(1-f),
+ * and with ``fam`` whether each is a meta clue): a new tuple, Py_None (new
+ * reference: a non-finite value) or NULL. */
+static PyObject *sums_vals(const double *lf, const double *l1, const unsigned char *fam, Py_ssize_t n)
 {
     xsum_t *s = PyMem_Calloc(6, sizeof(xsum_t));
     if (s == NULL)
         return PyErr_NoMemory();
     Py_ssize_t k[3] = {0, 0, 0};
     for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t r = rows[i];
-        if (r < 0 || r >= size) {
-            PyErr_SetString(PyExc_IndexError, "clue row out of range");
-            PyMem_Free(s);
-            return NULL;
-        }
-        xsum_add(&s[0], lf[r]);
-        xsum_add(&s[1], l1[r]);
+        xsum_add(&s[0], lf[i]);
+        xsum_add(&s[1], l1[i]);
         k[0]++;
-        if (meta) {
-            int fam = meta[r] ? 2 : 1;
-            xsum_add(&s[2 * fam], lf[r]);
-            xsum_add(&s[2 * fam + 1], l1[r]);
-            k[fam]++;
+        if (fam) {
+            int f = fam[i] ? 2 : 1;
+            xsum_add(&s[2 * f], lf[i]);
+            xsum_add(&s[2 * f + 1], l1[i]);
+            k[f]++;
         }
     }
     int bad = 0;
@@ -475,6 +469,38 @@ static PyObject *sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, co
                                xsum_result(&s[4]), xsum_result(&s[5]), k[2]);
     }
     PyMem_Free(s);
+    return result;
+}
+
+/* The nine values of clue_sums for ``n`` rows into tables of ``size``:
+ * a new tuple, Py_None (new reference: a non-finite value) or NULL.
+ * (The sums are exactly rounded: the order of the rows does not matter.) */
+static PyObject *sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
+                         const unsigned char *meta, Py_ssize_t size)
+{
+    double *v = PyMem_Malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof(double));
+    unsigned char *fam = meta ? PyMem_Malloc((size_t)(n > 0 ? n : 1)) : NULL;
+    if (v == NULL || (meta && fam == NULL)) {
+        PyMem_Free(v);
+        PyMem_Free(fam);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = rows[i];
+        if (r < 0 || r >= size) {
+            PyErr_SetString(PyExc_IndexError, "clue row out of range");
+            PyMem_Free(v);
+            PyMem_Free(fam);
+            return NULL;
+        }
+        v[i] = lf[r];
+        v[n + i] = l1[r];
+        if (fam)
+            fam[i] = meta[r];
+    }
+    PyObject *result = sums_vals(v, v + n, fam, n);
+    PyMem_Free(v);
+    PyMem_Free(fam);
     return result;
 }
 
@@ -602,35 +628,135 @@ done:
     return result;
 }
 
-/* Probe the table for each distinct hash of ``hs`` (n of them, duplicates
- * allowed): the sorted rows found (a PyMem buffer the caller frees, *m_out
- * of them) and the number of distinct hashes (*distinct).  NULL with an
- * exception set on error.  Distinct hashes have distinct rows (each slot
- * holds one key), so the rows come out distinct too. */
-static int64_t *probe_hashes(const int64_t *hs, Py_ssize_t n, const table_t *t, const uint64_t *bloom,
-                             Py_ssize_t *m_out, Py_ssize_t *distinct)
+/* ------------------------------------------------------------------------
+ * The dense clue table of the scoring path: one 32-byte entry per slot
+ * holding the key (hash() of the token; EMPTY where free), the row and the
+ * row's ln f and ln(1-f), at most half full, linear probing from
+ * ``hash & mask``.  A clue found costs one cache line (two entries share
+ * one), where the keys/rows table and the two value tables cost four
+ * misses: between messages the feature work evicts the tables, so each
+ * lookup went to memory (~44 us a message in a single pass over the corpus).
+ */
+typedef struct {
+    int64_t key;
+    int64_t row;
+    double lf, l1;
+} dentry_t;
+
+typedef struct {
+    Py_buffer buf;
+    dentry_t *e;
+    uint64_t mask;
+} dense_t;
+
+/* Borrow a dense table (any C-contiguous buffer of a power-of-two number of
+ * 32-byte entries); ``writable`` for build_dense. */
+static int get_dense(PyObject *o, dense_t *d, int writable)
+{
+    memset(d, 0, sizeof(*d));
+    if (PyObject_GetBuffer(o, &d->buf, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    Py_ssize_t n = d->buf.len / (Py_ssize_t)sizeof(dentry_t);
+    if (d->buf.len % (Py_ssize_t)sizeof(dentry_t) != 0 || n < 1 || (n & (n - 1)) != 0
+        || ((uintptr_t)d->buf.buf % 8) != 0) {
+        PyErr_SetString(PyExc_ValueError, "expected a dense table of a power-of-two number of 32-byte entries");
+        PyBuffer_Release(&d->buf);
+        return -1;
+    }
+    d->e = (dentry_t *)d->buf.buf;
+    d->mask = (uint64_t)n - 1;
+    return 0;
+}
+
+/* build_dense(hashes, log_f, log_1mf, table): insert hashes[i] -> (i, log_f[i],
+ * log_1mf[i]) by linear probing, in order (the first of equal hashes is
+ * found, as in build), into ``table`` (writable; at least twice as many
+ * entries as hashes; every slot is set here). */
+static PyObject *build_dense(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *h_o, *lf_o, *l1_o, *t_o;
+    if (!PyArg_ParseTuple(args, "OOOO:build_dense", &h_o, &lf_o, &l1_o, &t_o))
+        return NULL;
+    Py_buffer hb = {0};
+    tables_t tb;
+    dense_t d;
+    if (PyObject_GetBuffer(h_o, &hb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return NULL;
+    if (get_tables(lf_o, l1_o, Py_None, &tb) < 0) {
+        PyBuffer_Release(&hb);
+        return NULL;
+    }
+    if (get_dense(t_o, &d, 1) < 0) {
+        release_tables(&tb);
+        PyBuffer_Release(&hb);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t n = hb.len / 8;
+    if (hb.itemsize != 8 || n != tb.size || (uint64_t)n > (d.mask + 1) / 2) {
+        PyErr_SetString(PyExc_ValueError, "expected int64 hashes, one per value, in a table twice as large");
+        goto done;
+    }
+    for (uint64_t j = 0; j <= d.mask; j++) {
+        d.e[j].key = EMPTY;
+        d.e[j].row = 0;
+        d.e[j].lf = d.e[j].l1 = 0.0;
+    }
+    const int64_t *h = (const int64_t *)hb.buf;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t pos = (uint64_t)h[i] & d.mask;
+        while (d.e[pos].key != EMPTY)
+            pos = (pos + 1) & d.mask;
+        d.e[pos].key = h[i];
+        d.e[pos].row = i;
+        d.e[pos].lf = tb.lf[i];
+        d.e[pos].l1 = tb.l1[i];
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&d.buf);
+    release_tables(&tb);
+    PyBuffer_Release(&hb);
+    return result;
+}
+
+/* Probe the dense table for each distinct hash of ``hs`` (n of them,
+ * duplicates allowed).  Found: rows[m], lf[m], l1[m] (PyMem buffers the
+ * caller frees; rows sorted, values in probe order: the sums are exactly
+ * rounded, so order does not matter).  *distinct: distinct hashes.  -1 with
+ * an exception set on error.  Distinct hashes have distinct rows. */
+#define PREFETCH_AHEAD 8
+static int probe_dense(const int64_t *hs, Py_ssize_t n, const dense_t *d, const uint64_t *bloom,
+                       int64_t **rows_out, double **vals_out, Py_ssize_t *m_out, Py_ssize_t *distinct)
 {
     int64_t stack_seen[1024];
     Py_ssize_t cap = 64;
     while (cap < 2 * n)
         cap *= 2;
     int64_t *seen = cap <= 1024 ? stack_seen : PyMem_Malloc((size_t)cap * sizeof(int64_t));
-    int64_t *out = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
-    if (seen == NULL || out == NULL) {
+    int64_t *u = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));      /* distinct, maybe held */
+    int64_t *rows = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    double *vals = PyMem_Malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof(double));  /* lf[0..n), l1[n..2n) */
+    if (seen == NULL || u == NULL || rows == NULL || vals == NULL) {
         if (seen != stack_seen)
             PyMem_Free(seen);
-        PyMem_Free(out);
+        PyMem_Free(u);
+        PyMem_Free(rows);
+        PyMem_Free(vals);
         PyErr_NoMemory();
-        return NULL;
+        return -1;
     }
     for (Py_ssize_t i = 0; i < cap; i++)
         seen[i] = EMPTY;
     uint64_t smask = (uint64_t)cap - 1;
-    Py_ssize_t m = 0, d = 0;
+    Py_ssize_t nu = 0, d_count = 0;
+    /* pass 1: the distinct hashes the Bloom filter does not rule out */
     for (Py_ssize_t i = 0; i < n; i++) {
         int64_t h = hs[i];
-        /* distinct hashes only (hash() is never -1: EMPTY marks a free slot;
-         * at most half full, so a free slot always ends the probe) */
+        /* (hash() is never -1: EMPTY marks a free slot; at most half full,
+         * so a free slot always ends the probe) */
         uint64_t j = ((uint64_t)h ^ ((uint64_t)h >> 29)) & smask;
         int dup = 0;
         while (seen[j] != EMPTY) {
@@ -643,43 +769,64 @@ static int64_t *probe_hashes(const int64_t *hs, Py_ssize_t n, const table_t *t, 
         if (dup)
             continue;
         seen[j] = h;
-        d++;
+        d_count++;
         if (bloom != NULL && !bloom_may_hold(bloom, (Py_hash_t)h))
             continue;
-        uint64_t pos = (uint64_t)h & t->mask;
-        for (uint64_t step = 0; step <= t->mask; step++) {
-            int64_t k = t->k[pos];
-            if (k == h) {
-                out[m++] = t->r[pos];
-                break;
-            }
-            if (k == EMPTY)
-                break;
-            pos = (pos + 1) & t->mask;
-        }
+        u[nu++] = h;
     }
     if (seen != stack_seen)
         PyMem_Free(seen);
-    if (m > 1)
-        qsort(out, (size_t)m, sizeof(int64_t), cmp_i64);
+    /* pass 2: probe, with the slots of the hashes a few ahead on their way
+     * into the cache (the misses overlap instead of following each other) */
+    for (Py_ssize_t i = 0; i < nu && i < PREFETCH_AHEAD; i++)
+        __builtin_prefetch(&d->e[(uint64_t)u[i] & d->mask]);
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < nu; i++) {
+        if (i + PREFETCH_AHEAD < nu)
+            __builtin_prefetch(&d->e[(uint64_t)u[i + PREFETCH_AHEAD] & d->mask]);
+        int64_t h = u[i];
+        uint64_t pos = (uint64_t)h & d->mask;
+        for (uint64_t step = 0; step <= d->mask; step++) {
+            const dentry_t *e = &d->e[pos];
+            if (e->key == h) {
+                rows[m] = e->row;
+                vals[m] = e->lf;
+                vals[n + m] = e->l1;
+                m++;
+                break;
+            }
+            if (e->key == EMPTY)
+                break;
+            pos = (pos + 1) & d->mask;
+        }
+    }
+    PyMem_Free(u);
+    /* the l1 values next to the lf values (the sums read vals and vals + m) */
+    if (m < n)
+        memmove(vals + m, vals + n, (size_t)m * sizeof(double));
+    *rows_out = rows;
+    *vals_out = vals;
     *m_out = m;
-    *distinct = d;
-    return out;
+    *distinct = d_count;
+    return 0;
 }
 
-/* lookup_sums_h(doc, extra, keys, rows, log_f, log_1mf, meta, max_clues[, bloom])
- *     -> (rows, sums, distinct):
- * lookup_sums() of the features of ``doc`` (a list or tuple of str) and of
- * ``extra`` (a list of bytes, each the native int64 hash() of features given
- * without their str: _bodyscan.word_hashes), duplicates counted once (by
- * hash); ``distinct`` is how many distinct features there were. */
+/* lookup_sums_h(doc, extra, dense, meta, max_clues[, bloom]) -> (rows, sums, distinct):
+ * the clue rows (sorted, distinct, native int64 bytes) of the features of
+ * ``doc`` (a list or tuple of str) and of ``extra`` (a list of bytes, each
+ * the native int64 hash() of features given without their str:
+ * _bodyscan.word_hashes) in the dense table (build_dense), duplicates
+ * counted once (by hash), and when at most max_clues were found, their sums
+ * as clue_sums gives them (None: more, or a value not finite; the caller
+ * caps and sums in Python); ``distinct``: how many distinct features there
+ * were.  ``meta``: None or the 1-byte meta flag of each row. */
 static PyObject *lookup_sums_h(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *doc, *extra, *keys, *rows, *lf_o, *l1_o, *meta_o, *bloom_o = Py_None;
+    PyObject *doc, *extra, *dense_o, *meta_o, *bloom_o = Py_None;
     Py_ssize_t max_clues;
-    if (!PyArg_ParseTuple(args, "OO!OOOOOn|O:lookup_sums_h", &doc, &PyList_Type, &extra, &keys, &rows, &lf_o,
-                          &l1_o, &meta_o, &max_clues, &bloom_o))
+    if (!PyArg_ParseTuple(args, "OO!OOn|O:lookup_sums_h", &doc, &PyList_Type, &extra, &dense_o, &meta_o,
+                          &max_clues, &bloom_o))
         return NULL;
     Py_ssize_t ne = PyList_GET_SIZE(extra), n_extra = 0;
     for (Py_ssize_t i = 0; i < ne; i++) {
@@ -709,68 +856,82 @@ static PyObject *lookup_sums_h(PyObject *self, PyObject *args)
         hs[i] = (int64_t)h;
     }
     Py_DECREF(seq);
-    /* (the list and its bytes are immutable while we copy: no Python code runs) */
+    /* (the list and its bytes cannot change while we copy: no Python code ran
+     * since the sizes were taken, and bytes are immutable) */
     Py_ssize_t at = nd;
-    for (Py_ssize_t i = 0; i < ne && i < PyList_GET_SIZE(extra); i++) {
+    for (Py_ssize_t i = 0; i < ne; i++) {
         PyObject *b = PyList_GET_ITEM(extra, i);
         Py_ssize_t k = PyBytes_GET_SIZE(b) / 8;
-        if (at + k > nd + n_extra)
-            k = nd + n_extra - at;
         memcpy(hs + at, PyBytes_AS_STRING(b), (size_t)k * sizeof(int64_t));
         at += k;
     }
-    table_t t;
-    tables_t tb;
-    Py_buffer bb = {0};
+    dense_t d;
+    Py_buffer bb = {0}, mb = {0};
     PyObject *result = NULL, *found = NULL, *sums = NULL;
-    int64_t *out = NULL;
+    int64_t *rows = NULL;
+    double *vals = NULL;
+    unsigned char *fam = NULL;
+    if (get_dense(dense_o, &d, 0) < 0) {
+        PyMem_Free(hs);
+        return NULL;
+    }
     if (bloom_o != Py_None) {
-        if (PyObject_GetBuffer(bloom_o, &bb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
-            PyMem_Free(hs);
-            return NULL;
-        }
+        if (PyObject_GetBuffer(bloom_o, &bb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+            goto done;
         if (bb.itemsize != 8 || bb.len != (Py_ssize_t)(BLOOM_BITS / 8)) {
             PyErr_SetString(PyExc_ValueError, "expected a bloom filter of 2**21 bits in 64-bit words");
-            PyBuffer_Release(&bb);
-            PyMem_Free(hs);
-            return NULL;
+            goto done;
         }
     }
-    if (get_table(keys, rows, &t, 0) < 0) {
-        if (bb.obj) PyBuffer_Release(&bb);
-        PyMem_Free(hs);
-        return NULL;
-    }
-    if (get_tables(lf_o, l1_o, meta_o, &tb) < 0) {
-        release_table(&t);
-        if (bb.obj) PyBuffer_Release(&bb);
-        PyMem_Free(hs);
-        return NULL;
+    if (meta_o != Py_None) {
+        if (PyObject_GetBuffer(meta_o, &mb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+            goto done;
+        if (mb.itemsize != 1) {
+            PyErr_SetString(PyExc_ValueError, "expected a 1-byte meta table");
+            goto done;
+        }
     }
     Py_ssize_t m = 0, distinct = 0;
-    out = probe_hashes(hs, at, &t, bb.obj ? (const uint64_t *)bb.buf : NULL, &m, &distinct);
-    if (out == NULL)
+    if (probe_dense(hs, at, &d, bb.obj ? (const uint64_t *)bb.buf : NULL, &rows, &vals, &m, &distinct) < 0)
         goto done;
-    found = PyBytes_FromStringAndSize((const char *)out, m * (Py_ssize_t)sizeof(int64_t));
-    if (found == NULL)
-        goto done;
+    if (mb.obj) {
+        fam = PyMem_Malloc((size_t)(m > 0 ? m : 1));
+        if (fam == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t i = 0; i < m; i++) {
+            if (rows[i] < 0 || rows[i] >= mb.len) {
+                PyErr_SetString(PyExc_IndexError, "clue row out of range of the meta table");
+                goto done;
+            }
+            fam[i] = ((const unsigned char *)mb.buf)[rows[i]];
+        }
+    }
     if (m <= max_clues) {
-        sums = sums_of(out, m, tb.lf, tb.l1, tb.meta, tb.size);
+        sums = sums_vals(vals, vals + m, fam, m);
         if (sums == NULL)
             goto done;
     } else {
         sums = Py_None;
         Py_INCREF(sums);
     }
+    if (m > 1)
+        qsort(rows, (size_t)m, sizeof(int64_t), cmp_i64);
+    found = PyBytes_FromStringAndSize((const char *)rows, m * (Py_ssize_t)sizeof(int64_t));
+    if (found == NULL)
+        goto done;
     result = Py_BuildValue("(OOn)", found, sums, distinct);
 done:
     Py_XDECREF(found);
     Py_XDECREF(sums);
-    PyMem_Free(out);
+    PyMem_Free(rows);
+    PyMem_Free(vals);
+    PyMem_Free(fam);
     PyMem_Free(hs);
-    release_tables(&tb);
-    release_table(&t);
+    PyBuffer_Release(&d.buf);
     if (bb.obj) PyBuffer_Release(&bb);
+    if (mb.obj) PyBuffer_Release(&mb);
     return result;
 }
 
@@ -927,8 +1088,11 @@ fail:
 
 static PyMethodDef methods[] = {
     {"lookup_sums_h", lookup_sums_h, METH_VARARGS,
-     "lookup_sums_h(doc, extra, keys, rows, log_f, log_1mf, meta, max_clues[, bloom]) -> (rows, sums, distinct): "
-     "lookup_sums of the str of doc and the int64 hashes of the bytes in extra, duplicates once"},
+     "lookup_sums_h(doc, extra, dense, meta, max_clues[, bloom]) -> (rows, sums, distinct): "
+     "the clue rows and sums of the str of doc and the int64 hashes of the bytes in extra, duplicates once, "
+     "in a dense table"},
+    {"build_dense", build_dense, METH_VARARGS,
+     "build_dense(hashes, log_f, log_1mf, table): fill a dense clue table (32-byte entries)"},
     {"lookup", lookup, METH_VARARGS,
      "lookup(doc, keys, rows) -> bytes: sorted distinct int64 rows of doc's items in the table"},
     {"build", build, METH_VARARGS,

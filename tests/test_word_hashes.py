@@ -111,15 +111,38 @@ def test_lookup_by_hash_equals_lookup_by_str(nb):
             assert n == len(union)
 
 
-def test_lookup_by_hash_rejects_bad_extra(nb):
+def test_lookup_by_hash_rejects_bad_input(nb):
     sc = nb._get_scorer()
-    i = sc.index
+    look = M._speedups.lookup_sums_h
+    assert look([], [], sc.dense, None, 15, sc.index.bloom)[2] == 0
     with pytest.raises(TypeError):
-        M._speedups.lookup_sums_h([], [b"1234567"], i.keys, i.rows, sc.log_f, sc.log_1mf, None, 15, i.bloom)
+        look([], [b"1234567"], sc.dense, None, 15, sc.index.bloom)
     with pytest.raises(TypeError):
-        M._speedups.lookup_sums_h([], ["not bytes"], i.keys, i.rows, sc.log_f, sc.log_1mf, None, 15, i.bloom)
+        look([], ["not bytes"], sc.dense, None, 15, sc.index.bloom)
     with pytest.raises(TypeError):
-        M._speedups.lookup_sums_h([], (b"",), i.keys, i.rows, sc.log_f, sc.log_1mf, None, 15, i.bloom)
+        look([], (b"",), sc.dense, None, 15, sc.index.bloom)
+    with pytest.raises(ValueError):
+        look([], [], sc.dense[:-4], None, 15, sc.index.bloom)  # not a power of two of entries
+    with pytest.raises(ValueError):
+        look([], [], sc.dense, None, 15, sc.index.bloom[:-1])
+    with pytest.raises(IndexError):  # a meta table shorter than the rows
+        look(list(nb._token_list()), [], sc.dense, np.zeros(1, dtype=np.uint8), 10**9, None)
+
+
+def test_dense_table_holds_every_clue_once(nb):
+    sc = nb._get_scorer()
+    e = sc.dense.reshape(-1, 4)
+    used = e[:, 0] != -1
+    assert used.sum() == len(sc.log_f) and len(e) >= 2 * len(sc.log_f)
+    rows = e[used, 1]
+    assert sorted(rows.tolist()) == list(range(len(sc.log_f)))
+    lf = e[used, 2].view(np.float64)
+    l1 = e[used, 3].view(np.float64)
+    assert (lf == sc.log_f[rows]).all() and (l1 == sc.log_1mf[rows]).all()
+    with pytest.raises(ValueError):  # too small a table
+        M._speedups.build_dense(np.zeros(10, dtype=np.int64), np.zeros(10), np.zeros(10), np.empty(16 * 4, np.int64))
+    with pytest.raises(ValueError):  # one value per hash
+        M._speedups.build_dense(np.zeros(3, dtype=np.int64), np.zeros(4), np.zeros(4), np.empty(16 * 4, np.int64))
 
 
 def test_many_features_by_hash(nb):
