@@ -116,3 +116,32 @@ def test_text_output_escapes_control_characters_from_the_message():
 
     assert printable("free\x1b[31mred\u202e") == "free\\x1b[31mred\\u202e"
     assert printable("無料") == "無料"
+
+
+def test_settle_builds_the_tables_and_freezes_only_its_own_process(small_model_path, monkeypatch):
+    import gc
+
+    from spamscore.cli import _app
+    from spamscore.scoring import load_model
+
+    m = load_model(small_model_path)
+    assert "_scorer" not in m.nb.__dict__
+    before = gc.get_freeze_count()
+    assert _app.settle(m) is m
+    assert "_scorer" in m.nb.__dict__ and gc.get_freeze_count() == before  # a test's process: no freeze
+    monkeypatch.setattr(_app, "_OWN_PROCESS", True)
+    try:
+        _app.settle(m)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
+
+
+def test_the_console_script_sets_its_own_process(monkeypatch):
+    from spamscore.cli import _app
+
+    seen = []
+    monkeypatch.setattr(_app, "app", lambda: seen.append(_app._OWN_PROCESS))
+    monkeypatch.setattr(_app, "_OWN_PROCESS", False)
+    _app.main()
+    assert seen == [True]

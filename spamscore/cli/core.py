@@ -18,7 +18,7 @@ from ..report import verdict_json, verdict_text
 from ..features import FeatureOptions
 from ..message import Limits
 from ..scoring import load_model
-from ._app import app, cli_errors, fail, progress
+from ._app import app, cli_errors, fail, progress, settle
 
 
 class ScoreFormat(str, Enum):
@@ -179,8 +179,8 @@ def score(
     """
     if not paths and index is None:
         raise fail("give message paths (or - for stdin), or --index LABELS")
-    model = _with_limits(load_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes, max_parts, max_depth,
-                         max_part_bytes, max_headers, max_urls, max_text_chars, max_html_bytes)
+    model = settle(_with_limits(load_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes, max_parts,
+                                max_depth, max_part_bytes, max_headers, max_urls, max_text_chars, max_html_bytes))
     items = iter_index(index, root, split) if index is not None else iter_sources(paths)
     if backend is Backend.dask:
         items = _score_on_dask(paths, index, root, split, model, trusted, clues, scheduler, jobs)
@@ -250,8 +250,8 @@ def evaluate(
 
     Example: spamscore evaluate --model my.spamscore --index test.tsv
     """
-    model = _with_limits(load_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes, max_parts, max_depth,
-                         max_part_bytes, max_headers, max_urls, max_text_chars, max_html_bytes)
+    model = settle(_with_limits(load_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes, max_parts,
+                                max_depth, max_part_bytes, max_headers, max_urls, max_text_chars, max_html_bytes))
     entries = read_index(index, root, split)
     t0 = time.perf_counter()
     with progress(iter_index(index, root, split), len(entries), "scoring") as bar:

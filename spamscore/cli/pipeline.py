@@ -11,7 +11,7 @@ from typing import List, Optional
 import typer
 
 from ..message import Limits
-from ._app import app, cli_errors, fail
+from ._app import app, cli_errors, fail, settle
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model, or $SPAMSCORE_MODEL).")
 Trusted = typer.Option(None, "--trusted-authserv-id",
@@ -126,7 +126,7 @@ def milter_cmd(
         raise fail(str(exc)) from None
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
-    m = load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size))
+    m = settle(load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size)))
     act = action.value
     if reject_above is not None and action is Action.tag:
         act = "reject"
