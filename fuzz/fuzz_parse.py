@@ -1,7 +1,10 @@
-"""Coverage-guided fuzzing of parsing and feature extraction with atheris.
+"""Coverage-guided fuzzing of parsing, feature extraction and scoring with atheris.
 
-Any exception escaping ``parse`` / ``extract`` (or a slow input, or memory
-growth past -rss_limit_mb) is a finding: hostile mail must yield features.
+Any exception escaping ``parse`` / ``extract`` / ``Model.score`` (or a slow
+input, or memory growth past -rss_limit_mb) is a finding: hostile mail must
+yield features and a verdict.  So is a verdict of ``Model.score`` (body words
+looked up by hash, in the compiled helpers) that differs from the one of
+``score_features(features(raw))`` (every feature a str).
 
     pip install atheris
     python fuzz/fuzz_parse.py -seed_corpus            # writes seeds to fuzz/corpus/ (not committed)
@@ -20,6 +23,9 @@ import atheris
 with atheris.instrument_imports(include=["spamscore"]):
     from spamscore.features import extract
     from spamscore.message import Limits, parse
+    from spamscore.scoring import load_model
+
+MODEL = load_model()
 
 # Smaller limits than the defaults so that the fuzzer reaches every limit
 # branch with short inputs; the code paths are the same.
@@ -35,6 +41,10 @@ def test_one_input(data: bytes) -> None:
         for f in feats:
             if not isinstance(f, str):
                 raise AssertionError(f"feature {f!r} is not a str")
+    fast = MODEL.score(data, 15)
+    slow = MODEL.score_features(MODEL.features(data), 15)
+    if fast != slow:
+        raise AssertionError(f"Model.score {fast} != score_features(features(raw)) {slow}")
 
 
 def write_seeds(folder: str) -> None:
