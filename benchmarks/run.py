@@ -69,9 +69,9 @@ def parse_args(argv=None):
                          "(default bogofilter,rspamd; spamassassin is slow: about 8 msgs/s)")
     ap.add_argument("--passes", type=int, default=3, help="timed passes (medians reported), default 3")
     ap.add_argument("--sa-passes", type=int, default=1, help="SpamAssassin scoring passes (default 1)")
-    ap.add_argument("--paired-passes", type=int, default=5, metavar="N",
+    ap.add_argument("--paired-passes", type=int, default=9, metavar="N",
                     help="rounds of paired speed passes after training: one spamscore --jobs 1 and one Bogofilter "
-                         "pass each, in alternating order, so drift affects both alike (default 5, 2 with --quick; "
+                         "pass each, in alternating order, so drift affects both alike (default 9, 2 with --quick; "
                          "0: off; needs bogofilter among the peers)")
     ap.add_argument("--sa-test-sample", type=int, default=None, metavar="N",
                     help="score SpamAssassin on a stratified sample of N test messages only (it trains on the whole "

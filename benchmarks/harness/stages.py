@@ -37,6 +37,8 @@ STAGES = [
     ("auth", "spamscore.features", "auth_features", "features (extract)"),
     ("score_features", "spamscore.scoring", "Model.score_features", "total (Model.score)"),
     ("lookup and clue sums", "spamscore.model", "TokenNB.clue_rows_sums", "score_features"),
+    # the path Model.score takes when the compiled helpers are built (body words by hash)
+    ("lookup and clue sums, body words by hash", "spamscore.model", "TokenNB.clue_rows_sums_h", "score_features"),
 ]
 
 
