@@ -828,36 +828,43 @@ static PyObject *lookup_sums_h(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO!OOn|O:lookup_sums_h", &doc, &PyList_Type, &extra, &dense_o, &meta_o,
                           &max_clues, &bloom_o))
         return NULL;
-    Py_ssize_t ne = PyList_GET_SIZE(extra), n_extra = 0;
-    for (Py_ssize_t i = 0; i < ne; i++) {
-        PyObject *b = PyList_GET_ITEM(extra, i);
-        if (!PyBytes_CheckExact(b) || PyBytes_GET_SIZE(b) % 8 != 0) {
-            PyErr_SetString(PyExc_TypeError, "extra: expected a list of bytes of native int64 hashes");
-            return NULL;
-        }
-        n_extra += PyBytes_GET_SIZE(b) / 8;
-    }
-    PyObject *seq = PySequence_Tuple(doc);  /* (hash() of a str subclass may run Python code) */
+    /* the hashes of doc first: tuple() and hash() of a str subclass may run
+     * Python code, which could change ``extra``; nothing runs after that */
+    PyObject *seq = PySequence_Tuple(doc);
     if (seq == NULL)
         return NULL;
     Py_ssize_t nd = PyTuple_GET_SIZE(seq);
-    int64_t *hs = PyMem_Malloc((size_t)(nd + n_extra > 0 ? nd + n_extra : 1) * sizeof(int64_t));
-    if (hs == NULL) {
+    int64_t *hd = PyMem_Malloc((size_t)(nd > 0 ? nd : 1) * sizeof(int64_t));
+    if (hd == NULL) {
         Py_DECREF(seq);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < nd; i++) {
         Py_hash_t h = PyObject_Hash(PyTuple_GET_ITEM(seq, i));
         if (h == -1) {
-            PyMem_Free(hs);
+            PyMem_Free(hd);
             Py_DECREF(seq);
             return NULL;
         }
-        hs[i] = (int64_t)h;
+        hd[i] = (int64_t)h;
     }
     Py_DECREF(seq);
-    /* (the list and its bytes cannot change while we copy: no Python code ran
-     * since the sizes were taken, and bytes are immutable) */
+    /* then the list of bytes, read with no Python code running (bytes are immutable) */
+    Py_ssize_t ne = PyList_GET_SIZE(extra), n_extra = 0;
+    for (Py_ssize_t i = 0; i < ne; i++) {
+        PyObject *b = PyList_GET_ITEM(extra, i);
+        if (!PyBytes_CheckExact(b) || PyBytes_GET_SIZE(b) % 8 != 0) {
+            PyErr_SetString(PyExc_TypeError, "extra: expected a list of bytes of native int64 hashes");
+            PyMem_Free(hd);
+            return NULL;
+        }
+        n_extra += PyBytes_GET_SIZE(b) / 8;
+    }
+    int64_t *hs = PyMem_Realloc(hd, (size_t)(nd + n_extra > 0 ? nd + n_extra : 1) * sizeof(int64_t));
+    if (hs == NULL) {
+        PyMem_Free(hd);
+        return PyErr_NoMemory();
+    }
     Py_ssize_t at = nd;
     for (Py_ssize_t i = 0; i < ne; i++) {
         PyObject *b = PyList_GET_ITEM(extra, i);

@@ -192,3 +192,32 @@ def test_extract_into_splits_the_features():
     assert into, "the body words went by hash"
     assert {hash(t) for t in full} == {hash(t) for t in part} | {h for b in into for h in hashes_of(b)}
     assert len(part) < len(full)
+
+
+def test_lookup_by_hash_survives_python_code_that_changes_extra(nb):
+    # hash() of a str subclass runs Python code: it may empty or grow ``extra`` meanwhile
+    sc = nb._get_scorer()
+    fifty = list(nb._token_list())[:50]
+    some = np.array([hash(t) for t in fifty], dtype=np.int64).tobytes()
+    want = nb.clue_rows_sums(fifty, None)[0].tolist()
+    extra = [some, some, some]
+
+    class Shrink(str):
+        def __hash__(self):
+            extra.clear()
+            return str.__hash__(self)
+
+    found, sums, distinct = M._speedups.lookup_sums_h([Shrink("zzz-not-a-token")], extra, sc.dense, None, 10**6,
+                                                      sc.index.bloom)
+    assert distinct == 1 and found == b""
+
+    extra2 = [some]
+
+    class Grow(str):
+        def __hash__(self):
+            extra2.extend([some] * 100)
+            return str.__hash__(self)
+
+    found, sums, distinct = M._speedups.lookup_sums_h([Grow("zzz-not-a-token")], extra2, sc.dense, None, 10**6,
+                                                      sc.index.bloom)
+    assert distinct == 51 and np.frombuffer(found, dtype=np.int64).tolist() == want
