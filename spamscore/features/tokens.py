@@ -157,7 +157,7 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
     tokens go to ``into`` as one bytes of their native int64 ``hash()``
     values (``_bodyscan.word_hashes``: no str made, no set filled) and the
     set returned is empty; otherwise the set holds them as usual.  Only a
-    lookup by hash (:meth:`spamscore.model.TokenNB.clue_rows_sums`) can use
+    lookup by hash (:meth:`spamscore.model.TokenNB.clue_rows_sums_h`) can use
     them.
     """
     if seq is None:
