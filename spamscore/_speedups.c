@@ -436,24 +436,33 @@ static double xsum_result(const xsum_t *s)
  *     text sum ln f, text sum ln(1-f), k_text, meta sum ln f, meta sum ln(1-f), k_meta)
  * or None (non-finite values: the caller uses math.fsum).  ``rows``: int64
  * rows into the float64 tables; ``meta``: None or a uint8/int8/bool table. */
-/* The nine values of clue_sums of ``n`` clues given by value (ln f, ln(1-f),
- * and with ``fam`` whether each is a meta clue): a new tuple, Py_None (new
- * reference: a non-finite value) or NULL. */
-static PyObject *sums_vals(const double *lf, const double *l1, const unsigned char *fam, Py_ssize_t n)
+/* The nine values of clue_sums of ``n`` clues: clue i's ln f, ln(1-f) and meta
+ * flag are lf[j], l1[j] and (when ``meta`` is given) meta[j], with j = rows[i],
+ * or j = i without ``rows`` (values gathered already: the dense table's).
+ * A new tuple, Py_None (new reference: a non-finite value) or NULL (a row
+ * out of ``size``).  The sums are exactly rounded: the order does not matter. */
+static PyObject *sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
+                         const unsigned char *meta, Py_ssize_t size)
 {
     xsum_t *s = PyMem_Calloc(6, sizeof(xsum_t));
     if (s == NULL)
         return PyErr_NoMemory();
     Py_ssize_t k[3] = {0, 0, 0};
     for (Py_ssize_t i = 0; i < n; i++) {
-        xsum_add(&s[0], lf[i]);
-        xsum_add(&s[1], l1[i]);
+        int64_t r = rows ? rows[i] : i;
+        if (r < 0 || r >= size) {
+            PyErr_SetString(PyExc_IndexError, "clue row out of range");
+            PyMem_Free(s);
+            return NULL;
+        }
+        xsum_add(&s[0], lf[r]);
+        xsum_add(&s[1], l1[r]);
         k[0]++;
-        if (fam) {
-            int f = fam[i] ? 2 : 1;
-            xsum_add(&s[2 * f], lf[i]);
-            xsum_add(&s[2 * f + 1], l1[i]);
-            k[f]++;
+        if (meta) {
+            int fam = meta[r] ? 2 : 1;
+            xsum_add(&s[2 * fam], lf[r]);
+            xsum_add(&s[2 * fam + 1], l1[r]);
+            k[fam]++;
         }
     }
     int bad = 0;
@@ -472,36 +481,21 @@ static PyObject *sums_vals(const double *lf, const double *l1, const unsigned ch
     return result;
 }
 
-/* The nine values of clue_sums for ``n`` rows into tables of ``size``:
- * a new tuple, Py_None (new reference: a non-finite value) or NULL.
- * (The sums are exactly rounded: the order of the rows does not matter.) */
-static PyObject *sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
-                         const unsigned char *meta, Py_ssize_t size)
+/* Borrow a Bloom filter of BLOOM_BITS bits in 64-bit words (Py_None: none, bb left empty);
+ * -1 with an exception set on error. */
+static int get_bloom(PyObject *o, Py_buffer *bb, int writable)
 {
-    double *v = PyMem_Malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof(double));
-    unsigned char *fam = meta ? PyMem_Malloc((size_t)(n > 0 ? n : 1)) : NULL;
-    if (v == NULL || (meta && fam == NULL)) {
-        PyMem_Free(v);
-        PyMem_Free(fam);
-        return PyErr_NoMemory();
+    memset(bb, 0, sizeof(*bb));
+    if (o == Py_None)
+        return 0;
+    if (PyObject_GetBuffer(o, bb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (bb->itemsize != 8 || bb->len != (Py_ssize_t)(BLOOM_BITS / 8)) {
+        PyErr_SetString(PyExc_ValueError, "expected a bloom filter of 2**21 bits in 64-bit words");
+        PyBuffer_Release(bb);
+        return -1;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t r = rows[i];
-        if (r < 0 || r >= size) {
-            PyErr_SetString(PyExc_IndexError, "clue row out of range");
-            PyMem_Free(v);
-            PyMem_Free(fam);
-            return NULL;
-        }
-        v[i] = lf[r];
-        v[n + i] = l1[r];
-        if (fam)
-            fam[i] = meta[r];
-    }
-    PyObject *result = sums_vals(v, v + n, fam, n);
-    PyMem_Free(v);
-    PyMem_Free(fam);
-    return result;
+    return 0;
 }
 
 /* Borrow the float64 tables (and the optional 1-byte meta table) of clue_sums. */
@@ -582,16 +576,9 @@ static PyObject *lookup_sums(PyObject *self, PyObject *args)
         return NULL;
     table_t t;
     tables_t tb;
-    Py_buffer bb = {0};
-    if (bloom_o != Py_None) {
-        if (PyObject_GetBuffer(bloom_o, &bb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-            return NULL;
-        if (bb.itemsize != 8 || bb.len != (Py_ssize_t)(BLOOM_BITS / 8)) {
-            PyErr_SetString(PyExc_ValueError, "expected a bloom filter of 2**21 bits in 64-bit words");
-            PyBuffer_Release(&bb);
-            return NULL;
-        }
-    }
+    Py_buffer bb;
+    if (get_bloom(bloom_o, &bb, 0) < 0)
+        return NULL;
     if (get_table(keys, rows, &t, 0) < 0) {
         if (bb.obj) PyBuffer_Release(&bb);
         return NULL;
@@ -882,14 +869,8 @@ static PyObject *lookup_sums_h(PyObject *self, PyObject *args)
         PyMem_Free(hs);
         return NULL;
     }
-    if (bloom_o != Py_None) {
-        if (PyObject_GetBuffer(bloom_o, &bb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
-            goto done;
-        if (bb.itemsize != 8 || bb.len != (Py_ssize_t)(BLOOM_BITS / 8)) {
-            PyErr_SetString(PyExc_ValueError, "expected a bloom filter of 2**21 bits in 64-bit words");
-            goto done;
-        }
-    }
+    if (get_bloom(bloom_o, &bb, 0) < 0)
+        goto done;
     if (meta_o != Py_None) {
         if (PyObject_GetBuffer(meta_o, &mb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
             goto done;
@@ -916,7 +897,7 @@ static PyObject *lookup_sums_h(PyObject *self, PyObject *args)
         }
     }
     if (m <= max_clues) {
-        sums = sums_vals(vals, vals + m, fam, m);
+        sums = sums_of(NULL, m, vals, vals + m, fam, m);
         if (sums == NULL)
             goto done;
     } else {
