@@ -218,8 +218,9 @@ class Model:
         self.path = path
 
     # -- features -------------------------------------------------------------
-    def features(self, raw: bytes) -> list[str]:
-        return _features.extract(parse(raw, self.limits), self.options)
+    def features(self, raw: bytes, into: list[bytes] | None = None) -> list[str]:
+        """The features of a raw message (``into``: see :func:`spamscore.features.extract`)."""
+        return _features.extract(parse(raw, self.limits), self.options, into=into)
 
     # -- scoring --------------------------------------------------------------
     def _meta_mask(self) -> np.ndarray:
@@ -315,11 +316,8 @@ class Model:
         """
         if not isinstance(raw, (bytes, bytearray, memoryview)):
             raise InputError(f"expected the raw message as bytes, got {type(raw).__name__}")
-        if _tokens._WORD_HASHES and self.nb.takes_hashes():
-            hashes: list[bytes] = []
-            feats = _features.extract(parse(bytes(raw), self.limits), self.options, into=hashes)
-            return self.score_features(feats, max_clues, hashes)
-        return self.score_features(self.features(bytes(raw)), max_clues)
+        hashes: list[bytes] | None = [] if _tokens._WORD_HASHES and self.nb.takes_hashes() else None
+        return self.score_features(self.features(bytes(raw), hashes), max_clues, hashes)
 
     def score_many(self, raws: Iterable[bytes], max_clues: int = 15) -> Iterator[Verdict]:
         """Score a batch lazily, in input order."""

@@ -162,19 +162,20 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
     """
     if seq is None:
         text = text[:max_chars]
-        if into is not None and _WORD_HASHES and _bodyscan is not None:
-            hashes = _bodyscan.word_hashes(text, prefix, _PUNCT, ("" if bigrams is True else bigrams) if bigrams
-                                           else None, MAX_BIGRAM_WORDS)
-            if hashes is not None:
-                into.append(hashes)
-                return set()
         if _bodyscan is not None:
+            pairs = ("" if bigrams is True else bigrams) if bigrams else None
             # normalize, lower, split, distinct words, strip, pairs: one pass in C
-            # (spamscore/_bodyscan.c); None for a text it leaves to this code (CJK...)
-            out = _bodyscan.words(text, prefix, _PUNCT, ("" if bigrams is True else bigrams) if bigrams else None,
-                                  MAX_BIGRAM_WORDS)
-            if out is not None:
-                return out
+            # (spamscore/_bodyscan.c); None for a text it leaves to this code (CJK...).
+            # word_hashes declines exactly the texts words declines (one scan in C).
+            if into is not None and _WORD_HASHES:
+                hashes = _bodyscan.word_hashes(text, prefix, _PUNCT, pairs, MAX_BIGRAM_WORDS)
+                if hashes is not None:
+                    into.append(hashes)
+                    return set()
+            else:
+                out = _bodyscan.words(text, prefix, _PUNCT, pairs, MAX_BIGRAM_WORDS)
+                if out is not None:
+                    return out
         is_ascii = text.isascii()
         if not is_ascii:
             text = normalize(text)
