@@ -179,28 +179,21 @@ def run_spamscore(corpus, workdir: str, passes: int, jobs_all: int, timeout: flo
            "train_maxrss_kb": max((i.get("maxrss_kb") or 0 for i in train_info), default=None) or None,
            "model_bytes": os.path.getsize(model), "model_path": model, "command": " ".join(ss)}
     scores_file = os.path.join(workdir, "spamscore.scores.jsonl")
-    one = os.path.join(corpus.root, corpus.test[0][0])
     for jobs in sorted({1, jobs_all}):
         runs = []
         for i in range(passes):
             if jobs == 1:
-                # CPU time of start-up + one message, to subtract from the full run's CPU time
-                cp1, _, info1 = timed(ss + ["score", "-m", model, "-f", "jsonl", "--clues", "0", one], timeout=timeout)
-                _check(cp1, "spamscore score (one message)")
+                info1 = _spamscore_startup(ss, model, corpus, timeout)
             log(f"spamscore score --jobs {jobs}, pass {i + 1}/{passes} ({n} messages, load {loadavg()})")
-            r = timed_stream(spamscore_score_cmd(ss, model, corpus, jobs), timeout=timeout)
-            if r["rc"] != 0:
-                raise RuntimeError(f"spamscore score failed (exit {r['rc']}): {r['stderr'][-800:]}")
-            if len(r["lines"]) != n:
-                raise RuntimeError(f"spamscore score gave {len(r['lines'])} results for {n} messages")
+            r = _spamscore_stream(ss, model, corpus, jobs, timeout)
             if jobs == 1 and i == 0:
                 with open(scores_file, "wb") as fh:
-                    fh.writelines(r.pop("lines"))
+                    fh.writelines(r["lines"])
             r.pop("lines", None)
             r.pop("stderr", None)
             if jobs == 1 and r.get("cpu_s") is not None and info1.get("cpu_s") is not None:
                 r["startup_cpu_s"] = info1["cpu_s"]
-                r["msgs_per_cpu_s"] = (n - 1) / max(r["cpu_s"] - info1["cpu_s"], 1e-9)
+                r["msgs_per_cpu_s"] = _per_cpu_s(n, r["cpu_s"], info1["cpu_s"])
             runs.append(r)
         rates = [r["steady_lines"] / r["steady_s"] for r in runs if r["steady_s"]]
         res[f"jobs{jobs}"] = {
@@ -366,16 +359,7 @@ def bogofilter_parallel(corpus, db: str, jobs: int, passes: int, timeout: float)
 def bogofilter_cpu(corpus, db: str, passes: int, timeout: float) -> float | None:
     """Messages per CPU-second of one ``bogofilter -B`` over the test half (user + system
     time from /usr/bin/time, start-up of a one-message run subtracted)."""
-    env = dict(os.environ, BOGOFILTER_DIR=db)
-    base = bogofilter_score_cmd(db)
-    rels = [r for r, _ in corpus.test]
-    rates = []
-    for _ in range(passes):
-        _, _, one = timed(base + rels[:1], timeout=timeout, cwd=corpus.root, env=env)
-        _, _, full = timed(base + rels, timeout=timeout, cwd=corpus.root, env=env)
-        if full.get("cpu_s") is not None and one.get("cpu_s") is not None:
-            rates.append((len(rels) - 1) / max(full["cpu_s"] - one["cpu_s"], 1e-3))
-    return _median_or_none(rates)
+    return _median_or_none([_bogofilter_pass(corpus, db, timeout)["msgs_per_cpu_s"] for _ in range(passes)])
 
 
 def run_bogofilter(corpus, peer_out: str, passes: int, jobs_all: int, timeout: float) -> list[dict]:
@@ -401,18 +385,33 @@ def run_bogofilter(corpus, peer_out: str, passes: int, jobs_all: int, timeout: f
 
 # -- paired speed passes: spamscore and Bogofilter in alternation ----------------
 
-def _spamscore_pass(ss: list[str], model: str, corpus, timeout: float) -> dict:
-    """One ``spamscore score --jobs 1`` pass as in run_spamscore: steady-state msgs/s and
-    msgs per CPU-s (start-up: the CPU time of a one-message run just before)."""
-    n = len(corpus.test)
+def _spamscore_startup(ss: list[str], model: str, corpus, timeout: float) -> dict:
+    """/usr/bin/time figures of ``spamscore score`` on one message: the start-up (and one
+    message) whose CPU time is subtracted from a full pass's."""
     one = os.path.join(corpus.root, corpus.test[0][0])
     cp1, _, info1 = timed(ss + ["score", "-m", model, "-f", "jsonl", "--clues", "0", one], timeout=timeout)
     _check(cp1, "spamscore score (one message)")
-    r = timed_stream(spamscore_score_cmd(ss, model, corpus, 1), timeout=timeout)
+    return info1
+
+
+def _spamscore_stream(ss: list[str], model: str, corpus, jobs: int, timeout: float) -> dict:
+    """One ``spamscore score`` pass over the test half (timed_stream), checked: exit 0 and one
+    result per message."""
+    n = len(corpus.test)
+    r = timed_stream(spamscore_score_cmd(ss, model, corpus, jobs), timeout=timeout)
     if r["rc"] != 0:
         raise RuntimeError(f"spamscore score failed (exit {r['rc']}): {r['stderr'][-800:]}")
     if len(r["lines"]) != n:
         raise RuntimeError(f"spamscore score gave {len(r['lines'])} results for {n} messages")
+    return r
+
+
+def _spamscore_pass(ss: list[str], model: str, corpus, timeout: float) -> dict:
+    """One ``spamscore score --jobs 1`` pass as in run_spamscore: steady-state msgs/s and
+    msgs per CPU-s (start-up: the CPU time of a one-message run just before)."""
+    n = len(corpus.test)
+    info1 = _spamscore_startup(ss, model, corpus, timeout)
+    r = _spamscore_stream(ss, model, corpus, 1, timeout)
     return {"msgs_per_s": r["steady_lines"] / r["steady_s"] if r["steady_s"] else None,
             "msgs_per_cpu_s": _per_cpu_s(n, r.get("cpu_s"), info1.get("cpu_s")),
             "wall_s": r["wall_s"], "first_line_s": r["first_line_s"], "cpu_s": r.get("cpu_s"),
