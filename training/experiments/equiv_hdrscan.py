@@ -27,8 +27,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
+import _inputs  # noqa: E402
 from spamscore import load_model  # noqa: E402
 from spamscore.features import auth, tokens  # noqa: E402
 from spamscore.message import parse  # noqa: E402
@@ -194,7 +196,7 @@ def main() -> int:
         bad += hbad
 
     # A/B over the test half, C and Python alternating (caches warm for both)
-    test = [open(os.path.join(args.corpus, r[0]), "rb").read() for r in rows if r[2] == "test"]
+    test = _inputs.test_half(args.corpus, args.index)
     headers = [parse(raw).headers for raw in test]
     model = load_model()
     for raw in test:

@@ -110,8 +110,7 @@ def sources(args):
 
 
 def bench(args) -> None:
-    rows = [line.rstrip("\n").split("\t") for line in open(args.index, encoding="utf-8")][1:]
-    test = [open(os.path.join(args.corpus, r[0]), "rb").read() for r in rows if r[2] == "test"]
+    test = _inputs.test_half(args.corpus, args.index)
     calls: list[tuple] = []
     orig = features.find_urls
 

@@ -28,6 +28,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
 sys.path.insert(0, HERE)
 
+import _inputs  # noqa: E402
 from _inputs import messages  # noqa: E402
 from parser_equivalence import mutate  # noqa: E402
 
@@ -70,8 +71,7 @@ def main() -> int:
             check(f"{name}~{k}", mutate(raw, rng))
     print(f"{n} messages, {differ} differ")
 
-    rows = [line.rstrip("\n").split("\t") for line in open(a.index, encoding="utf-8")][1:]
-    test = [open(os.path.join(a.corpus, r[0]), "rb").read() for r in rows if r[2] == "test"]
+    test = _inputs.test_half(a.corpus, a.index)
     if a.passes and test:
         times = {True: [], False: []}
         for _ in range(a.passes):

@@ -25,7 +25,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, REPO)
+sys.path.insert(0, HERE)
 
+import _inputs  # noqa: E402
 from spamscore import load_model, message, model, scoring  # noqa: E402
 from spamscore.features import auth, html, tokens, urls  # noqa: E402
 
@@ -76,7 +78,7 @@ def main() -> int:
             bad += 1
             print(f"CLUES DIFFER {path}")
     print(f"{len(paths)} messages: {bad} differ")
-    test = [open(os.path.join(args.corpus, r[0]), "rb").read() for r in rows if r[2] == "test"]
+    test = _inputs.test_half(args.corpus, args.index)
     times: dict[str, list[float]] = {"C": [], "Python": []}
     for rep in range(args.passes):
         for name in (("C", "Python") if rep % 2 == 0 else ("Python", "C")):
