@@ -8,5 +8,6 @@ from . import core  # noqa: F401  train, score, evaluate
 from . import check  # noqa: F401  check
 from . import learn  # noqa: F401  learn
 from . import pipeline  # noqa: F401  filter, milter
+from . import serve  # noqa: F401  serve (spamd protocol)
 
 __all__ = ["app", "main"]

@@ -1,0 +1,749 @@
+"""A spamd-compatible server: SpamAssassin's SPAMC/SPAMD protocol (up to 1.5) in pure asyncio.
+
+Everything that talks to SpamAssassin's ``spamd`` works unchanged: the
+``spamc`` client, Exim's ``spam =`` ACL condition (``spamd_address``),
+Haraka's spamassassin plugin, aiospamc.  One request per connection
+(SpamAssassin's ``spamd/PROTOCOL``)::
+
+    CHECK SPAMC/1.5\\r\\n            method and protocol version
+    Content-length: 1234\\r\\n       the message's length in bytes (after compression)
+    User: alice\\r\\n                optional (accepted and logged; one model serves everyone)
+    Compress: zlib\\r\\n             optional: the message is zlib-compressed (spamc -z)
+    \\r\\n
+    <message>
+
+    SPAMD/1.1 0 EX_OK\\r\\n
+    Spam: True ; 8.2 / 5.0\\r\\n     our label, points and the required points (report.spam_points)
+    \\r\\n
+
+``SYMBOLS`` adds the clue features (comma-separated, SpamAssassin's rule
+names' place), ``REPORT`` a text report, ``REPORT_IFSPAM`` the report of spam
+only, ``PROCESS`` the message with our ``X-Spam-*`` headers (byte-identical
+otherwise, :func:`spamscore.pipe.mark_message`), ``HEADERS`` its header block
+alone, ``PING`` a ``PONG``, ``SKIP`` nothing, and ``TELL`` learns
+(``Message-class: spam|ham`` with ``Set: local``; ``Remove: local`` forgets)
+through :func:`spamscore.learn.learn_messages`, when the server allows it.
+
+Errors are answered as spamd answers them, with a ``sysexits.h`` code on the
+first line and nothing else (``SPAMD/1.0 76 Bad header line: ...``):
+``spamc`` then passes the message through unchanged (its own fail-safe), and
+Exim's ``spam =`` condition defers or, with ``/defer_ok``, accepts.  The
+codes: 76 EX_PROTOCOL for a malformed request, 65 EX_DATAERR for a message over
+the size limit or compressed data that does not inflate, 69 EX_UNAVAILABLE for
+TELL when learning is off (spamd's own answer), 79 EX_TIMEOUT when the client
+is too slow to send or scoring overruns its deadline, 70 EX_SOFTWARE for any
+other internal error (a broken model...).  Every connection gets a bounded
+buffer (``max_bytes``), one deadline to send its request (``read_timeout``)
+and a scoring deadline (``score_timeout``); one bad connection never stops
+the server.
+
+The layers follow the milter's (:mod:`spamscore.milter`): the codec
+(:func:`parse_request_line`, :func:`read_request`, :func:`format_reply`)
+knows nothing of sockets' owners, :class:`SpamdServer` adapts a request to one
+scoring call, and :func:`serve` runs pre-forked worker processes sharing one
+listening socket, reloading the model on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import signal
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .errors import SpamscoreError
+from .milter import bind, parse_listen
+from .pipe import OWN_HEADERS as PIPE_OWN_HEADERS, header_block_end, mark_message
+from .report import REQUIRED_POINTS, spam_headers, spam_points
+from .scoring import Model, Verdict
+
+__all__ = [
+    "SpamdConfig", "SpamdServer", "SpamdError", "Request", "parse_request_line", "parse_header_line",
+    "read_request", "format_reply", "error_reply", "symbols", "report_text", "serve", "parse_listen",
+    "EX_OK", "EX_DATAERR", "EX_UNAVAILABLE", "EX_SOFTWARE", "EX_PROTOCOL", "EX_TIMEOUT",
+]
+
+log = logging.getLogger("spamscore.spamd")
+
+# sysexits.h, and spamd's own EX_TIMEOUT
+EX_OK = 0
+EX_USAGE = 64
+EX_DATAERR = 65
+EX_NOINPUT = 66
+EX_NOUSER = 67
+EX_UNAVAILABLE = 69
+EX_SOFTWARE = 70
+EX_IOERR = 74
+EX_TEMPFAIL = 75
+EX_PROTOCOL = 76
+EX_NOPERM = 77
+EX_CONFIG = 78
+EX_TIMEOUT = 79
+EX_NAMES = {EX_OK: "EX_OK", EX_USAGE: "EX_USAGE", EX_DATAERR: "EX_DATAERR", EX_NOINPUT: "EX_NOINPUT",
+            EX_NOUSER: "EX_NOUSER", EX_UNAVAILABLE: "EX_UNAVAILABLE", EX_SOFTWARE: "EX_SOFTWARE",
+            EX_IOERR: "EX_IOERR", EX_TEMPFAIL: "EX_TEMPFAIL", EX_PROTOCOL: "EX_PROTOCOL", EX_NOPERM: "EX_NOPERM",
+            EX_CONFIG: "EX_CONFIG", EX_TIMEOUT: "EX_TIMEOUT"}
+
+METHODS = frozenset({"CHECK", "SYMBOLS", "REPORT", "REPORT_IFSPAM", "PROCESS", "HEADERS", "PING", "SKIP", "TELL"})
+BODY_METHODS = METHODS - {"PING", "SKIP"}
+# The version our replies carry: spamd answers "SPAMD/1.1" to every request but PING ("SPAMD/1.5 0 PONG").
+REPLY_VERSION = "1.1"
+
+# The fields PROCESS and HEADERS take out before adding fresh ones: the pipe
+# filter's own, and X-Spam-Level (we write it too), so a sender cannot forge
+# our verdict and a message checked twice carries one.
+OWN_HEADERS = tuple(PIPE_OWN_HEADERS) + ("x-spam-level",)
+
+_REQUEST_LINE = re.compile(rb"([A-Z_]{1,20}) SPAMC/(\d{1,3}\.\d{1,3})\r?\n?")
+_HEADER_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9_-]{0,63})[ \t]*:[ \t]*([^\r\n]{0,1024}?)[ \t]*\r?\n?")
+_USER = re.compile(r"[-A-Za-z0-9_.@+]{1,128}")
+
+
+class SpamdError(SpamscoreError):
+    """A request that gets an error reply: ``code`` (sysexits.h) and spamd's text for it."""
+
+    def __init__(self, code: int, text: str, method: str | None = None):
+        super().__init__(text)
+        self.code = code
+        self.text = text
+        self.method = method        # the request's method, when known
+
+
+@dataclass
+class SpamdConfig:
+    max_bytes: int = 10 * 1024 * 1024   # message bytes accepted per request (after inflating); more: EX_DATAERR
+    max_header_lines: int = 64          # request header lines (spamc sends four at most)
+    max_line: int = 8192                # bytes in one request line
+    read_timeout: float = 30.0          # seconds for a client to send its whole request (spamd's --timeout-tcp)
+    score_timeout: float = 10.0         # seconds scoring one message may take
+    threads: int = 2                    # scoring threads per process
+    n_clues: int = 10                   # clues in SYMBOLS, REPORT and X-Spam-Status
+    max_connections: int = 200          # per process; more wait for a slot
+    allow_tell: bool = False            # TELL learns into model_path
+    model_path: str | None = None       # the model file TELL updates
+    tell_timeout: float = 30.0          # seconds a TELL may wait for the model's lock and write it
+
+    def __post_init__(self):
+        if self.max_bytes < 1:
+            raise ValueError(f"expected max_bytes >= 1, got {self.max_bytes}")
+
+
+@dataclass
+class Request:
+    method: str
+    version: str
+    headers: dict[str, str] = field(default_factory=dict)   # lower-case name -> value (repeats joined by ", ")
+    body: bytes = b""
+    size: int = 0                                            # bytes received (before inflating)
+
+    @property
+    def user(self) -> str:
+        u = self.headers.get("user", "")
+        return u if _USER.fullmatch(u) else ("-" if not u else "(invalid)")
+
+
+@dataclass
+class SpamdStats:
+    messages: int = 0
+    errors: int = 0
+    connections: int = 0
+    by_verdict: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------
+# codec
+
+def parse_request_line(line: bytes) -> tuple[str, str]:
+    """``b"CHECK SPAMC/1.5\\r\\n"`` -> ("CHECK", "1.5").  Raises SpamdError (EX_PROTOCOL)."""
+    m = _REQUEST_LINE.fullmatch(line)
+    if not m:
+        raise SpamdError(EX_PROTOCOL, "Bad header line: " + _shown(line))
+    method, version = m.group(1).decode("ascii"), m.group(2).decode("ascii")
+    if method not in METHODS:
+        raise SpamdError(EX_PROTOCOL, f"Bad header line: (unknown method {method})")
+    return method, version
+
+
+def parse_header_line(line: bytes) -> tuple[str, str]:
+    """``b"Content-length: 12\\r\\n"`` -> ("content-length", "12").  Raises SpamdError (EX_PROTOCOL)."""
+    m = _HEADER_LINE.fullmatch(line)
+    if not m:
+        raise SpamdError(EX_PROTOCOL, "Bad header line: " + _shown(line))
+    return m.group(1).decode("ascii").lower(), m.group(2).decode("latin-1")
+
+
+def _shown(line: bytes) -> str:
+    """A request line as it may appear in a reply or a log: printable ASCII, 80 characters at most."""
+    text = line[:80].rstrip(b"\r\n").decode("ascii", "backslashreplace")
+    return "".join(c if " " <= c <= "~" else "?" for c in text)
+
+
+async def read_request(reader: asyncio.StreamReader, config: SpamdConfig) -> Request | None:
+    """Read one request (None if the client closed without sending one).
+
+    The caller bounds the time (one deadline for the whole request).  Raises
+    SpamdError for a malformed request or an oversized message; the body is
+    inflated (``Compress: zlib``) here, never past ``max_bytes``.
+    """
+    line = await _readline(reader)
+    if not line:
+        return None
+    method, version = parse_request_line(line)
+    req = Request(method, version)
+    if method in ("PING", "SKIP"):
+        return req          # nothing more is expected (spamc sends one blank line, which we need not read)
+    try:
+        if _version(version) <= (1, 0):
+            await _read_body(reader, config, req, None)     # spamd reads no headers from a 1.0 client
+        else:
+            await _read_rest(reader, config, req)
+    except SpamdError as exc:
+        exc.method = method
+        raise
+    return req
+
+
+async def _read_rest(reader: asyncio.StreamReader, config: SpamdConfig, req: Request) -> None:
+    """The header lines and the body of ``req``."""
+    for _ in range(config.max_header_lines + 1):
+        line = await _readline(reader)
+        if not line:
+            raise SpamdError(EX_PROTOCOL, "Bad header line: (connection closed in the request headers)")
+        if line in (b"\r\n", b"\n"):
+            break
+        name, value = parse_header_line(line)
+        req.headers[name] = f"{req.headers[name]}, {value}" if name in req.headers else value
+    else:
+        raise SpamdError(EX_PROTOCOL, f"Bad header line: (more than {config.max_header_lines} header lines)")
+    await _read_body(reader, config, req, req.headers.get("content-length"))
+
+
+async def _read_body(reader: asyncio.StreamReader, config: SpamdConfig, req: Request, length: str | None) -> None:
+    if length is not None:
+        if not length.isdigit() or len(length) > 12:
+            raise SpamdError(EX_PROTOCOL, f"Bad header line: (Content-length {_shown(length.encode())!s})")
+        n = int(length)
+        if n > config.max_bytes:
+            raise SpamdError(EX_DATAERR, f"Message too big: {n} bytes, the limit is {config.max_bytes}")
+        try:
+            body = await reader.readexactly(n)
+        except asyncio.IncompleteReadError as exc:
+            raise SpamdError(EX_PROTOCOL, f"Bad header line: (Content-Length mismatch: Expected {n} bytes, "
+                                          f"got {len(exc.partial)} bytes)") from None
+    else:
+        # protocol < 1.2: the message runs to the end of the stream (read at most max_bytes + 1)
+        body = await reader.read(config.max_bytes + 1)
+        while body and len(body) <= config.max_bytes:
+            more = await reader.read(config.max_bytes + 1 - len(body))
+            if not more:
+                break
+            body += more
+        if len(body) > config.max_bytes:
+            raise SpamdError(EX_DATAERR, f"Message too big: more than {config.max_bytes} bytes")
+    req.size = len(body)
+    compress = req.headers.get("compress", "").strip().lower()
+    if compress:
+        if compress != "zlib":
+            raise SpamdError(EX_PROTOCOL, f"Bad header line: (Compress: {_shown(compress.encode())})")
+        body = inflate(body, config.max_bytes)
+    req.body = body
+
+
+def inflate(data: bytes, limit: int) -> bytes:
+    """zlib data -> bytes, never more than ``limit`` (a compression bomb stops there).  Raises SpamdError."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise SpamdError(EX_DATAERR, f"Bad compressed data: {exc}") from None
+    if len(out) > limit or d.unconsumed_tail:
+        raise SpamdError(EX_DATAERR, f"Message too big: more than {limit} bytes inflated")
+    if not d.eof:
+        raise SpamdError(EX_DATAERR, "Bad compressed data: truncated")
+    return out
+
+
+async def _readline(reader: asyncio.StreamReader) -> bytes:
+    try:
+        return await reader.readline()
+    except (ValueError, asyncio.LimitOverrunError):     # a line over the stream's limit
+        raise SpamdError(EX_PROTOCOL, "Bad header line: (line too long)") from None
+
+
+def _clean_symbol(feature: str) -> str:
+    """A clue as a symbol: printable ASCII, no comma or white space (they separate symbols)."""
+    s = feature.encode("ascii", "backslashreplace").decode("ascii")
+    return "".join(c if "!" <= c <= "~" and c != "," else "_" for c in s)[:200]
+
+
+def symbols(v: Verdict, n: int) -> str:
+    """The clue features, strongest first, comma-separated (SpamAssassin's list of rules hit)."""
+    return ",".join(_clean_symbol(c.feature) for c in v.clues[:n])
+
+
+def report_text(v: Verdict, points: float, n: int) -> str:
+    """A report in SpamAssassin's layout ("Content analysis details"), one clue a line with its weight.
+
+    The weights are signed log-odds (positive: spammy), not points: they do
+    not add up to the score, which comes from the calibration.
+    """
+    lines = [
+        f"spamscore verdict: {v.label}, probability {v.probability:.4f}",
+        "",
+        f"Content analysis details:   ({points:.1f} points, {REQUIRED_POINTS:.1f} required)",
+        "",
+        " weight clue (signed log-odds, strongest first)",
+        " ------ ----------------------------------------",
+    ]
+    lines += [f"{c.weight:+7.2f} {_clean_symbol(c.feature)}" for c in v.clues[:n]]
+    return "\n".join(lines) + "\n"
+
+
+def error_reply(code: int, text: str) -> bytes:
+    """spamd's error answer: the status line alone (``SPAMD/1.0 76 Bad header line: ...``)."""
+    text = "".join(c if " " <= c <= "~" else "?" for c in text)[:200]
+    return f"SPAMD/1.0 {code} {text}\r\n".encode("ascii")
+
+
+def format_reply(req: Request, v: Verdict, model, n_clues: int = 10) -> bytes:
+    """The reply to a scored CHECK / SYMBOLS / REPORT / REPORT_IFSPAM / PROCESS / HEADERS request.
+
+    ``model`` gives the cut-offs for the points (a Model, or anything with
+    ``spam_cutoff`` and ``ham_cutoff``).  The layout follows the request's
+    protocol version as spamd's does: from 1.3 every reply with a body has
+    ``Content-length`` and ``Spam``; 1.2 clients get ``Content-length`` alone
+    for PROCESS and ``Spam`` alone for the others (Exim sends ``REPORT
+    SPAMC/1.2`` and parses exactly that); before 1.2, PROCESS is the bare
+    message and SYMBOLS ends with CRLF.
+
+    One deliberate difference: spamd says ``Spam: Yes`` / ``No`` to
+    REPORT_IFSPAM, which libspamc (it takes only "true" for spam) reads as
+    not spam, so ``spamc -r`` against spamd never prints a report.  We say
+    True / False to every method; clients that accept Yes accept True.
+    """
+    is_spam = v.label == "spam"
+    points = spam_points(v, model)
+    version = _version(req.version)
+    spam_line = f"Spam: {'True' if is_spam else 'False'} ; {points:.1f} / {REQUIRED_POINTS:.1f}\r\n".encode("ascii")
+    status = f"SPAMD/{REPLY_VERSION} 0 EX_OK\r\n".encode("ascii")
+    if req.method == "CHECK":
+        return status + spam_line + b"\r\n"
+    if req.method in ("PROCESS", "HEADERS"):
+        out = mark_message(req.body, spam_headers(v, model, n_clues), remove=OWN_HEADERS)
+        if req.method == "HEADERS":
+            out = _header_block(out)
+        if version < (1, 2):
+            return b"SPAMD/1.0 0 EX_OK\r\n" + out
+        if version < (1, 3):
+            return status + b"Content-length: %d\r\n\r\n" % len(out) + out
+    elif req.method == "SYMBOLS":
+        out = symbols(v, n_clues).encode("ascii") + (b"\r\n" if version < (1, 3) else b"")
+    elif req.method == "REPORT" or (req.method == "REPORT_IFSPAM" and is_spam):
+        out = report_text(v, points, n_clues).encode("ascii")
+    else:
+        out = b""
+    if version < (1, 3) and req.method not in ("PROCESS", "HEADERS"):
+        return status + spam_line + b"\r\n" + out
+    return status + b"Content-length: %d\r\n" % len(out) + spam_line + b"\r\n" + out
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, _, minor = text.partition(".")
+    return int(major), int(minor or 0)
+
+
+def _header_block(msg: bytes) -> bytes:
+    """The header block with the blank line that ends it (the whole message if it has none)."""
+    top = 0
+    if msg.startswith(b"From "):
+        nl = msg.find(b"\n")
+        top = len(msg) if nl < 0 else nl + 1
+    end = header_block_end(msg, top)
+    if end >= len(msg):
+        return msg
+    nl = msg.find(b"\n", end)
+    return msg if nl < 0 else msg[:nl + 1]
+
+
+def tell_reply(did_set: list[str], did_remove: list[str]) -> bytes:
+    out = f"SPAMD/{REPLY_VERSION} 0 EX_OK\r\n"
+    if did_set:
+        out += f"DidSet: {', '.join(did_set)}\r\n"
+    if did_remove:
+        out += f"DidRemove: {', '.join(did_remove)}\r\n"
+    return (out + "Content-length: 0\r\n\r\n").encode("ascii")
+
+
+def _targets(value: str | None) -> set[str]:
+    return {t.strip().lower() for t in (value or "").split(",") if t.strip()}
+
+
+# ----------------------------------------------------------------------------
+# the server
+
+class SpamdServer:
+    """Answers spamd requests with ``model`` (swappable with :meth:`reload`)."""
+
+    def __init__(self, model: Model | None, config: SpamdConfig | None = None, *,
+                 scorer: Callable[[bytes], Verdict] | None = None,
+                 learner: Callable[..., object] | None = None):
+        self.model = model
+        self.config = config or SpamdConfig()
+        self._scorer = scorer
+        self._learner = learner
+        self.stats = SpamdStats()
+        self._executor = ThreadPoolExecutor(max_workers=max(1, self.config.threads),
+                                            thread_name_prefix="spamscore-spamd")
+        self._server: asyncio.AbstractServer | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._slots = asyncio.Semaphore(self.config.max_connections)
+
+    def reload(self, model: Model) -> None:
+        """Score the next requests with ``model``; requests being scored finish with the old one."""
+        self.model = model
+
+    # -- one request ------------------------------------------------------------
+    async def score(self, raw: bytes) -> tuple[Verdict, Model]:
+        model = self.model                   # one model for the verdict and the points, even across a reload
+        fn = self._scorer or (model.score if model is not None else None)
+        if fn is None:
+            raise SpamdError(EX_SOFTWARE, "no model loaded")
+        loop = asyncio.get_running_loop()
+        verdict = await asyncio.wait_for(loop.run_in_executor(self._executor, fn, raw), self.config.score_timeout)
+        return verdict, model
+
+    async def tell(self, req: Request) -> bytes:
+        cfg = self.config
+        if not cfg.allow_tell:
+            raise SpamdError(EX_UNAVAILABLE, "Service Unavailable: TELL commands have not been enabled.")
+        sets, removes = _targets(req.headers.get("set")), _targets(req.headers.get("remove"))
+        cls = req.headers.get("message-class", "").strip().lower()
+        if not sets and not removes:
+            raise SpamdError(EX_PROTOCOL, "Bad header line: (TELL without Set or Remove)")
+        if "local" in sets and "local" in removes:
+            raise SpamdError(EX_PROTOCOL, "Bad header line: (Unable to set local and remove local in the same operation.)")
+        if "local" in sets and cls not in ("spam", "ham"):
+            raise SpamdError(EX_PROTOCOL, f"Bad header line: (Message-class {_shown(cls.encode())!r}, expected spam or ham)")
+        if self._learner is None and not cfg.model_path:
+            raise SpamdError(EX_UNAVAILABLE, "Service Unavailable: no model file to learn into")
+        learn = self._learner or _learn_into(cfg.model_path)
+        items = [("tell", req.body, None)]
+        loop = asyncio.get_running_loop()
+        did_set, did_remove = [], []
+
+        async def run(spam: bool, forget: bool):
+            return await asyncio.wait_for(loop.run_in_executor(
+                self._executor, lambda: learn(items, spam=spam, forget=forget)), cfg.tell_timeout)
+
+        if "local" in removes:
+            # forget whatever was learned: with the class given, that label; without, either
+            labels = [cls == "spam"] if cls in ("spam", "ham") else [True, False]
+            for spam in labels:
+                if (await run(spam, True)).changed:
+                    did_remove.append("local")
+                    break
+        if "local" in sets:
+            if (await run(cls == "spam", False)).changed:
+                did_set.append("local")
+        return tell_reply(did_set, did_remove)
+
+    async def answer(self, req: Request) -> tuple[bytes, Verdict | None]:
+        """The reply to a complete request (SpamdError for the ones that get an error reply)."""
+        if req.method == "PING":
+            return b"SPAMD/1.5 0 PONG\r\n", None
+        what = "learning" if req.method == "TELL" else "scoring"
+        limit = self.config.tell_timeout if req.method == "TELL" else self.config.score_timeout
+        try:
+            if req.method == "TELL":
+                return await self.tell(req), None
+            verdict, model = await self.score(req.body)
+        except SpamdError:
+            raise
+        except (asyncio.TimeoutError, TimeoutError):
+            raise SpamdError(EX_TIMEOUT, f"Timeout: {what} took longer than {limit:g} s") from None
+        except Exception as exc:  # noqa: BLE001 - an error reply, never a dead server
+            raise SpamdError(EX_SOFTWARE, f"Internal error while {what}: {type(exc).__name__}: {exc}") from None
+        return format_reply(req, verdict, model, self.config.n_clues), verdict
+
+    # -- one connection -----------------------------------------------------------
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        self.stats.connections += 1
+        try:
+            async with self._slots:
+                await self._serve_one(reader, writer)
+        except (ConnectionError, TimeoutError, asyncio.TimeoutError) as exc:
+            log.warning("connection ended: %s", exc or type(exc).__name__)
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # noqa: BLE001 - one bad connection never stops the server
+            log.exception("connection failed")
+        finally:
+            self._tasks.discard(task)
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    async def _serve_one(self, reader, writer) -> None:
+        cfg = self.config
+        t0 = time.perf_counter()
+        req = None
+        try:
+            try:
+                async with asyncio.timeout(cfg.read_timeout):
+                    req = await read_request(reader, cfg)
+            except (asyncio.TimeoutError, TimeoutError):
+                raise SpamdError(EX_TIMEOUT, f"Timeout: no complete request within {cfg.read_timeout:g} s") from None
+            if req is None or req.method == "SKIP":
+                return
+            reply, verdict = await self.answer(req)
+        except SpamdError as exc:
+            self.stats.errors += 1
+            method = req.method if req is not None else (exc.method or "-")
+            log.error("method=%s user=%s error=%r code=%d ms=%.1f", method, req.user if req else "-",
+                      exc.text, exc.code, (time.perf_counter() - t0) * 1000.0)
+            writer.write(error_reply(exc.code, exc.text))
+            await self._finish(reader, writer, drain_input=True)
+            return
+        writer.write(reply)
+        await self._finish(reader, writer)
+        ms = (time.perf_counter() - t0) * 1000.0
+        if verdict is not None:
+            st = self.stats
+            st.messages += 1
+            st.by_verdict[verdict.label] = st.by_verdict.get(verdict.label, 0) + 1
+            log.info("method=%s user=%s verdict=%s probability=%.4f points=%.1f size=%d ms=%.1f", req.method,
+                     req.user, verdict.label, verdict.probability, spam_points(verdict, self.model),
+                     len(req.body), ms)
+        elif req.method == "TELL":
+            log.info("method=TELL user=%s class=%s set=%s remove=%s size=%d ms=%.1f", req.user,
+                     _shown(req.headers.get("message-class", "-").encode()), _shown(req.headers.get("set", "-").encode()),
+                     _shown(req.headers.get("remove", "-").encode()), len(req.body), ms)
+
+    async def _finish(self, reader, writer, drain_input: bool = False) -> None:
+        """Send the reply and close our side.  After an error the client may still be sending
+        (spamc writes the whole message before it reads): read and drop what it sends, for two
+        seconds at most, so that closing does not reset the connection (and discard our
+        answer) before the client has read it."""
+        try:
+            async with asyncio.timeout(self.config.read_timeout):
+                await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+            if drain_input:
+                async with asyncio.timeout(2.0):
+                    while await reader.read(65536):
+                        pass
+        except (asyncio.TimeoutError, TimeoutError, ConnectionError, OSError):
+            pass
+
+    # -- listening --------------------------------------------------------------
+    async def start(self, address=None, *, sock=None) -> asyncio.AbstractServer:
+        """Listen on ("inet", host, port), ("unix", path) or an already bound ``sock``."""
+        limit = self.config.max_line
+        if sock is not None:
+            self._server = await asyncio.start_server(self.handle, sock=sock, limit=limit)
+        elif address[0] == "unix":
+            path = address[1]
+            if os.path.exists(path):
+                os.unlink(path)
+            self._server = await asyncio.start_unix_server(self.handle, path=path, limit=limit)
+            os.chmod(path, 0o666)
+        else:
+            self._server = await asyncio.start_server(self.handle, host=address[1], port=address[2],
+                                                      reuse_address=True, limit=limit)
+        return self._server
+
+    @property
+    def sockets(self):
+        return self._server.sockets if self._server else []
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop accepting, let open connections finish for ``grace`` seconds, then cancel them."""
+        if self._server is not None:
+            self._server.close()
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace)
+            for t in still:
+                t.cancel()
+            if still:
+                await asyncio.wait(still, timeout=1.0)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _learn_into(model_path: str):
+    from .learn import learn_messages
+
+    def learn(items, *, spam: bool, forget: bool):
+        return learn_messages(model_path, items, spam=spam, forget=forget, lock_timeout=10.0)
+
+    return learn
+
+
+# ----------------------------------------------------------------------------
+# pre-forked workers
+
+async def _worker_main(sock, model: Model, config: SpamdConfig, grace: float, parent: int) -> None:
+    server = SpamdServer(model, config)
+    await server.start(sock=sock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+    log.info("worker %d serving", os.getpid())
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), 1.0)
+        except (asyncio.TimeoutError, TimeoutError):
+            if os.getppid() != parent:          # the parent died (SIGKILL...): do not serve on alone
+                log.error("worker %d: parent %d is gone, stopping", os.getpid(), parent)
+                break
+    await server.close(grace)
+
+
+_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
+def _fork_worker(sock, model: Model, config: SpamdConfig, grace: float) -> int:
+    """Fork one worker (signals are blocked by the caller around the fork, so none is lost)."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 0
+    try:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)     # the parent reloads; a terminal's hang-up is its
+        asyncio.run(_worker_main(sock, model, config, grace, parent))
+    except BaseException:  # noqa: BLE001 - report, then leave without running the parent's cleanup
+        log.exception("worker failed")
+        code = 1
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def serve(address, load: Callable[[], Model], config: SpamdConfig, *, workers: int = 1,
+          grace: float = 10.0, ready: Callable[[], None] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT with ``workers`` pre-forked processes; SIGHUP reloads.
+
+    The parent binds the socket and loads the model (``load()``) before it
+    forks, so the workers share the model's pages; each worker accepts on the
+    shared socket (the kernel hands each connection to one of them) and scores
+    in its own threads.  The parent itself never serves: it restarts a worker
+    that dies, and on SIGHUP loads the model again and replaces the workers by
+    a new generation -- the old ones stop accepting and finish the requests
+    they hold, new connections wait in the socket's backlog for the new ones,
+    so no connection is dropped.  If the new model cannot be loaded, the old
+    workers go on and the error is logged.  SIGTERM stops every worker the
+    same way (``grace`` seconds for open requests) and removes a Unix socket.
+    """
+    model = load()
+    sock = bind(address)
+    log.info("listening on %s with %d worker(s), pid %d", ":".join(str(a) for a in address), workers, os.getpid())
+    flags = {"stop": False, "reload": False}
+
+    def on_stop(*_):
+        flags["stop"] = True
+
+    def on_hup(*_):
+        flags["reload"] = True
+
+    old = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_stop), signal.SIGINT: signal.signal(signal.SIGINT, on_stop),
+           signal.SIGHUP: signal.signal(signal.SIGHUP, on_hup)}
+    current: set[int] = set()
+    retiring: set[int] = set()
+    restarts: list[float] = []
+
+    def spawn(n: int) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            for _ in range(n):
+                current.add(_fork_worker(sock, model, config, grace))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+    try:
+        spawn(workers)
+        if ready is not None:
+            ready()
+        while not flags["stop"]:
+            if flags["reload"]:
+                flags["reload"] = False
+                try:
+                    new = load()
+                except Exception as exc:  # noqa: BLE001 - keep serving with the old model
+                    log.error("reload failed, still serving the old model: %s", exc)
+                else:
+                    model = new
+                    old_gen = set(current)
+                    current.clear()
+                    spawn(workers)
+                    _signal_all(old_gen, signal.SIGTERM)
+                    retiring |= old_gen
+                    log.info("reloaded the model; %d new worker(s), %d finishing", len(current), len(old_gen))
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = 0, 0
+            if not pid:
+                time.sleep(0.05)
+                continue
+            if pid in retiring:
+                retiring.discard(pid)
+            elif pid in current:
+                current.discard(pid)
+                log.error("worker %d exited (status %d); starting another", pid, status)
+                now = time.monotonic()
+                restarts[:] = [t for t in restarts if now - t < 10.0] + [now]
+                if len(restarts) > 2 * workers:          # dying at once, again and again: slow down
+                    time.sleep(1.0)
+                if not flags["stop"]:
+                    spawn(1)
+    finally:
+        everyone = current | retiring
+        _signal_all(everyone, signal.SIGTERM)
+        deadline = time.monotonic() + grace + 5
+        while everyone and time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid:
+                everyone.discard(pid)
+            else:
+                time.sleep(0.05)
+        _signal_all(everyone, signal.SIGKILL)
+        for pid in everyone:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        sock.close()
+        if address[0] == "unix":
+            try:
+                os.unlink(address[1])
+            except OSError:
+                pass
+        log.info("stopped")
+
+
+def _signal_all(pids, sig) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
