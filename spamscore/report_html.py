@@ -19,7 +19,7 @@ import math
 import re
 from html import escape
 
-from .check import FAIL, PASS, WARN, CheckReport, ExplainedClue
+from .check import FAIL, NOTE, PASS, WARN, CheckReport, ExplainedClue
 
 __all__ = ["render_html"]
 
@@ -36,7 +36,8 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:5px 8px;
 vertical-align:top}th{font-weight:600;background:#f0f1f4}
 .st{font-weight:700;text-transform:uppercase;font-size:12px;padding:2px 8px;border-radius:9px;white-space:nowrap}
 .st.pass{background:#e3f3e5;color:#1b5e20}.st.warn{background:#fff1d6;color:#8a5300}
-.st.fail{background:#fde2e1;color:#b71c1c}.fix{color:#444}
+.st.fail{background:#fde2e1;color:#b71c1c}.st.note{background:#e3ecfa;color:#1a3e7a}.fix{color:#444}
+.basis{color:#666;font-size:13px}.scoring{color:#555;font-style:italic}
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:20px}
 .w{font-variant-numeric:tabular-nums;white-space:nowrap;text-align:right}
 mark.spam{background:#ffcdd2;color:inherit;border-bottom:2px solid #c62828}
@@ -47,7 +48,7 @@ padding:12px;max-height:640px;overflow:auto;font:14px/1.5 system-ui,sans-serif}
 a{color:#1a55b0}
 """.strip()
 
-_STATUS_ORDER = {FAIL: 0, WARN: 1, PASS: 2}
+_STATUS_ORDER = {FAIL: 0, WARN: 1, NOTE: 2, PASS: 3}
 
 
 def _csp(css: str) -> str:
@@ -132,6 +133,7 @@ def _findings_table(rep: CheckReport) -> str:
             f'<tr class="finding" data-id="{escape(f.id)}"><td><span class="st {escape(f.status)}">'
             f"{escape(f.status)}</span></td><td><code>{escape(f.id)}</code></td><td>{escape(f.message)}"
             + (f'<div class="fix">Fix: {escape(f.fix)}</div>' if f.fix else "")
+            + (f'<div class="basis">Why: {escape(f.basis)}</div>' if f.basis and f.status != PASS else "")
             + "</td></tr>"
         )
     return ("<table><tr><th>status</th><th>check</th><th>what we found / how to fix it</th></tr>"
@@ -147,7 +149,9 @@ def _section(rep: CheckReport, n: int) -> str:
         f'<div><div class="verdict {escape(rep.label)}">{escape(rep.label)}</div>'
         f'<div>spam probability {rep.probability:.4f} (spam from {rep.spam_cutoff:.3f}, ham below '
         f'{rep.ham_cutoff:.3f})</div>'
-        f'<div>findings: {counts[FAIL]} fail, {counts[WARN]} warn, {counts[PASS]} pass</div>'
+        f'<div>findings: {counts[FAIL]} fail, {counts[WARN]} warn, {counts[NOTE]} note, {counts[PASS]} pass '
+        f'(judged as {"bulk" if rep.bulk else "transactional"} mail)</div>'
+        f'<div class="scoring">{escape(rep.scoring_note)}</div>'
         + (f'<div class="meta">{escape(rep.path)}</div>' if rep.path else "")
         + "</div></div>"
         f"<h2>Findings</h2>{_findings_table(rep)}"

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from spamscore.check import (
-    DNS_FINDING_IDS, FAIL, FINDING_IDS, PASS, WARN, DnsLookupError, _Context, check_message, content_findings,
-    dns_findings, dns_txt_resolver, explain_clue, spammy_subject_words,
+    DNS_FINDING_IDS, FAIL, FINDING_IDS, NOTE, PASS, UNSENT_NOTE, WARN, DnsLookupError, _Context, check_message,
+    content_findings, dns_findings, dns_txt_resolver, explain_clue, looks_bulk, spammy_subject_words,
 )
 from spamscore.cli import app
 from spamscore.features import FeatureOptions, extract, analyze
@@ -131,12 +131,13 @@ def simple(body: str | bytes, ctype: str = "text/plain; charset=utf-8", cte: str
     return head + b"\n\n" + body
 
 
-def status(raw: bytes, fid: str) -> str:
+def status(raw: bytes, fid: str, **kw) -> str:
     pm = parse(raw)
-    found = {f.id: f for f in content_findings(raw, pm, analyze(pm), now=NOW)}
+    found = {f.id: f for f in content_findings(raw, pm, analyze(pm), now=NOW, **kw)}
     f = found[fid]
     assert f.message  # every finding says what it found
     assert bool(f.fix) == (f.status != PASS)  # and how to fix it when it does not pass
+    assert f.basis  # and what rule or evidence its status rests on
     return f.status
 
 
@@ -164,12 +165,90 @@ def test_clean_newsletter_passes_everything(model):
     assert rep.label == "ham"
 
 
-def test_every_problem_fails_everything_but_size(model):
+# What every-problem.eml breaks, and how hard: a fail only where a provider's rule or a real filter
+# punishes (issue 18, item 7), the rest warnings, and notes for what the sending system adds.
+EVERY_PROBLEM = {
+    "input": PASS, "dkim-signature": FAIL, "dkim-alignment": FAIL, "from-domain": WARN, "message-id": NOTE,
+    "date": NOTE, "list-unsubscribe": FAIL, "list-unsubscribe-post": FAIL, "text-alternative": WARN,
+    "image-ratio": FAIL, "url-shortener": WARN, "ip-url": FAIL, "link-mismatch": FAIL, "link-count": WARN,
+    "subject-style": WARN, "size": PASS, "charset": FAIL,
+}
+
+
+def test_every_problem_fails_the_right_ones(model):
     rep = check_message(fixture("every-problem.eml"), model, now=NOW)
-    statuses = {f.id: f.status for f in rep.findings}
-    assert {k for k, v in statuses.items() if v != FAIL} == {"size"}
+    assert {f.id: f.status for f in rep.findings} == EVERY_PROBLEM
+    assert rep.bulk  # undisclosed recipients
     assert rep.label == "spam"
     assert "link text shows paypal.com but the link goes to login-paypa1.example" in rep.finding("link-mismatch").message
+
+
+LEGITIMATE = ("clean-newsletter.eml", "japanese-iso2022jp.eml", "japanese-utf8.eml", "esp-tracked-newsletter.eml",
+              "transactional-receipt.eml", "announcement-images.eml")
+MODERN = CAMPAIGNS.parent / "modern"  # helper E's labelled modern mail (issue 18)
+
+# Failures a published rule backs, on legitimate mail that breaks it (tests/fixtures/modern, dev rows):
+# RFC 8058 section 4 and Gmail's one-click requirement (the DKIM signature must cover both headers;
+# a bulk sender must offer one-click).  Any other `fail` on legitimate mail fails the test.
+RULE_BACKED_FAILS = {
+    "ham-ja/newsletter-eucjp.eml": {"list-unsubscribe-post"},   # h= does not cover List-Unsubscribe-Post
+    "ham-ja/newsletter-utf8.eml": {"list-unsubscribe-post"},    # h= does not cover List-Unsubscribe-Post
+    "ham-ja/event-iso2022jp.eml": {"list-unsubscribe-post"},    # List-Unsubscribe without one-click
+}
+
+
+def _legitimate_mail() -> list[tuple[Path, str]]:
+    """The campaign fixtures above, and the ham `dev` rows of tests/fixtures/modern (its `judge` rows are kept
+    aside for judging: not tuned on here)."""
+    out = [(CAMPAIGNS / n, n) for n in LEGITIMATE]
+    labels = MODERN / "labels.tsv"
+    if labels.is_file():
+        rows = [line.split("\t") for line in labels.read_text(encoding="utf-8").splitlines()[1:]]
+        out += [(MODERN / r[0], r[0]) for r in rows
+                if len(r) >= 5 and r[1] == "ham" and r[4] == "dev" and (MODERN / r[0]).is_file()]
+    return out
+
+
+@pytest.mark.parametrize("path,name", _legitimate_mail(), ids=[n for _, n in _legitimate_mail()])
+def test_legitimate_mail_gets_no_fail(model, path, name):
+    """Newsletters (ESP-tracked, HTML-only, unsent), announcements and transactional mail: nothing a
+    provider would punish, beyond the rule-backed failures listed above."""
+    rep = check_message(path.read_bytes(), model, now=NOW)
+    fails = {f.id for f in rep.findings if f.status == FAIL}
+    assert fails == RULE_BACKED_FAILS.get(name, set()), [(f.id, f.message) for f in rep.findings if f.status == FAIL]
+
+
+def test_modern_ham_is_walked():
+    """The test above sees helper E's fixtures when they are there (and their transactional mail as such)."""
+    names = {n for _, n in _legitimate_mail()}
+    if not (MODERN / "labels.tsv").is_file():
+        pytest.skip("tests/fixtures/modern is not there")
+    assert {"ham-en/order-receipt.eml", "ham-en/password-reset.eml"} <= names
+    pm = parse((MODERN / "ham-en/password-reset.eml").read_bytes())
+    assert not looks_bulk(pm, analyze(pm))
+
+
+def test_mailing_list_post_is_held_to_one_click_only_as_a_warning():
+    raw = edit(CLEAN, drop=("List-Unsubscribe-Post",), List_Post="<mailto:garden-talk@lists.example-shop.com>",
+               List_Id="Garden talk <garden-talk.lists.example-shop.com>")
+    assert status(raw, "list-unsubscribe-post") == WARN
+    assert status(edit(CLEAN, drop=("List-Unsubscribe-Post",)), "list-unsubscribe-post") == FAIL
+
+
+def test_legitimate_fixtures_are_what_they_claim():
+    """The fixtures exercise what the test above is about: tracking hosts, HTML-only, no Date, no unsubscribe."""
+    esp = fixture("esp-tracked-newsletter.eml")
+    assert b"list-manage.com/track/click" in esp and b"text/plain" not in esp and b"\nDate:" not in esp
+    receipt = fixture("transactional-receipt.eml")
+    assert b"ct.sendgrid.net" in receipt and b"List-Unsubscribe" not in receipt
+    pm = parse(receipt)
+    assert not looks_bulk(pm, analyze(pm))
+    pm = parse(esp)
+    assert looks_bulk(pm, analyze(pm))
+    rep_statuses = {fid: status(esp, fid) for fid in ("text-alternative", "link-mismatch", "message-id", "date")}
+    assert rep_statuses == {"text-alternative": WARN, "link-mismatch": NOTE, "message-id": NOTE, "date": NOTE}
+    assert status(receipt, "list-unsubscribe-post") == NOTE
+    assert status(receipt, "list-unsubscribe-post", bulk=True) == FAIL  # sent as a campaign, it would fail
 
 
 @pytest.mark.parametrize("name", ["japanese-iso2022jp.eml", "japanese-utf8.eml"])
@@ -204,18 +283,20 @@ CASES = [
     ("dkim-signature", FAIL, edit(CLEAN, DKIM_Signature="v=1; d=example-shop.com")),
     ("dkim-alignment", PASS, CLEAN),
     ("dkim-alignment", PASS, edit(CLEAN, DKIM_Signature=DKIM_SUB)),
-    ("dkim-alignment", FAIL, edit(CLEAN, DKIM_Signature=DKIM_UNALIGNED)),
+    ("dkim-alignment", WARN, edit(CLEAN, DKIM_Signature=DKIM_UNALIGNED)),  # SPF (Return-Path) aligned
+    ("dkim-alignment", FAIL, edit(CLEAN, drop=("Return-Path",), DKIM_Signature=DKIM_UNALIGNED)),
+    ("dkim-alignment", FAIL, edit(CLEAN, Return_Path="<b@esp-mailer.net>", DKIM_Signature=DKIM_UNALIGNED)),
     ("dkim-alignment", FAIL, edit(CLEAN, drop=("DKIM-Signature",))),
     ("from-domain", PASS, CLEAN),
     ("from-domain", PASS, edit(CLEAN, drop=("Reply-To", "Return-Path"))),
-    ("from-domain", FAIL, edit(CLEAN, Reply_To="Claims <claims@other-desk.ru>")),
-    ("from-domain", WARN, edit(CLEAN, Return_Path="<b@bounces.esp-mailer.net>")),
+    ("from-domain", WARN, edit(CLEAN, Reply_To="Claims <claims@other-desk.ru>")),
+    ("from-domain", NOTE, edit(CLEAN, Return_Path="<b@bounces.esp-mailer.net>")),
     ("from-domain", FAIL, edit(CLEAN, drop=("From",))),
     ("message-id", PASS, CLEAN),
-    ("message-id", FAIL, edit(CLEAN, drop=("Message-ID",))),
+    ("message-id", NOTE, edit(CLEAN, drop=("Message-ID",))),  # unsent: the sending system adds it
     ("message-id", FAIL, edit(CLEAN, Message_ID="not-an-id")),
     ("date", PASS, CLEAN),
-    ("date", FAIL, edit(CLEAN, drop=("Date",))),
+    ("date", NOTE, edit(CLEAN, drop=("Date",))),
     ("date", FAIL, edit(CLEAN, Date="yesterday at noon")),
     ("date", WARN, edit(CLEAN, Date="Mon, 10 Mar 2025 09:00:00 +0000")),
     ("list-unsubscribe", PASS, CLEAN),
@@ -231,15 +312,15 @@ CASES = [
     ("list-unsubscribe-post", FAIL, edit(CLEAN, drop=("DKIM-Signature",))),
     ("text-alternative", PASS, CLEAN),
     ("text-alternative", PASS, simple("Plain words only.")),
-    ("text-alternative", FAIL, simple(HTML_OK, "text/html; charset=utf-8")),
+    ("text-alternative", WARN, simple(HTML_OK, "text/html; charset=utf-8")),
     ("image-ratio", PASS, CLEAN),
     ("image-ratio", PASS, simple(HTML_OK, "text/html; charset=utf-8")),
     ("image-ratio", FAIL, html_msg('<img src="https://example-shop.com/a.jpg" width="600" height="800"><p>Sale</p>')),
     ("image-ratio", WARN, html_msg("".join(f'<img src="https://example-shop.com/{i}.jpg">' for i in range(10))
                                    + f"<p>{LONG_TEXT}</p>")),
     ("url-shortener", PASS, CLEAN),
-    ("url-shortener", FAIL, simple("See https://bit.ly/3abc for details.")),
-    ("url-shortener", FAIL, html_msg('<a href="https://tinyurl.com/x1">our shop</a>')),
+    ("url-shortener", WARN, simple("See https://bit.ly/3abc for details.")),
+    ("url-shortener", WARN, html_msg('<a href="https://tinyurl.com/x1">our shop</a>')),
     ("ip-url", PASS, CLEAN),
     ("ip-url", FAIL, simple("Log in at http://198.51.100.7/login today.")),
     ("link-mismatch", PASS, CLEAN),
@@ -247,22 +328,22 @@ CASES = [
     ("link-mismatch", FAIL, html_msg('<a href=" JavaScript:alert(1)">www.paypal.com</a>')),
     ("link-mismatch", PASS, html_msg('<a href="https://www.paypal.com/signin">www.paypal.com</a>')),
     ("link-count", PASS, CLEAN),
-    ("link-count", WARN, simple(" ".join(f"https://example-shop.com/p/{i}" for i in range(60)))),
-    ("link-count", FAIL, simple(" ".join(f"https://example-shop.com/p/{i}" for i in range(120)))),
+    ("link-count", NOTE, simple(" ".join(f"https://example-shop.com/p/{i}" for i in range(60)))),
+    ("link-count", WARN, simple(" ".join(f"https://example-shop.com/p/{i}" for i in range(120)))),
     ("subject-style", PASS, CLEAN),
-    ("subject-style", FAIL, edit(CLEAN, Subject="HUGE SPRING SALE ON ALL SEEDS")),
-    ("subject-style", FAIL, edit(CLEAN, Subject="Spring sale on seeds!!!")),
-    ("subject-style", FAIL, edit(CLEAN, Subject="")),
-    ("subject-style", WARN, edit(CLEAN, Subject="Free shipping on seeds this week")),
-    ("subject-style", WARN, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("【無料】春の種まきセミナー".encode()).decode()
+    ("subject-style", WARN, edit(CLEAN, Subject="HUGE SPRING SALE ON ALL SEEDS")),
+    ("subject-style", WARN, edit(CLEAN, Subject="Spring sale on seeds!!!")),
+    ("subject-style", WARN, edit(CLEAN, Subject="")),
+    ("subject-style", NOTE, edit(CLEAN, Subject="Free shipping on seeds this week")),
+    ("subject-style", NOTE, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("【無料】春の種まきセミナー".encode()).decode()
                                  + "?=")),
-    ("subject-style", WARN, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("緊急のお知らせ".encode()).decode() + "?=")),
-    ("subject-style", WARN, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("抽選に当選しました".encode()).decode() + "?=")),
+    ("subject-style", NOTE, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("緊急のお知らせ".encode()).decode() + "?=")),
+    ("subject-style", NOTE, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("抽選に当選しました".encode()).decode() + "?=")),
     ("subject-style", PASS, edit(CLEAN, Subject="=?UTF-8?B?" + base64.b64encode("三月の園芸だより".encode()).decode() + "?=")),
     ("size", PASS, CLEAN),
     ("size", WARN, simple("<html><body>" + "<p>" + "Seedlings and pruning. " * 5000 + "</p></body></html>",
                           "text/html; charset=utf-8")),
-    ("size", FAIL, simple("--b\nContent-Type: text/plain; charset=utf-8\n\nSee the catalogue.\n--b\n"
+    ("size", WARN, simple("--b\nContent-Type: text/plain; charset=utf-8\n\nSee the catalogue.\n--b\n"
                           "Content-Type: application/pdf; name=catalogue.pdf\nContent-Transfer-Encoding: base64\n\n"
                           + base64.encodebytes(bytes(900_000)).decode() + "--b--\n",
                           'multipart/mixed; boundary="b"', "7bit")),
@@ -281,15 +362,92 @@ CASES = [
 ]
 
 
+# /bin/ls-like bytes: an ELF header and binary
+ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8
+CASES += [
+    ("input", PASS, CLEAN),
+    ("input", FAIL, b""),
+    ("input", FAIL, ELF),
+]
+
+
 @pytest.mark.parametrize("fid,expected,raw", CASES, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
 def test_finding(fid, expected, raw):
     assert status(raw, fid) == expected
 
 
-def test_every_finding_has_a_pass_and_a_fail_case():
+# Findings that can fail: what a provider's published rule or a real filter punishes (issue 18, item 7).
+CAN_FAIL = {"input", "dkim-signature", "dkim-alignment", "from-domain", "message-id", "date", "list-unsubscribe",
+            "list-unsubscribe-post", "image-ratio", "ip-url", "link-mismatch", "charset"}
+
+
+def test_every_finding_has_a_pass_and_a_non_pass_case():
     for fid in FINDING_IDS:
         got = {s for f, s, _ in CASES if f == fid}
-        assert {PASS, FAIL} <= got, fid
+        assert PASS in got and got - {PASS}, fid
+        assert (FAIL in got) == (fid in CAN_FAIL), fid
+
+
+@pytest.mark.parametrize("fid,raw", [
+    ("message-id", edit(CLEAN, drop=("Message-ID",))),
+    ("date", edit(CLEAN, drop=("Date",))),
+])
+def test_missing_message_id_and_date_fail_a_delivered_message(fid, raw):
+    assert status(raw, fid, unsent=True) == NOTE
+    assert status(raw, fid, unsent=False) == FAIL
+
+
+def test_input_finding_lists_the_problems(model):
+    rep = check_message(ELF, model, now=NOW)
+    f = rep.finding("input")
+    assert f.status == FAIL and "binary" in f.message
+    assert "empty" in check_message(b"", model, now=NOW).finding("input").message
+
+
+# ----------------------------------------------------------------------------
+# link-mismatch and ESP click tracking
+
+ESP_LINKS = [
+    # (href, text, expected)
+    ("https://examplegarden.us14.list-manage.com/track/click?u=1&id=2", "www.example-shop.com", NOTE),  # Mailchimp
+    ("https://u4821.ct.sendgrid.net/ls/click?upn=abc", "example-shop.com/orders", NOTE),                # SendGrid
+    ("https://x.r.us-east-1.awstrack.me/L0/https:%2F%2Fwww.example-shop.com%2F/1/abc=", "example-shop.com", NOTE),
+    ("https://t.hubspotlinks.com/Ctc/abc", "www.example-shop.com", NOTE),                                 # HubSpot
+    ("https://trk.klclick.com/ls/click?upn=abc", "example-shop.com", NOTE),                             # Klaviyo
+    ("https://r.sendibt3.com/mk/cl/abc", "example-shop.com", NOTE),                                      # Brevo
+    ("https://click.exacttarget.com/?qs=abc", "example-shop.com", NOTE),                               # SFMC
+    ("https://link.mail.beehiiv.com/ss/c/abc", "example-shop.com", NOTE),                              # beehiiv
+    ("https://substack.com/redirect/abc", "example-shop.com", NOTE),                                   # Substack
+    ("https://pstmrk.it/3s/abc", "example-shop.com", NOTE),                                            # Postmark
+    ("https://r20.rs6.net/tn.jsp?f=abc", "example-shop.com", NOTE),                 # Constant Contact
+    ("https://example.cmail20.com/t/abc", "example-shop.com", NOTE),                # Campaign Monitor
+    ("https://xyz.mjt.lu/lnk/abc", "example-shop.com", NOTE),                                          # Mailjet
+    ("https://click.e.example-shop.com/?qs=abc", "www.example-shop.com", PASS),  # branded: the same domain
+    # a text naming one bank, an href to an unrelated host: still a failure
+    ("https://secure-chase-login.example/verify", "www.chase.com", FAIL),
+    ("https://www.bankofamerica.com/login", "www.chase.com", FAIL),
+    # a real ESP carrying, in clear, a destination other than the text: a phisher on a real ESP
+    ("https://x.r.us-east-1.awstrack.me/L0/https:%2F%2Fchase-verify.example%2F/1/abc=", "www.chase.com", FAIL),
+    ("https://track.example-esp.example/c?url=https://evil.example/", "www.chase.com", FAIL),
+    ("https://u1.ct.sendgrid.net/ls/click?url=https://chase-verify.example/", "www.chase.com", FAIL),
+    # a look-alike of a tracking host is no tracking host
+    ("https://us14.list-manage.com.evil.example/track/click", "www.chase.com", FAIL),
+    ("https://sendibtx.com/mk/cl/abc", "www.chase.com", FAIL),
+]
+
+
+@pytest.mark.parametrize("href,text,expected", ESP_LINKS, ids=[f"{i}-{e}" for i, (_, _, e) in enumerate(ESP_LINKS)])
+def test_link_mismatch_knows_esp_tracking(href, text, expected):
+    raw = html_msg(f'<p>{LONG_TEXT}</p><a href="{href}">{text}</a>')
+    assert status(raw, "link-mismatch") == expected
+
+
+def test_tracking_link_beside_a_phishing_link_still_fails():
+    raw = html_msg(f'<p>{LONG_TEXT}</p><a href="https://a.us14.list-manage.com/track/click?u=1">example-shop.com</a>'
+                   '<a href="https://chase-login.example/x">www.chase.com</a>')
+    pm = parse(raw)
+    f = {f.id: f for f in content_findings(raw, pm, analyze(pm), now=NOW)}["link-mismatch"]
+    assert f.status == FAIL and "chase-login.example" in f.message
 
 
 def test_spammy_japanese_subject_words():
@@ -319,7 +477,8 @@ def _ctx(raw: bytes) -> _Context:
     (edit(CLEAN, X_Mailer="BlastMailer 9"), "x-mailer:blastmailer", "the word 'BlastMailer' in the X-Mailer header",
      "header"),
     (edit(CLEAN, Organization="Acme Widgets"), "widgets", "the word 'Widgets' in the Organization header", "header"),
-    (simple("無料でお届けします"), "無料", "the word '無料' in the body", "body"),
+    (simple("無料でお届けします"), "無料", "'無料でお届けします' in the body (the clue is its part '無料')", "body"),
+    (simple("無料"), "無料", "the word '無料' in the body", "body"),
     (CLEAN, "hdr:list-unsubscribe", "a List-Unsubscribe header", "header"),
     (simple("Log in at http://198.51.100.7/x"), "url:ip-host", "a link to a bare IP address (198.51.100.7)", "link"),
 ])
@@ -393,7 +552,7 @@ def test_dns_all_pass():
     ("dns-spf", WARN, with_records(spf=["v=spf1 include:x.example"])),
     ("dns-spf", PASS, with_records(spf=["v=spf1 redirect=_spf.example-shop.com"])),
     ("dns-dmarc", FAIL, with_records(dmarc=None)),
-    ("dns-dmarc", WARN, with_records(dmarc=["v=DMARC1; p=none"])),
+    ("dns-dmarc", NOTE, with_records(dmarc=["v=DMARC1; p=none"])),  # enough for Gmail and Yahoo
     ("dns-dmarc", PASS, with_records(dmarc=["v=DMARC1; p=quarantine; pct=100"])),
     ("dns-dmarc", FAIL, with_records(dmarc=["v=DMARC1; rua=mailto:x@example-shop.com"])),
     ("dns-dkim-key", FAIL, with_records(key=None)),
@@ -517,7 +676,7 @@ def _stderr(result) -> str:
 def test_cli_clean_exit_0(model_file):
     r = run(CAMPAIGNS / "clean-newsletter.eml", "--model", model_file)
     assert r.exit_code == 0, r.output
-    assert "HAM" in r.output and "16 pass" in r.output
+    assert "HAM" in r.output and "17 pass" in r.output and UNSENT_NOTE in r.output
 
 
 def test_cli_spam_exit_1(model_file):
@@ -535,7 +694,11 @@ def test_cli_json_shape(model_file):
     assert d["clues"] and set(d["clues"][0]) == {"feature", "weight", "explanation", "where"}
     assert [f["id"] for f in d["findings"]] == list(FINDING_IDS)
     for f in d["findings"]:
-        assert set(f) == {"id", "status", "message", "fix"} and f["status"] in (PASS, WARN, FAIL)
+        assert set(f) == {"id", "status", "message", "fix", "basis"} and f["status"] in (PASS, NOTE, WARN, FAIL)
+        assert f["basis"]
+    assert d["scored_as"] == "unsent" and d["scoring_note"] == UNSENT_NOTE
+    assert {f["basis"] for f in d["findings"] if f["id"] == "list-unsubscribe-post"} == {
+        "Gmail and Yahoo sender requirements (2024): one-click unsubscribe for bulk mail; RFC 8058"}
 
 
 def test_cli_folder(model_file, tmp_path):
@@ -642,17 +805,133 @@ def test_check_never_raises_on_garbage(model, pieces):
 
 def test_unsent_message_is_not_credited_for_its_missing_received_headers(model):
     """No Received header is no feature: on the corpus it marked 134 easy_ham (a collection artifact)."""
-    from spamscore.check import check_message
-    from spamscore.features import extract
-    from spamscore.message import parse
-
     assert b"\nReceived:" not in CLEAN and not CLEAN.startswith(b"Received:")
     feats = extract(parse(CLEAN), model.options)
     assert not [f for f in feats if f.startswith("hdr:received-count:")]
     report = check_message(CLEAN, model)
     assert report.probability == model.score_features(feats).probability
-    # a delivered message has the feature it really has
+    # a delivered message judged as it is (--delivered) has the features it really has
     sent = b"Received: from mx.example.net by mail.example.org; Mon, 2 Sep 2002 10:00:00 +0000\n" + CLEAN
     sent_feats = extract(parse(sent), model.options)
     assert "hdr:received-count:1" in sent_feats
-    assert check_message(sent, model).probability == model.score_features(sent_feats).probability
+    assert check_message(sent, model, unsent=False).probability == model.score_features(sent_feats).probability
+
+
+# ----------------------------------------------------------------------------
+# campaign mode (issue 18, item 3): delivery features are not counted
+
+DELIVERED = (b"Received: from mx.example.net by mail.example.org; Tue, 4 Mar 2025 09:00:05 +0000\n"
+             b"Authentication-Results: mx.example.org; dkim=pass header.d=example-shop.com; spf=pass\n"
+             b"Received-SPF: pass (example.org: domain of example-shop.com designates 192.0.2.1)\n" + CLEAN)
+
+
+def test_check_drops_delivery_features_through_drop_unsent(model, monkeypatch):
+    """check_message applies spamscore.features.profiles.drop_unsent before explaining (a stub records it)."""
+    import spamscore.features.profiles as profiles
+
+    seen = []
+
+    def stub(features):
+        seen.append(list(features))
+        return [f for f in features if not f.startswith(("received:", "hdr:received", "auth:", "spf-hdr:",
+                                                          "hdr:authentication-results", "hdr:received-spf"))]
+
+    monkeypatch.setattr(profiles, "drop_unsent", stub)
+    rep = check_message(DELIVERED, model, now=NOW)
+    assert len(seen) == 1 and "hdr:received-count:1" in seen[0]
+    kept = stub(seen[0])
+    assert rep.probability == model.score_features(kept).probability
+    assert not [c for c in rep.spammy + rep.hammy if c.feature.startswith(("received:", "hdr:received"))]
+    assert rep.unsent and rep.to_dict()["scored_as"] == "unsent"
+    seen.clear()
+    rep = check_message(DELIVERED, model, now=NOW, unsent=False)
+    assert seen == []  # --delivered: every feature counts
+    assert rep.probability == model.score_features(extract(parse(DELIVERED), model.options)).probability
+    assert rep.to_dict()["scored_as"] == "delivered"
+
+
+def test_unsent_scores_like_the_message_without_its_delivery_headers(model):
+    """With the real drop_unsent: a delivered copy, checked as a campaign, scores as the unsent original."""
+    assert check_message(DELIVERED, model, now=NOW).probability == check_message(CLEAN, model, now=NOW).probability
+
+
+def test_cli_delivered_and_mail_type(model_file, tmp_path):
+    msg = tmp_path / "delivered.eml"
+    msg.write_bytes(DELIVERED)
+    d = json.loads(run(msg, "--model", model_file, "--format", "json").output)
+    assert d["scored_as"] == "unsent" and d["scoring_note"] == UNSENT_NOTE
+    d = json.loads(run(msg, "--model", model_file, "--format", "json", "--delivered").output)
+    assert d["scored_as"] == "delivered" and "Received" not in d["scoring_note"].split(":")[0]
+    receipt = CAMPAIGNS / "transactional-receipt.eml"
+    statuses = lambda d: {f["id"]: f["status"] for f in d["findings"]}  # noqa: E731
+    d = json.loads(run(receipt, "--model", model_file, "--format", "json").output)
+    assert d["mail_type"] == "transactional" and statuses(d)["list-unsubscribe-post"] == NOTE
+    d = json.loads(run(receipt, "--model", model_file, "--format", "json", "--bulk").output)
+    assert d["mail_type"] == "bulk" and statuses(d)["list-unsubscribe-post"] == FAIL
+    d = json.loads(run(CAMPAIGNS / "clean-newsletter.eml", "--model", model_file, "--format", "json",
+                       "--transactional").output)
+    assert d["mail_type"] == "transactional"
+
+
+def test_charset_check_reads_a_bounded_number_of_boundaries():
+    """The stdlib parser behind the charset check is quadratic in nesting: it sees at most 30 boundaries."""
+    from spamscore.check import CHARSET_MAX_BOUNDARIES, _charset_input
+
+    nested = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(900))
+    cut = _charset_input(b"From: a@example.com\n" + nested)
+    assert cut.count(b"boundary=") == CHARSET_MAX_BOUNDARIES
+    assert _charset_input(CLEAN) == CLEAN  # ordinary mail is read whole
+    pm = parse(nested)
+    assert {f.id for f in content_findings(nested, pm, analyze(pm), now=NOW)} == set(FINDING_IDS)
+
+
+@pytest.mark.parametrize("name", LEGITIMATE + ("every-problem.eml",))
+def test_check_agrees_with_model_score_unsent(model, name):
+    """`check` and `Model.score(raw, unsent=True)` (the library's campaign mode) give the same probability."""
+    for raw in (fixture(name), DELIVERED):
+        assert check_message(raw, model, now=NOW).probability == model.score(raw, unsent=True).probability
+        assert check_message(raw, model, now=NOW, unsent=False).probability == model.score(raw).probability
+
+
+def test_input_finding_uses_spamscore_sanity(model, monkeypatch):
+    """The `input` finding lists what spamscore.sanity.input_warnings says (a stub stands in for it here)."""
+    import spamscore.check as check_mod
+
+    stub = lambda raw: ["no header block", "binary content"] if raw.startswith(b"\x7fELF") else []  # noqa: E731
+    monkeypatch.setattr(check_mod, "input_warnings", stub)
+    f = check_message(ELF, model, now=NOW).finding("input")
+    assert f.status == FAIL and "no header block; binary content" in f.message and f.basis
+    assert check_message(CLEAN, model, now=NOW).finding("input").status == PASS
+
+
+@pytest.mark.parametrize("host,esp", [
+    ("us14.list-manage.com", "Mailchimp"), ("mcusercontent.com", "Mailchimp"), ("eepurl.mailchi.mp", "Mailchimp"),
+    ("sendgrid.net", "SendGrid"), ("u123.ct.sendgrid.net", "SendGrid"),
+    ("x.r.us-east-1.awstrack.me", "Amazon SES"), ("a1.amazonses.com", "Amazon SES"),
+    ("t.hubspotlinks.com", "HubSpot"), ("x.hs-sites.com", "HubSpot"), ("bounce.hubspotemail.net", "HubSpot"),
+    ("trk.klclick.com", "Klaviyo"), ("send.klaviyomail.com", "Klaviyo"),
+    ("r.sendibt2.com", "Brevo (Sendinblue)"), ("x.sendibm1.com", "Brevo (Sendinblue)"),
+    ("r.mail.brevo.com", "Brevo (Sendinblue)"),
+    ("click.exacttarget.com", "Salesforce Marketing Cloud"), ("cl.s7.exct.net", "Salesforce Marketing Cloud"),
+    ("link.mail.beehiiv.com", "beehiiv"), ("substack.com", "Substack"), ("substackcdn.com", "Substack"),
+    ("email.mg.mailgun.org", "Mailgun"), ("pstmrk.it", "Postmark"), ("r20.rs6.net", "Constant Contact"),
+    ("x.createsend1.com", "Campaign Monitor"), ("a.cmail19.com", "Campaign Monitor"), ("xyz.mjt.lu", "Mailjet"),
+    ("example-shop.com", None), ("list-manage.com.evil.example", None), ("cmailer.com", None),
+    ("sendibtfree.com", None), ("", None),
+])
+def test_esp_table(host, esp):
+    from spamscore.esp import esp_for_host
+
+    assert esp_for_host(host) == esp
+
+
+@pytest.mark.parametrize("url,dest", [
+    ("https://x.r.us-east-1.awstrack.me/L0/https:%2F%2Fwww.example.com%2Fa/1/abc=", "https://www.example.com/a/1/abc="),
+    ("https://t.example/c?id=1&url=https%3A%2F%2Fshop.example%2F", "https://shop.example/"),
+    ("https://us14.list-manage.com/track/click?u=abc&id=def", None),
+    ("not a url", None),
+])
+def test_embedded_destination(url, dest):
+    from spamscore.esp import embedded_destination
+
+    assert embedded_destination(url) == dest

@@ -87,6 +87,19 @@ def test_highlights_spammy_and_hammy_words(model):
     assert len(doc.xpath("//section[@id='msg-1']//tr[@class='finding']")) == len(FINDING_IDS)
 
 
+def test_report_says_how_it_scored_and_why_each_finding(model):
+    """Campaign mode is stated; notes have their own style; every non-passing finding names its basis."""
+    from spamscore.check import UNSENT_NOTE
+
+    doc = lxml_html.document_fromstring(page_for(model, "esp-tracked-newsletter.eml"))
+    assert UNSENT_NOTE in doc.xpath("//div[@class='scoring']")[0].text_content()
+    rows = {tr.get("data-id"): tr for tr in doc.xpath("//tr[@class='finding']")}
+    assert rows["link-mismatch"].xpath(".//span[@class='st note']")
+    assert "Mailchimp click tracking" in rows["link-mismatch"].text_content()
+    assert "Why: " in rows["text-alternative"].text_content()
+    assert not rows["dkim-signature"].xpath(".//div[@class='basis']")  # a pass needs no why
+
+
 def test_japanese_report_keeps_text(model):
     page = page_for(model, "japanese-iso2022jp.eml")
     doc = lxml_html.document_fromstring(page)

@@ -68,6 +68,12 @@ def check(
     dns_server: Optional[str] = typer.Option(None, "--dns-server",
                                              help="With --dns: ask this server (HOST or HOST:PORT), not the system's."),
     clues: int = typer.Option(8, "--clues", min=0, help="How many spammy and hammy clues to show."),
+    delivered: bool = typer.Option(False, "--delivered",
+                                   help="Judge a received message as it is (default: as an unsent campaign, "
+                                        "delivery headers such as Received not counted)."),
+    mail_type: Optional[bool] = typer.Option(None, "--bulk/--transactional",
+                                             help="Bulk mail needs one-click unsubscribe; transactional mail "
+                                                  "does not (default: decided from the message)."),
 ) -> None:
     """Check campaign mail before sending: score, clues in words, and findings with fixes.
 
@@ -75,6 +81,7 @@ def check(
 
     Example: spamscore check newsletter.eml
     Example: spamscore check campaigns/ --format html -o report.html --dns
+    Example: spamscore check received.eml --delivered
     """
     files = _message_files(paths)
     model = load_model(model_path)
@@ -97,7 +104,8 @@ def check(
                 raw = f.read_bytes()
             except OSError as exc:
                 raise InputError(f"{f}: {exc.strerror or exc}") from None
-            reports.append(check_message(raw, model, path=str(f), n_clues=clues, resolver=resolver))
+            reports.append(check_message(raw, model, path=str(f), n_clues=clues, resolver=resolver,
+                                         unsent=not delivered, bulk=mail_type))
     single = len(paths) == 1 and len(files) == 1 and not paths[0].is_dir()
     if fmt is CheckFormat.json:
         if single:
