@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .corpus import Item
+from .errors import CorpusError
 from .features import FeatureOptions, extract
 from .message import DEFAULT_LIMITS, Limits, parse
 from .metrics import summarize
@@ -102,10 +103,23 @@ class TrainReport:
     vocabulary: int
 
 
+EXTRACTING = "extracting"
+FITTING = "counting, cross-validation and calibration"
+
+
 def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions | None = None,
-                folds: int = 5, on_item=None, meta: dict | None = None) -> tuple[Model, TrainReport]:
-    """Extract features from labelled items and train a calibrated model."""
+                folds: int = 5, on_item=None, meta: dict | None = None, on_stage=None) -> tuple[Model, TrainReport]:
+    """Extract features from labelled items and train a calibrated model.
+
+    ``on_stage(name, summary)`` (optional) is called when a stage starts
+    (``summary`` None) and when it ends (a one-line summary): :data:`EXTRACTING`,
+    then :data:`FITTING` (the token counts, the cross-validated statistics and
+    the calibration: one call of :func:`spamscore.scoring.train`).  Raises
+    :class:`CorpusError` when the readable items are not both spam and ham.
+    """
+    stage = on_stage or (lambda name, summary: None)
     t0 = time.perf_counter()
+    stage(EXTRACTING, None)
     docs, labels, errors = [], [], []
     for item, feats in extract_items(items, options, jobs=jobs):
         if on_item is not None:
@@ -116,9 +130,18 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
         docs.append(feats)
         labels.append(item.label)
     t1 = time.perf_counter()
+    n_spam = sum(1 for lab in labels if lab == "spam")
+    unreadable = f" ({len(errors):,} unreadable)" if errors else ""
+    stage(EXTRACTING, f"{len(docs):,} messages{unreadable} in {t1 - t0:.1f}s")
+    if n_spam == 0 or n_spam == len(labels):
+        raise CorpusError(f"expected both spam and ham examples to train on, got {n_spam:,} spam and "
+                          f"{len(labels) - n_spam:,} ham{unreadable}")
+    stage(FITTING, None)
     model = train(docs, labels, folds=folds, meta=meta, options=options)
     t2 = time.perf_counter()
-    n_spam = sum(1 for lab in labels if lab == "spam")
+    k = min(folds, n_spam, len(labels) - n_spam)  # as train() does
+    cv = f"{k}-fold cross-validation" if k >= 2 else "no cross-validation"
+    stage(FITTING, f"{len(model.nb.vocabulary_):,} tokens, {cv}, in {t2 - t1:.1f}s")
     return model, TrainReport(n_spam, len(labels) - n_spam, errors, t2 - t0, t1 - t0, len(model.nb.vocabulary_))
 
 

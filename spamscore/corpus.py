@@ -23,7 +23,8 @@ from pathlib import Path
 
 from .errors import CorpusError
 
-__all__ = ["Item", "iter_source", "iter_sources", "read_index", "iter_index", "read_bytes"]
+__all__ = ["Item", "iter_source", "iter_sources", "read_index", "iter_index", "read_bytes", "split_mbox",
+           "index_base", "check_index_files", "iter_entries"]
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -105,12 +106,65 @@ def _iter_file(p: Path | str, given: str, label: str | None, data: bytes | None 
             yield Item(f"{given}#{n}", None, label, str(exc))
 
 
+def split_mbox(data: bytes) -> list[bytes]:
+    """The messages of an mbox held in memory (stdin), the bytes :class:`mailbox.mbox` gives for the file.
+
+    As ``mailbox.mbox`` reads a file: a message starts at each line that
+    begins with ``From `` (that line is left out); the blank line before the
+    next ``From `` line belongs to neither; anything before the first
+    ``From `` line is skipped.  One pass over the line ends, in C where it can.
+    """
+    starts: list[int] = []   # offset of each message's first line after its From_ line
+    stops: list[int] = []
+    pos = 0
+    last_was_empty = False
+    n = len(data)
+    while pos < n:
+        nl = data.find(b"\n", pos)
+        end = n if nl == -1 else nl + 1
+        if data.startswith(b"From ", pos):
+            if len(stops) < len(starts):
+                stops.append(pos - 1 if last_was_empty else pos)
+            starts.append(end)
+            last_was_empty = False
+        else:
+            last_was_empty = end - pos == 1 and nl != -1
+        pos = end
+    if len(stops) < len(starts):
+        stops.append(n - 1 if last_was_empty else n)
+    return [data[a:max(a, b)] for a, b in zip(starts, stops)]
+
+
+def index_base(index: str | os.PathLike, root: str | os.PathLike | None = None) -> str:
+    """The folder an index's relative paths are read from: ``root``, else the index's own folder."""
+    return os.fspath(root) if root is not None else os.fspath(Path(index).parent)
+
+
+def check_index_files(entries: list[tuple[str, str]], base: str, root_given: bool, probe: int = 100) -> None:
+    """Raise :class:`CorpusError` when none of an index's files exists (a forgotten or wrong ``--root``).
+
+    Looks at the first ``probe`` entries; only when none of them exists does
+    it count them all, so the usual case costs at most ``probe`` ``stat`` calls.
+    """
+    if any(os.path.exists(p) for p, _ in entries[:probe]):
+        return
+    found = sum(1 for p, _ in entries[probe:] if os.path.exists(p))
+    if found == 0:
+        hint = "check --root" if root_given else "pass --root"
+        raise CorpusError(f"0 of {len(entries):,} indexed files exist under {base}: {hint}")
+
+
 def iter_source(path: str | os.PathLike, label: str | None = None) -> Iterator[Item]:
     """Messages of one source (file, directory, mbox, Maildir)."""
     given = os.fspath(path)
     if given == "-":
         import sys
-        yield Item("-", sys.stdin.buffer.read(MAX_MESSAGE_BYTES), label)
+        data = sys.stdin.buffer.read(MAX_MESSAGE_BYTES)
+        if _looks_like_mbox(data, given):  # `cat box.mbox | spamscore score -`: each message, as from the file
+            for n, msg in enumerate(split_mbox(data)):
+                yield Item(f"-#{n}", msg, label)
+            return
+        yield Item("-", data, label)
         return
     # One open and fstat tell a file from a directory (no separate stat, no
     # Path object for a plain file: ~25 µs a message over a corpus).
@@ -158,7 +212,7 @@ def read_index(index: str | os.PathLike, root: str | os.PathLike | None = None,
         text = index.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise CorpusError(f"{index}: cannot read index ({exc.strerror or exc})") from None
-    base = os.fspath(root) if root is not None else os.fspath(index.parent)
+    base = index_base(index, root)
     out: list[tuple[str, str]] = []
     split_col = None
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -191,5 +245,10 @@ def read_index(index: str | os.PathLike, root: str | os.PathLike | None = None,
 
 
 def iter_index(index, root=None, split=None) -> Iterator[Item]:
-    for path, label in read_index(index, root, split):
+    yield from iter_entries(read_index(index, root, split))
+
+
+def iter_entries(entries: list[tuple[str, str]]) -> Iterator[Item]:
+    """The messages of :func:`read_index`'s ``[(path, label)]``."""
+    for path, label in entries:
         yield from iter_source(path, label)

@@ -38,7 +38,8 @@ def test_train_from_directories_then_score(small_corpus, tmp_path):
 def test_train_from_index(small_corpus, tmp_path):
     out = tmp_path / "i.spamscore"
     r = run("train", "--index", small_corpus / "labels.tsv", "-o", out, "--folds", 2)
-    assert r.exit_code == 0, r.output and out.exists()
+    assert r.exit_code == 0, r.output
+    assert out.exists()
 
 
 def test_score_stdin_text_and_json(small_model_path):
@@ -145,3 +146,17 @@ def test_the_console_script_sets_its_own_process(monkeypatch):
     monkeypatch.setattr(_app, "_OWN_PROCESS", False)
     _app.main()
     assert seen == [True]
+
+
+def test_no_assert_hides_a_condition_in_its_message():
+    """``assert a, b and c`` checks only ``a``: ``b and c`` is the message (issue 14 found one here)."""
+    import ast
+    from pathlib import Path
+
+    found = []
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assert) and (isinstance(node.msg, (ast.BoolOp, ast.Compare))
+                                                 or isinstance(node.test, ast.Tuple)):
+                found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:100]}")
+    assert found == []

@@ -81,3 +81,53 @@ def test_files_directories_and_missing_paths_read_by_one_reader(tmp_path):
     # an index with relative paths resolves them against its folder
     (tmp_path / "idx.tsv").write_text("d/m1.eml\tspam\nf.eml\tham\n")
     assert [(i.raw is not None, i.label) for i in iter_index(tmp_path / "idx.tsv")] == [(True, "spam"), (True, "ham")]
+
+
+def test_split_mbox_gives_what_mailbox_gives_for_the_file(tmp_path):
+    """stdin has no file for mailbox.mbox to read: split_mbox must split the same bytes the same way."""
+    import random
+
+    from spamscore.corpus import split_mbox
+
+    rng = random.Random(3)
+    pieces = [b"From a@b Sat Jan  1 00:00:00 2000\n", b"\n", b"x\n", b"From x\n", b">From y\n", b"\r\n", b"body",
+              b"Subject: s\n", b"From ", b"\n\n", b"\r\nFrom z\r\n"]
+    path = tmp_path / "box"
+    for _ in range(1500):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        path.write_bytes(data)
+        box = mailbox.mbox(str(path), create=False)
+        expected = [box.get_bytes(k) for k in box.iterkeys()]
+        box.close()
+        assert split_mbox(data) == expected, data
+
+
+def test_an_mbox_on_stdin_is_split(monkeypatch, tmp_path):
+    import io
+    import sys
+
+    box = mailbox.mbox(str(tmp_path / "in.mbox"))
+    for n in range(3):
+        box.add(MSG.replace(b"meeting notes", b"notes %d" % n))
+    box.flush()
+    data = (tmp_path / "in.mbox").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    items = list(iter_source("-", "spam"))
+    from_file = list(iter_source(tmp_path / "in.mbox", "spam"))
+    assert [i.path for i in items] == ["-#0", "-#1", "-#2"]
+    assert [i.raw for i in items] == [i.raw for i in from_file] and all(i.label == "spam" for i in items)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"From a@b x\n" + MSG)))
+    assert [(i.path, i.raw) for i in iter_source("-")] == [("-", b"From a@b x\n" + MSG)]   # one message: as is
+
+
+def test_an_index_whose_files_are_all_missing_is_one_error(tmp_path):
+    from spamscore.corpus import check_index_files, index_base
+
+    (tmp_path / "a.eml").write_bytes(MSG)
+    entries = [(str(tmp_path / f"gone{i}.eml"), "ham") for i in range(150)]
+    with pytest.raises(CorpusError, match=rf"^0 of 150 indexed files exist under {tmp_path}: pass --root$"):
+        check_index_files(entries, str(tmp_path), root_given=False)
+    with pytest.raises(CorpusError, match="check --root"):
+        check_index_files(entries, str(tmp_path), root_given=True)
+    check_index_files(entries + [(str(tmp_path / "a.eml"), "ham")], str(tmp_path), False)  # one exists: fine
+    assert index_base(tmp_path / "x.tsv") == str(tmp_path) and index_base("x.tsv", "/r") == "/r"

@@ -7,9 +7,9 @@ from typing import List, Optional
 
 import typer
 
-from ..corpus import iter_sources
 from ..learn import iter_raw, learn_messages
 from ._app import app, cli_errors, fail
+from .core import _each_source
 
 
 @app.command()
@@ -34,10 +34,13 @@ def learn(
     """
     if spam == ham:
         raise fail("give exactly one of --spam or --ham")
-    res = learn_messages(model_path, iter_raw(iter_sources(paths)), spam=spam, forget=forget,
+    empty: list[str] = []
+    res = learn_messages(model_path, iter_raw(_each_source(paths, empty)), spam=spam, forget=forget,
                          trusted_authserv_ids=trusted or ())
     for path, err in res.errors:
         typer.echo(f"spamscore: error: {path}: {err}", err=True)
+    for path in empty:
+        typer.echo(f"spamscore: error: no messages found in {path}", err=True)
     label = "spam" if spam else "ham"
     if forget:
         msg = f"forgot {res.forgotten} {label} message(s); {res.skipped} were not learned as {label}"
@@ -45,5 +48,5 @@ def learn(
         msg = (f"learned {res.learned} {label} message(s), moved {res.relearned} from "
                f"{'ham' if spam else 'spam'}; {res.skipped} already learned")
     typer.echo(f"{msg}; model now counts {res.n_spam} spam, {res.n_ham} ham")
-    if res.errors:
+    if res.errors or empty:
         raise typer.Exit(2)
