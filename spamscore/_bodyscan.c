@@ -25,10 +25,11 @@
  *       is not an ASCII str, when max_pair_words < 0, or when a hash probe
  *       runs long (crafted collisions): the Python code then does the work.
  *   word_hashes(text, prefix, punct, pair_prefix, max_pair_words) -> bytes or None
- *       the same tokens as words(), as the native int64 hash() each str
- *       would have (one per distinct token, in no set order), without
- *       making the str: the scoring path looks them up by hash
- *       (spamscore.model.TokenNB.clue_rows_sums).  None where words() is.
+ *       the same tokens as words(), as the int64 token hash of each
+ *       (spamscore/_tokenhash.h: SipHash-1-3 of its UTF-8, fixed key; one per
+ *       distinct token, in no set order), without making the str: the
+ *       scoring path looks them up by hash
+ *       (spamscore.model.TokenNB.clue_rows_sums_h).  None where words() is.
  *   letters(texts, max_chars) -> (letters, upper) or None
  *       the ASCII letters and capitals of
  *       "\n".join([t[:max_chars] for t in texts])[:max_chars] (what
@@ -46,6 +47,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "_tokenhash.h"
 
 #define MAX_PROBE 96
 /* texts longer than this go to the Python code (ids and offsets fit int32) */
@@ -351,11 +354,11 @@ static int add_new(PyObject *set, PyObject *item)
 }
 
 /* Where words() puts its tokens: a set of str (``set``), or, for
- * word_hashes(), the hash() each str would have, appended to ``h`` (the
- * str itself never made).  hash() of a str is _Py_HashBytes over its
- * canonical data (one byte a character when all are below 256, else two:
- * what make_str builds), the same keyed SipHash; the module's import
- * checks the two agree (tokens.py) before anything uses word_hashes. */
+ * word_hashes(), the token hash each str would have (ss_token_hash of its
+ * UTF-8 bytes, spamscore/_tokenhash.h; the reference is
+ * spamscore._native.token_hash), appended to ``h`` (the str itself never
+ * made).  The characters here are never surrogates (map_wide bails on
+ * them), so their UTF-8 is the plain one. */
 typedef struct {
     PyObject *set;
     int64_t *h;
@@ -371,33 +374,31 @@ static int sink_emit(sink_t *k, const ch_t *a, Py_ssize_t la, const ch_t *b, Py_
         return add_new(k->set, make_str(a, la, b, lb, c, lc, d, ld));
     const ch_t *runs[4] = {a, b, c, d};
     Py_ssize_t lens[4] = {la, lb, lc, ld}, total = la + lb + lc + ld;
-    ch_t maxc = 0;
-    for (int r = 0; r < 4; r++)
-        for (Py_ssize_t i = 0; i < lens[r]; i++)
-            maxc |= runs[r][i];
-    Py_ssize_t nbytes = total * (maxc < 256 ? 1 : 2);
-    if (nbytes > k->scratch_cap) {
-        unsigned char *p = PyMem_Realloc(k->scratch, (size_t)(nbytes > 64 ? nbytes : 64));
+    Py_ssize_t room = 3 * total;  /* UTF-8: at most 3 bytes a BMP character */
+    if (room > k->scratch_cap) {
+        unsigned char *p = PyMem_Realloc(k->scratch, (size_t)(room > 64 ? room : 64));
         if (p == NULL) {
             PyErr_NoMemory();
             return -1;
         }
         k->scratch = p;
-        k->scratch_cap = nbytes > 64 ? nbytes : 64;
+        k->scratch_cap = room > 64 ? room : 64;
     }
-    if (maxc < 256) {
-        unsigned char *o = k->scratch;
-        for (int r = 0; r < 4; r++)
-            for (Py_ssize_t i = 0; i < lens[r]; i++)
-                *o++ = (unsigned char)runs[r][i];
-    } else {
-        unsigned char *o = k->scratch;
-        for (int r = 0; r < 4; r++) {
-            if (lens[r])
-                memcpy(o, runs[r], (size_t)lens[r] * sizeof(ch_t));
-            o += lens[r] * (Py_ssize_t)sizeof(ch_t);
+    unsigned char *o = k->scratch;
+    for (int r = 0; r < 4; r++)
+        for (Py_ssize_t i = 0; i < lens[r]; i++) {
+            ch_t ch = runs[r][i];
+            if (ch < 0x80)
+                *o++ = (unsigned char)ch;
+            else if (ch < 0x800) {
+                *o++ = (unsigned char)(0xC0 | (ch >> 6));
+                *o++ = (unsigned char)(0x80 | (ch & 0x3F));
+            } else {
+                *o++ = (unsigned char)(0xE0 | (ch >> 12));
+                *o++ = (unsigned char)(0x80 | ((ch >> 6) & 0x3F));
+                *o++ = (unsigned char)(0x80 | (ch & 0x3F));
+            }
         }
-    }
     if (k->n == k->cap) {
         Py_ssize_t cap = k->cap ? 2 * k->cap : 256;
         int64_t *h = PyMem_Realloc(k->h, (size_t)cap * sizeof(int64_t));
@@ -408,7 +409,7 @@ static int sink_emit(sink_t *k, const ch_t *a, Py_ssize_t la, const ch_t *b, Py_
         k->h = h;
         k->cap = cap;
     }
-    k->h[k->n++] = (int64_t)_Py_HashBytes(k->scratch, nbytes);
+    k->h[k->n++] = ss_token_hash(k->scratch, (size_t)(o - k->scratch));
     return 0;
 }
 
@@ -434,7 +435,7 @@ static Py_ssize_t pow2_at_least(Py_ssize_t n)
 }
 
 /* words() (as_hashes 0: a set of str) and word_hashes() (1: bytes of the
- * int64 hash() of each distinct token); the same tokens, in one pass. */
+ * int64 token hash of each distinct token); the same tokens, in one pass. */
 static PyObject *words_impl(PyObject *args, int as_hashes)
 {
     PyObject *text, *prefix, *punct, *pair_prefix;
@@ -443,8 +444,10 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
                           &pair_prefix, &max_pair_words))
         return NULL;
     int pairs = pair_prefix != Py_None;
+#if PY_VERSION_HEX < 0x030C0000  /* (a no-op, and deprecated, from 3.12) */
     if (PyUnicode_Check(text) && PyUnicode_READY(text) < 0)
         return NULL;
+#endif
     if (!PyUnicode_Check(text) || PyUnicode_KIND(text) == PyUnicode_4BYTE_KIND
         || !is_ascii_str(prefix) || !is_ascii_str(punct)
         || (pairs && !is_ascii_str(pair_prefix)) || max_pair_words < 0)
@@ -680,8 +683,10 @@ static PyObject *letters(PyObject *self, PyObject *args)
         PyObject *t = PyList_GET_ITEM(texts, k);
         if (!PyUnicode_Check(t))
             Py_RETURN_NONE;
+#if PY_VERSION_HEX < 0x030C0000
         if (PyUnicode_READY(t) < 0)
             return NULL;
+#endif
     }
     Py_ssize_t budget = max_chars, n_letters = 0, n_upper = 0;
     for (Py_ssize_t k = 0; k < nt && budget > 0; k++) {
@@ -714,13 +719,51 @@ static PyObject *letters(PyObject *self, PyObject *args)
     return Py_BuildValue("(nn)", n_letters, n_upper);
 }
 
+/* char_classes() -> (word_from, word_to, spaces, deleted): every BMP
+ * character words() takes, by what it makes of it: word characters (each
+ * becomes the character at the same place of word_to), white space, and
+ * characters it drops.  Any other character makes it decline the text.
+ * spamscore.features.tokens checks these against the running interpreter's
+ * unicodedata at import (normalize() and str.lower() of each), so that the
+ * tables, generated from one Unicode version, are used under any other only
+ * where they still agree with the Python code. */
+static PyObject *char_classes(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    Py_UCS4 *buf = PyMem_Malloc((size_t)4 * 0x10000 * sizeof(Py_UCS4));
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    Py_UCS4 *from = buf, *to = buf + 0x10000, *sp = buf + 2 * 0x10000, *del = buf + 3 * 0x10000;
+    Py_ssize_t nw = 0, ns = 0, nd = 0;
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        uint32_t m = c < 256 ? CHAR_MAP[c] : map_wide(c);
+        if (m == SPC)
+            sp[ns++] = c;
+        else if (m == DEL)
+            del[nd++] = c;
+        else if (m < 0x10000u) {
+            from[nw] = c;
+            to[nw++] = m;
+        }
+    }
+    PyObject *r = Py_BuildValue("(NNNN)", PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, from, nw),
+                                PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, to, nw),
+                                PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, sp, ns),
+                                PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, del, nd));
+    PyMem_Free(buf);
+    return r;
+}
+
 static PyMethodDef methods[] = {
+    {"char_classes", char_classes, METH_NOARGS,
+     "char_classes() -> (word_from, word_to, spaces, deleted): the BMP characters words() takes"},
     {"words", words, METH_VARARGS,
      "words(text, prefix, punct, pair_prefix, max_pair_words) -> set or None: "
      "the word tokens of an ASCII text (see the module doc)"},
     {"word_hashes", word_hashes, METH_VARARGS,
      "word_hashes(text, prefix, punct, pair_prefix, max_pair_words) -> bytes or None: "
-     "the hash() of each token words() would give (native int64), without the str"},
+     "the token hash (spamscore._native.token_hash, native int64) of each token words() would give, without the str"},
     {"letters", letters, METH_VARARGS,
      "letters(texts, max_chars) -> (letters, upper) or None: the ASCII letters and capitals "
      "of \"\\n\".join([t[:max_chars] for t in texts])[:max_chars]"},
@@ -737,7 +780,8 @@ PyMODINIT_FUNC PyInit__bodyscan(void)
 {
     PyObject *m = PyModule_Create(&module);
     /* the Unicode version the tables above were generated from (Python
-     * 3.11's unicodedata): tokens.py uses this module only under the same */
+     * 3.11's unicodedata; informational: tokens.py checks char_classes()
+     * against the running interpreter's unicodedata instead) */
     if (m != NULL && PyModule_AddStringConstant(m, "UNIDATA_VERSION", "14.0.0") < 0) {
         Py_DECREF(m);
         return NULL;

@@ -33,6 +33,11 @@
  * public ``struct LxmlElement`` (lxml.etree.h).  Nothing is linked: lxml's
  * own libxml2 built the tree, this code only reads it.  The Python side
  * enables this module only after a self-test against the reference.
+ * Built with -DSPAMSCORE_LXML_HEADERS and lxml.get_include() on the include
+ * path, it uses those headers themselves (lxml's wheels ship libxml2's
+ * tree.h and lxml.etree.h) instead of the copies: the same results
+ * (tests/test_htmlscan.py and tests/test_native_equivalence.py pass with
+ * either build); setup.py does not do that yet (a build-time import of lxml).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -45,6 +50,20 @@
 #define X_DTD 14
 #define MAX_DEPTH 1000
 
+#ifdef SPAMSCORE_LXML_HEADERS
+/* Built against the headers lxml installs (lxml.get_include(): libxml2's
+ * own tree.h, of the libxml2 lxml was built with, and lxml's public
+ * lxml.etree.h): no copied layouts.  (name and content are xmlChar*, UTF-8
+ * bytes; read as char below.) */
+#include <libxml/tree.h>
+#include "lxml.etree.h"
+typedef xmlNode xnode;
+typedef xmlAttr xattr;
+typedef xmlDoc xdoc;
+typedef struct LxmlElement lxml_element;
+#define XNAME(p) ((const char *)(p)->name)
+#define XCONTENT(p) ((const char *)(p)->content)
+#else
 typedef struct xnode xnode;
 typedef struct xattr xattr;
 
@@ -89,6 +108,10 @@ typedef struct {
     xnode *_c_node;
     PyObject *_tag;
 } lxml_element;
+
+#define XNAME(p) ((p)->name)
+#define XCONTENT(p) ((p)->content)
+#endif
 
 /* ------------------------------------------------------------------ */
 
@@ -191,7 +214,7 @@ static int xml_valid(const unsigned char *s, size_t len)
 static xattr *find_attr(xnode *el, const char *name)
 {
     for (xattr *a = el->properties; a != NULL; a = a->next)
-        if (a->ns == NULL && a->name != NULL && strcmp(a->name, name) == 0)
+        if (a->ns == NULL && XNAME(a) != NULL && strcmp(XNAME(a), name) == 0)
             return a;
     return NULL;
 }
@@ -211,15 +234,15 @@ static PyObject *get_attr(ctx_t *c, xnode *el, const char *name)
     if (t == NULL)
         return PyUnicode_FromStringAndSize("", 0);
     for (xnode *u = t; u != NULL; u = u->next)
-        if (u->type != X_TEXT || u->content == NULL) {
+        if (u->type != X_TEXT || XCONTENT(u) == NULL) {
             c->bail = 1;
             return NULL;
         }
     if (t->next == NULL)
-        return decode(c, t->content, (Py_ssize_t)strlen(t->content));
+        return decode(c, XCONTENT(t), (Py_ssize_t)strlen(XCONTENT(t)));
     buf_t b = {NULL, 0, 0};
     for (xnode *u = t; u != NULL; u = u->next)
-        if (buf_put(&b, u->content, strlen(u->content)) < 0) {
+        if (buf_put(&b, XCONTENT(u), strlen(XCONTENT(u))) < 0) {
             PyMem_Free(b.p);
             return NULL;
         }
@@ -269,11 +292,11 @@ static int scan(ctx_t *c, xnode *root, PyObject *forms, PyObject *frames)
     int depth = 0;
     for (;;) {
         if (n->type == X_ELEMENT) {
-            if (n->ns != NULL || n->name == NULL) {
+            if (n->ns != NULL || XNAME(n) == NULL) {
                 c->bail = 1;
                 return -1;
             }
-            const char *name = n->name;
+            const char *name = XNAME(n);
             if (name[0] != 's' && name[0] != 'f' && name[0] != 'i') {
                 /* none of the four */
             } else if (strcmp(name, "script") == 0) {
@@ -298,9 +321,9 @@ static int scan(ctx_t *c, xnode *root, PyObject *forms, PyObject *frames)
                 continue;
             }
         } else if (n->type == X_TEXT) {
-            if (n->content == NULL || n->content[0] == '\0'
+            if (XCONTENT(n) == NULL || XCONTENT(n)[0] == '\0'
                 || (n->next != NULL && n->next->type == X_TEXT)
-                || !xml_valid((const unsigned char *)n->content, strlen(n->content))) {
+                || !xml_valid((const unsigned char *)XCONTENT(n), strlen(XCONTENT(n)))) {
                 c->bail = 1;
                 return -1;
             }
@@ -325,8 +348,8 @@ static int scan(ctx_t *c, xnode *root, PyObject *forms, PyObject *frames)
 static int has_styled_attr(xnode *el)
 {
     for (xattr *a = el->properties; a != NULL; a = a->next)
-        if (a->ns == NULL && a->name != NULL
-            && (strcmp(a->name, "style") == 0 || strcmp(a->name, "hidden") == 0))
+        if (a->ns == NULL && XNAME(a) != NULL
+            && (strcmp(XNAME(a), "style") == 0 || strcmp(XNAME(a), "hidden") == 0))
             return 1;
     return 0;
 }
@@ -410,22 +433,22 @@ static int count_hidden(ctx_t *c, xnode *el, long long w, int drop, int depth)
     }
     for (xnode *ch = el->children; ch != NULL; ch = ch->next) {
         if (ch->type == X_TEXT) {
-            if (ch->content == NULL
-                || (!drop && !xml_valid((const unsigned char *)ch->content, strlen(ch->content)))) {
+            if (XCONTENT(ch) == NULL
+                || (!drop && !xml_valid((const unsigned char *)XCONTENT(ch), strlen(XCONTENT(ch))))) {
                 c->bail = 1;  /* (the root's tree: checked by scan) */
                 return -1;
             }
             if (w == 0)
                 continue;
-            PyObject *s = decode(c, ch->content, (Py_ssize_t)strlen(ch->content));
+            PyObject *s = decode(c, XCONTENT(ch), (Py_ssize_t)strlen(XCONTENT(ch)));
             if (s == NULL)
                 return -1;
             c->hidden_chars += w * (long long)PyUnicode_GET_LENGTH(s);
             Py_DECREF(s);
-        } else if (ch->type != X_ELEMENT || ch->ns != NULL || ch->name == NULL) {
+        } else if (ch->type != X_ELEMENT || ch->ns != NULL || XNAME(ch) == NULL) {
             c->bail = 1;
             return -1;
-        } else if (!drop || !is_dropped(ch->name)) {
+        } else if (!drop || !is_dropped(XNAME(ch))) {
             int h = is_hidden(c, ch);
             if (h < 0 || count_hidden(c, ch, w + h, drop, depth + 1) < 0)
                 return -1;
@@ -442,9 +465,9 @@ static int walk(ctx_t *c, xnode *el, int depth)
 {
     xnode *ch = el->children;
     while (ch != NULL) {
-        if (ch->type == X_TEXT || is_dropped(ch->name)) {
+        if (ch->type == X_TEXT || is_dropped(XNAME(ch))) {
             int any = 0;
-            for (; ch != NULL && (ch->type == X_TEXT || is_dropped(ch->name)); ch = ch->next) {
+            for (; ch != NULL && (ch->type == X_TEXT || is_dropped(XNAME(ch))); ch = ch->next) {
                 if (ch->type != X_TEXT)
                     continue;
                 if (!any) {
@@ -452,7 +475,7 @@ static int walk(ctx_t *c, xnode *el, int depth)
                     if (c->nchunks > 0 && buf_put(&c->text, " ", 1) < 0)
                         return -1;
                 }
-                if (buf_put(&c->text, ch->content, strlen(ch->content)) < 0)
+                if (buf_put(&c->text, XCONTENT(ch), strlen(XCONTENT(ch))) < 0)
                     return -1;
             }
             if (any)
@@ -504,7 +527,7 @@ static int visit(ctx_t *c, xnode *el, int depth)
         c->bail = 1;
         return -1;
     }
-    const char *name = el->name;
+    const char *name = XNAME(el);
     int hidden = is_hidden(c, el);
     if (hidden < 0)
         return -1;
@@ -609,7 +632,7 @@ static PyObject *collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
 
     xnode *rn = ((lxml_element *)root)->_c_node;
-    if (rn == NULL || rn->type != X_ELEMENT || rn->name == NULL)
+    if (rn == NULL || rn->type != X_ELEMENT || XNAME(rn) == NULL)
         Py_RETURN_NONE;
     /* the reference's styled XPath starts from the document node: it also
      * sees the document's other element trees (libxml2 puts what follows
@@ -640,7 +663,7 @@ static PyObject *collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         goto fail;
     for (xnode *n = doc->children; n != NULL; n = n->next)
         if (n != rn && n->type == X_ELEMENT) {
-            if (n->ns != NULL || n->name == NULL) {
+            if (n->ns != NULL || XNAME(n) == NULL) {
                 c.bail = 1;
                 goto fail;
             }

@@ -458,10 +458,14 @@ static unsigned char lower_ascii(unsigned char c)
 /* ASCII str -> its bytes and length; 0 if not an exact ASCII str */
 static int ascii_view(PyObject *o, const unsigned char **p, Py_ssize_t *n)
 {
-    if (!PyUnicode_CheckExact(o) || PyUnicode_READY(o) < 0) {
+    if (!PyUnicode_CheckExact(o))
+        return 0;
+#if PY_VERSION_HEX < 0x030C0000  /* (a no-op, and deprecated, from 3.12) */
+    if (PyUnicode_READY(o) < 0) {
         PyErr_Clear();
         return 0;
     }
+#endif
     if (!PyUnicode_IS_ASCII(o))
         return 0;
     *p = (const unsigned char *)PyUnicode_1BYTE_DATA(o);

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <math.h>
 
+#include "_tokenhash.h"
+
 #define EMPTY ((int64_t)-1)
 
 typedef struct {
@@ -98,7 +100,7 @@ static int64_t *probe_doc(PyObject *doc, const table_t *t, const uint64_t *bloom
     else if ((seq = PySequence_Tuple(doc)) == NULL)
         return NULL;
     Py_ssize_t n = seq ? PyTuple_GET_SIZE(seq) : PyList_GET_SIZE(doc);
-    PyObject **items = seq ? &PyTuple_GET_ITEM(seq, 0) : ((PyListObject *)doc)->ob_item;
+    PyObject **items = PySequence_Fast_ITEMS(seq ? seq : doc);
     int64_t *out = PyMem_Malloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
     if (out == NULL) {
         Py_XDECREF(seq);
@@ -617,7 +619,8 @@ done:
 
 /* ------------------------------------------------------------------------
  * The dense clue table of the scoring path: one 32-byte entry per slot
- * holding the key (hash() of the token; EMPTY where free), the row and the
+ * holding the key (the token hash of _tokenhash.h, the same in every
+ * process and on every Python; EMPTY where free), the row and the
  * row's ln f and ln(1-f), at most half full, linear probing from
  * ``hash & mask``.  A clue found costs one cache line (two entries share
  * one), where the keys/rows table and the two value tables cost four
@@ -742,7 +745,7 @@ static int probe_dense(const int64_t *hs, Py_ssize_t n, const dense_t *d, const 
     /* pass 1: the distinct hashes the Bloom filter does not rule out */
     for (Py_ssize_t i = 0; i < n; i++) {
         int64_t h = hs[i];
-        /* (hash() is never -1: EMPTY marks a free slot; at most half full,
+        /* (a token hash is never -1: EMPTY marks a free slot; at most half full,
          * so a free slot always ends the probe) */
         uint64_t j = ((uint64_t)h ^ ((uint64_t)h >> 29)) & smask;
         int dup = 0;
@@ -798,11 +801,99 @@ static int probe_dense(const int64_t *hs, Py_ssize_t n, const dense_t *d, const 
     return 0;
 }
 
+/* The token hash (_tokenhash.h) of a str: SipHash-1-3 of its UTF-8 (lone
+ * surrogates as "surrogatepass" encodes them).  An ASCII str is read in
+ * place; another is encoded through the str's cached UTF-8 (public API)
+ * when ``cache`` (a message's features: short-lived), else into a bytes
+ * freed at once (the model's clue tokens: no UTF-8 copy kept beside each).
+ * Runs no Python code.  0 on success, -1 with an exception set (not a str). */
+static int str_token_hash(PyObject *o, int64_t *out, int cache)
+{
+    if (!PyUnicode_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "expected str features, got %.100s", Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    if (PyUnicode_IS_ASCII(o)) {
+        *out = ss_token_hash(PyUnicode_1BYTE_DATA(o), (size_t)PyUnicode_GET_LENGTH(o));
+        return 0;
+    }
+    if (cache) {
+        Py_ssize_t n;
+        const char *u = PyUnicode_AsUTF8AndSize(o, &n);
+        if (u != NULL) {
+            *out = ss_token_hash((const unsigned char *)u, (size_t)n);
+            return 0;
+        }
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+            return -1;
+        PyErr_Clear();  /* a lone surrogate */
+    }
+    PyObject *b = PyUnicode_AsEncodedString(o, "utf-8", "surrogatepass");
+    if (b == NULL)
+        return -1;
+    *out = ss_token_hash((const unsigned char *)PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+    Py_DECREF(b);
+    return 0;
+}
+
+/* token_hashes(strs[, rows]) -> bytes: the token hash of each str of a
+ * sequence, native int64; with ``rows`` (int64), of strs[rows[i]] for each
+ * i (a list: the model's clue tokens without a list of them made first). */
+static PyObject *token_hashes(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *strs, *rows_o = Py_None;
+    if (!PyArg_ParseTuple(args, "O|O:token_hashes", &strs, &rows_o))
+        return NULL;
+    PyObject *seq = PySequence_Tuple(strs);  /* (a copy: nothing can change it under us) */
+    if (seq == NULL)
+        return NULL;
+    Py_buffer rb = {0};
+    PyObject *out = NULL;
+    Py_ssize_t ns = PyTuple_GET_SIZE(seq), n = ns;
+    const int64_t *rows = NULL;
+    if (rows_o != Py_None) {
+        if (PyObject_GetBuffer(rows_o, &rb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+            goto done;
+        if (rb.itemsize != 8 || rb.format == NULL || (rb.format[0] != 'q' && rb.format[0] != 'l')) {
+            PyErr_SetString(PyExc_ValueError, "expected int64 rows");
+            goto done;
+        }
+        rows = (const int64_t *)rb.buf;
+        n = rb.len / 8;
+    }
+    out = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(int64_t));
+    if (out == NULL)
+        goto done;
+    int64_t *h = (int64_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t j = i;
+        if (rows != NULL) {
+            if (rows[i] < 0 || rows[i] >= ns) {
+                PyErr_SetString(PyExc_IndexError, "row out of range of the strs");
+                Py_CLEAR(out);
+                goto done;
+            }
+            j = (Py_ssize_t)rows[i];
+        }
+        if (str_token_hash(PyTuple_GET_ITEM(seq, j), &h[i], 0) < 0) {
+            Py_CLEAR(out);
+            goto done;
+        }
+    }
+done:
+    if (rb.obj)
+        PyBuffer_Release(&rb);
+    Py_DECREF(seq);
+    return out;
+}
+
 /* lookup_sums_h(doc, extra, dense, meta, max_clues[, bloom]) -> (rows, sums, distinct):
  * the clue rows (sorted, distinct, native int64 bytes) of the features of
- * ``doc`` (a list or tuple of str) and of ``extra`` (a list of bytes, each
- * the native int64 hash() of features given without their str:
- * _bodyscan.word_hashes) in the dense table (build_dense), duplicates
+ * ``doc`` (a sequence of str, hashed here by str_token_hash) and of
+ * ``extra`` (a list of bytes, each the native int64 token hashes of
+ * features given without their str: _bodyscan.word_hashes) in the dense
+ * table (build_dense; ``bloom``: its filter, of the same hashes), duplicates
  * counted once (by hash), and when at most max_clues were found, their sums
  * as clue_sums gives them (None: more, or a value not finite; the caller
  * caps and sums in Python); ``distinct``: how many distinct features there
@@ -815,8 +906,9 @@ static PyObject *lookup_sums_h(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OO!OOn|O:lookup_sums_h", &doc, &PyList_Type, &extra, &dense_o, &meta_o,
                           &max_clues, &bloom_o))
         return NULL;
-    /* the hashes of doc first: tuple() and hash() of a str subclass may run
-     * Python code, which could change ``extra``; nothing runs after that */
+    /* the hashes of doc first: tuple() of a sequence other than a list or
+     * tuple may run Python code, which could change ``extra``; nothing
+     * runs after that (the token hash of a str, even of a subclass, runs none) */
     PyObject *seq = PySequence_Tuple(doc);
     if (seq == NULL)
         return NULL;
@@ -826,15 +918,12 @@ static PyObject *lookup_sums_h(PyObject *self, PyObject *args)
         Py_DECREF(seq);
         return PyErr_NoMemory();
     }
-    for (Py_ssize_t i = 0; i < nd; i++) {
-        Py_hash_t h = PyObject_Hash(PyTuple_GET_ITEM(seq, i));
-        if (h == -1) {
+    for (Py_ssize_t i = 0; i < nd; i++)
+        if (str_token_hash(PyTuple_GET_ITEM(seq, i), &hd[i], 1) < 0) {
             PyMem_Free(hd);
             Py_DECREF(seq);
             return NULL;
         }
-        hd[i] = (int64_t)h;
-    }
     Py_DECREF(seq);
     /* then the list of bytes, read with no Python code running (bytes are immutable) */
     Py_ssize_t ne = PyList_GET_SIZE(extra), n_extra = 0;
@@ -1079,6 +1168,9 @@ static PyMethodDef methods[] = {
      "lookup_sums_h(doc, extra, dense, meta, max_clues[, bloom]) -> (rows, sums, distinct): "
      "the clue rows and sums of the str of doc and the int64 hashes of the bytes in extra, duplicates once, "
      "in a dense table"},
+    {"token_hashes", token_hashes, METH_VARARGS,
+     "token_hashes(strs[, rows]) -> bytes: the token hash (spamscore._native.token_hash) of each str "
+     "(of strs[rows[i]] with int64 rows), native int64"},
     {"build_dense", build_dense, METH_VARARGS,
      "build_dense(hashes, log_f, log_1mf, table): fill a dense clue table (32-byte entries)"},
     {"lookup", lookup, METH_VARARGS,

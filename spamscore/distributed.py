@@ -48,7 +48,7 @@ from .corpus import Item, iter_source, read_index
 from .errors import SpamscoreError
 from .features import FEATURE_VERSION, FeatureOptions, extract
 from .message import DEFAULT_LIMITS, Limits, parse
-from .model import AUTH_PRIORS, TokenNB, _as_labels
+from .model import DEFAULT_PRIORS, TokenNB, _as_labels
 from .scoring import Calibration, Model, Verdict, calibrate
 
 __all__ = ["Unit", "FoldCounts", "merge_counts", "plan_index", "plan_sources", "dask_client",
@@ -175,7 +175,7 @@ def _vocabulary(tokens: Sequence[str], nb_params: dict | None = None) -> tuple[d
     """The vocabulary ``fit`` would make of these tokens (prior tokens first), and each token's row."""
     priors = (nb_params or {}).get("priors")
     vocab: dict[str, int] = {}
-    for tok in (priors if priors is not None else AUTH_PRIORS):
+    for tok in (priors if priors is not None else DEFAULT_PRIORS):
         vocab.setdefault(tok, len(vocab))
     for tok in tokens:
         vocab.setdefault(tok, len(vocab))

@@ -27,6 +27,19 @@ def require_tool(name: str) -> str:
     return path
 
 
+def native_reason(*names: str) -> str:
+    """Why the compiled helpers ``names`` are not in use, from spamscore._native.STATUS (a skip reason).
+
+    "off: SPAMSCORE_PURE=1", "not built: <the ImportError>" or "off: <the
+    failed self-check>", not a guess such as "no C compiler"."""
+    from spamscore import _native
+
+    for name in names:
+        _native.load(name)  # (idempotent: the package asked already)
+    why = [f"spamscore.{n} {_native.STATUS[n]}" for n in names if _native.STATUS[n] != "loaded"]
+    return "; ".join(why) or "loaded"
+
+
 _SPAM_WORDS = "free prize winner claim cash offer viagra casino loan credit guaranteed urgent click unsubscribe million".split()
 _HAM_WORDS = "meeting patch release build kernel review thanks branch commit python module notes lunch tomorrow".split()
 

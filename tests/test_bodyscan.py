@@ -16,10 +16,10 @@ from spamscore.features import FeatureOptions, analyze, extract
 from spamscore.features import tokens as T
 from spamscore.message import parse
 
-from conftest import fixture_bytes
+from conftest import fixture_bytes, native_reason
 
 B = T._bodyscan
-pytestmark = pytest.mark.skipif(B is None, reason="spamscore._bodyscan was not built (no C compiler)")
+pytestmark = pytest.mark.skipif(B is None, reason=native_reason("_bodyscan"))
 
 PUNCT = T._PUNCT
 ASCII_WS = ["\t", "\n", "\x0b", "\x0c", "\r", " ", "\x1c", "\x1d", "\x1e", "\x1f"]
@@ -251,3 +251,25 @@ def test_no_character_it_takes_composes_under_nfkc():
     taken = [code for code in range(0x10000) if B.words(f"a{chr(code)}b", "", PUNCT, None, 10) is not None]
     assert taken and not seconds & set(taken)
     assert all(unicodedata.combining(chr(code)) == 0 for code in taken)
+
+
+def test_the_tables_are_checked_against_this_python(monkeypatch):
+    """The import-time check (not a pinned Unicode version) decides whether the C pass runs."""
+    assert T._bodyscan_tables_agree() is None
+    word_from, word_to, spaces, deleted = B.char_classes()
+    assert "a" in word_from and " " in spaces and "\u200b" in deleted and "無" not in word_from
+    i = word_from.index("\xc0")
+
+    class Tables:
+        def __init__(self, *tables):
+            self.tables = tables
+
+        def char_classes(self):
+            return self.tables
+
+    for tables, says in [((word_from, word_to[:i] + "\xc0" + word_to[i + 1:], spaces, deleted), "U+00C0"),
+                         ((word_from, word_to, spaces + "x", deleted), "U+0078 is not white space"),
+                         ((word_from, word_to, spaces, deleted + "a"), "U+0061 is not removed"),
+                         ((word_from + "\u0301", word_to + "\u0301", spaces, deleted), "U+0301")]:
+        monkeypatch.setattr(T, "_bodyscan", Tables(*tables))
+        assert says in T._bodyscan_tables_agree()

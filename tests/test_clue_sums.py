@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from spamscore import model, scoring
 from spamscore.scoring import META_PREFIXES, clue_sums, is_meta, meta_mask
 
+from conftest import native_reason
+
 sp = model._speedups
-needs_c = pytest.mark.skipif(sp is None, reason="spamscore._speedups was not built (no C compiler)")
+needs_c = pytest.mark.skipif(sp is None, reason=native_reason("_speedups"))
 FINITE = st.floats(-1e300, 1e300, width=64)  # (sums of up to 300 never overflow)
 
 

@@ -16,6 +16,8 @@ import pytest
 from spamscore import model
 from spamscore.model import HashIndex
 
+from conftest import native_reason
+
 IMPLS = ["numpy", "c"]
 
 
@@ -23,7 +25,7 @@ IMPLS = ["numpy", "c"]
 def impl(request, monkeypatch):
     if request.param == "c":
         if model._speedups is None:
-            pytest.skip("spamscore._speedups was not built (no C compiler)")
+            pytest.skip(native_reason("_speedups"))
     else:
         monkeypatch.setattr(model, "_speedups", None)
     return request.param
@@ -72,7 +74,7 @@ def test_long_probe_chains_take_the_python_path(monkeypatch):
 
 def test_tables_built_either_way_answer_alike(monkeypatch):
     if model._speedups is None:
-        pytest.skip("spamscore._speedups was not built")
+        pytest.skip(native_reason("_speedups"))
     rng = random.Random(3)
     vocab = [f"v{i}{rng.random()}" for i in range(30_000)]
     c_built = HashIndex(vocab)
@@ -89,7 +91,7 @@ def test_tables_built_either_way_answer_alike(monkeypatch):
 def test_compiled_functions_reject_bad_arguments():
     sp = model._speedups
     if sp is None:
-        pytest.skip("spamscore._speedups was not built")
+        pytest.skip(native_reason("_speedups"))
     keys = np.full(16, -1, dtype=np.int64)
     rows = np.zeros(16, dtype=np.int32)
     with pytest.raises(ValueError):
@@ -131,13 +133,24 @@ def test_the_extensions_are_built_where_a_compiler_is():
         except ImportError:
             missing.append(name)
     assert not missing, f"setup.py did not build {', '.join(missing)} (pip install -e . again?)"
+    # and the package uses each one: no import-time self-check turned one off
+    # (the Unicode tables of _bodyscan, lxml's layout for _htmlscan, the hashed path)
+    from spamscore import _native
+    from spamscore.features import tokens
+
+    if _native.PURE:
+        pytest.skip("SPAMSCORE_PURE=1: the Python code is used")
+    assert sorted(_native.NAMES) == names
+    off = {name: _native.STATUS.get(name) for name in names if _native.load(name) is None}
+    assert not off, off
+    assert tokens._WORD_HASHES, "the body words do not reach the lookup by hash"
 
 
 def test_compiled_lookup_is_safe_when_hash_runs_python_code():
     """A str subclass whose __hash__ empties the document while it is looked up: no crash, a fixed answer."""
     sp = model._speedups
     if sp is None:
-        pytest.skip("spamscore._speedups was not built")
+        pytest.skip(native_reason("_speedups"))
     vocab = ["alpha", "beta", "gamma"]
     idx = HashIndex(vocab)
     doc: list = []
@@ -155,7 +168,7 @@ def test_compiled_lookup_is_safe_when_hash_runs_python_code():
 def test_compiled_build_refuses_a_full_table():
     sp = model._speedups
     if sp is None:
-        pytest.skip("spamscore._speedups was not built")
+        pytest.skip(native_reason("_speedups"))
     keys = np.arange(16, dtype=np.int64)  # no free slot
     with pytest.raises(ValueError):
         sp.build(np.array([3], dtype=np.int64), keys, np.zeros(16, dtype=np.int32))

@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from spamscore.features import tokens as T
 
+from conftest import native_reason
+
 hs = T._hdrscan
-pytestmark = pytest.mark.skipif(hs is None, reason="spamscore._hdrscan was not built (no C compiler)")
+pytestmark = pytest.mark.skipif(hs is None, reason=native_reason("_hdrscan"))
 
 # Pieces that steer values into the interesting paths: the Received
 # keywords in every case, dotted digits (ASCII, Arabic-Indic, full-width,

@@ -14,8 +14,10 @@ from hypothesis import strategies as st
 from spamscore import message
 from spamscore.message import Limits, parse
 
+from conftest import native_reason
+
 needs_c = pytest.mark.skipif(message._mimescan is None,
-                             reason="spamscore._mimescan was not built (no C compiler or no Python headers)")
+                             reason=native_reason("_mimescan"))
 
 FIELDS = ("headers", "text", "html", "parts", "attachments", "defects", "size", "truncated", "subject")
 

@@ -129,17 +129,22 @@ def test_training_counts_equal_fit_counts():
     assert (m.nb.n_spam_, m.nb.n_ham_) == (10, 10)
 
 
-def test_default_clues_keep_a_token_seen_once_and_drop_a_nine_to_one_token():
-    docs = [["w", "nine"] + (["once"] if i == 0 else []) for i in range(10)] + [["h"] + (["nine"] if i == 0 else [])
-                                                                              for i in range(10)]
+def test_default_clues_keep_a_token_seen_once_and_drop_a_nine_to_one_header_token():
+    # "nine" and "hdr:nine": in 9 of 10 spam and 1 of 10 ham
+    docs = [["w", "nine", "hdr:nine"] + (["once"] if i == 0 else []) for i in range(10)] + \
+           [["h"] + (["nine", "hdr:nine"] if i == 0 else []) for i in range(10)]
     y = [1] * 10 + [0] * 10
     nb = TokenNB(priors={}).fit(docs, y)
     f = dict(zip(nb.vocabulary_, nb.token_probabilities()))
     assert f["once"] == pytest.approx((0.1 * 0.52 + 1) / 1.1)      # s = 0.1: a hapax stays a clue, weaker
-    assert 0.5 + 0.375 < f["nine"] < 0.5 + 0.44                     # a clue at Bogofilter's min_dev, not here
-    toks, _ = nb.clue_indices(["once", "nine", "w", "h"])
-    assert sorted(toks) == ["h", "once", "w"]
-    assert sorted(TokenNB(priors={}, min_dev=0.375).fit(docs, y).clue_indices(["once", "nine"])[0]) == ["nine", "once"]
+    assert 0.5 + 0.375 < f["nine"] == f["hdr:nine"] < 0.5 + 0.44    # a clue at Bogofilter's min_dev
+    toks, _ = nb.clue_indices(["once", "nine", "hdr:nine", "w", "h"])
+    # a word counts from text_min_dev (0.2) away from 0.5, a header token from min_dev (0.44)
+    assert sorted(toks) == ["h", "nine", "once", "w"]
+    old = TokenNB(priors={}, text_min_dev=None).fit(docs, y)      # one threshold for all (before feature version 8)
+    assert sorted(old.clue_indices(["once", "nine", "hdr:nine"])[0]) == ["once"]
+    assert sorted(TokenNB(priors={}, min_dev=0.375, text_min_dev=None).fit(docs, y).clue_indices(
+        ["once", "nine", "hdr:nine"])[0]) == ["hdr:nine", "nine", "once"]
 
 
 def test_every_authentication_prior_is_a_clue_at_the_default_min_dev():

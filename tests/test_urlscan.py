@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from spamscore.features import urls
 
+from conftest import native_reason
+
 C = urls._urlscan
-pytestmark = pytest.mark.skipif(C is None, reason="spamscore._urlscan is not built (no C compiler): the Python code runs")
+pytestmark = pytest.mark.skipif(C is None, reason=native_reason("_urlscan"))
 
 
 def both(fn):

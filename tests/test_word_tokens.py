@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from spamscore.features import tokens as T
 
+from conftest import native_reason
+
 sp = T._speedups
-pytestmark = pytest.mark.skipif(sp is None, reason="spamscore._speedups was not built (no C compiler)")
+pytestmark = pytest.mark.skipif(sp is None, reason=native_reason("_speedups"))
 
 PUNCT = T._PUNCT
 # words built from punctuation, ASCII, Latin-1, CJK, astral characters and a lone surrogate (surrogateescape)

@@ -12,13 +12,14 @@ from typing import List, Optional
 
 import typer
 
-from ..batch import evaluate_items, score_items, train_items
-from ..corpus import iter_index, iter_sources, read_index
+from ..batch import EXTRACTING, evaluate_items, score_items, train_items
+from ..corpus import check_index_files, index_base, iter_entries, iter_source, iter_sources, read_index
 from ..report import verdict_json, verdict_text
 from ..features import FeatureOptions
+from ..features.profiles import check_profile
 from ..message import Limits
-from ..scoring import load_model
-from ._app import app, cli_errors, fail, progress, settle
+from ..sanity import input_warnings
+from ._app import MAX_LISTED, Stages, app, cli_errors, fail, load_cli_model, progress, report_unreadable, settle
 
 
 class ScoreFormat(str, Enum):
@@ -97,11 +98,17 @@ def train(
     trusted: Optional[List[str]] = Trusted,
     backend: Backend = BackendOpt,
     scheduler: Optional[str] = Scheduler,
+    profile: str = typer.Option(
+        "full", "--features",
+        help="Feature profile: 'full' learns every family (your own mail, where the delivery path is evidence); "
+             "'portable' leaves out the training mailbox's own relays, time zone, Message-ID and mailer shapes "
+             "(a model for other people's mail, like the shipped default)."),
 ) -> None:
     """Train a model from labelled mail.
 
     Example: spamscore train --spam Junk/ --ham INBOX.mbox -o my.spamscore
     Example: spamscore train --index labels.tsv -o my.spamscore
+    Example: spamscore train --index labels.tsv --features portable -o shared.spamscore
     Example: spamscore train --index labels.tsv -o my.spamscore --backend dask --scheduler tcp://10.0.0.5:8786
     """
     if index is None and not (spam and ham):
@@ -109,14 +116,22 @@ def train(
     if index is not None and (spam or ham):
         raise fail("give either --index or --spam/--ham, not both")
 
-    options = FeatureOptions(trusted_authserv_ids=frozenset(t.lower() for t in trusted or ()))
+    check_profile(profile)
+    _check_output(output)
+    options = FeatureOptions(trusted_authserv_ids=frozenset(t.lower() for t in trusted or ()), profile=profile)
     if index is not None:
-        entries = read_index(index, root, split)
-        items = iter_index(index, root, split)
+        entries = _index_entries(index, root, split)
+        classes = {label for _, label in entries}
+        if len(classes) < 2:
+            raise fail(f"{index} lists only {classes.pop()} messages: training needs both spam and ham")
+        items = iter_entries(entries)
         length = len(entries)
     else:
+        _check_sources("--spam", spam)
+        _check_sources("--ham", ham)
         items = _chain(iter_sources(spam, "spam"), iter_sources(ham, "ham"))
         length = None
+    stages = Stages()
     meta = {"trained_on": str(index) if index else {"spam": spam, "ham": ham}}
     if backend is Backend.dask:
         from .. import distributed as dd
@@ -128,11 +143,35 @@ def train(
     else:
         if scheduler:
             raise fail("--scheduler needs --backend dask")
-        with progress(items, length, "extracting") as bar:
-            model, rep = train_items(bar, jobs=_check_jobs(jobs), options=options, folds=folds, meta=meta)
-    for path, err in rep.errors:
-        typer.echo(f"spamscore: warning: {path}: {err}", err=True)
-    size = model.save(output)
+        # the extraction bar (a terminal only) is closed when extraction ends, not when training does,
+        # so that the next stages' lines come after it
+        bar = progress(items, length, EXTRACTING)
+        bar_open = True
+
+        def close_bar():
+            nonlocal bar_open
+            if bar_open:
+                bar_open = False
+                bar.__exit__(None, None, None)
+
+        def on_stage(name, summary):
+            if name == EXTRACTING and stages.tty:
+                if summary is None:
+                    return        # the bar says it
+                close_bar()
+            stages(name, summary)
+
+        try:
+            model, rep = train_items(bar.__enter__(), jobs=_check_jobs(jobs), options=options, folds=folds,
+                                     meta=meta, on_stage=on_stage)
+        finally:
+            close_bar()
+    report_unreadable(rep.errors, length)
+    try:
+        size = stages.run("writing", lambda: model.save(output),
+                          lambda size, seconds: f"{output} ({size / 1024:.0f} KiB) in {seconds:.1f}s")
+    except OSError as exc:  # a full disk, a folder removed meanwhile: save_model_file left nothing behind
+        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     typer.echo(
         f"trained on {rep.spam} spam and {rep.ham} ham in {rep.seconds:.1f}s "
         f"(features {rep.extract_seconds:.1f}s); {rep.vocabulary} tokens; "
@@ -146,6 +185,51 @@ def train(
 def _chain(*its):
     for it in its:
         yield from it
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an output the model cannot be written to before training, not after."""
+    if output.is_dir():
+        raise fail(f"-o {output} is a folder: give a file name, such as {output / 'my.spamscore'}")
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise fail(f"-o {output}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise fail(f"-o {output}: cannot write in folder {folder}")
+
+
+def _check_sources(option: str, paths: List[str]) -> None:
+    """Each training source exists, and a folder holds at least one message (its first one is read).
+
+    A file always gives at least one message (an empty one, at worst), so
+    only folders are looked into; a file is not read twice (an mbox's table
+    of contents takes a pass over the whole file).
+    """
+    for path in paths:
+        if path == "-":
+            continue
+        if not os.path.exists(path):
+            raise fail(f"{option} {path}: no such file or directory")
+        if os.path.isdir(path) and next(iter_source(path), None) is None:
+            raise fail(f"{option} {path}: no messages found in {path}")
+
+
+def _index_entries(index: Path, root: Optional[Path], split: Optional[str]) -> list[tuple[str, str]]:
+    """The index's ``[(path, label)]``; one error line when none of its files exists (no ``--root``)."""
+    entries = read_index(index, root, split)
+    check_index_files(entries, index_base(index, root), root is not None)
+    return entries
+
+
+def _each_source(paths: List[str], empty: list[str]):
+    """The messages of ``paths``; the paths that gave none are appended to ``empty``."""
+    for path in paths:
+        n = 0
+        for item in iter_source(path):
+            n += 1
+            yield item
+        if n == 0:
+            empty.append(path)
 
 
 @app.command()
@@ -179,15 +263,18 @@ def score(
     """
     if not paths and index is None:
         raise fail("give message paths (or - for stdin), or --index LABELS")
-    model = settle(_with_limits(load_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes, max_parts,
-                                max_depth, max_part_bytes, max_headers, max_urls, max_text_chars, max_html_bytes))
-    items = iter_index(index, root, split) if index is not None else iter_sources(paths)
+    model = settle(_with_limits(load_cli_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes,
+                                max_parts, max_depth, max_part_bytes, max_headers, max_urls, max_text_chars,
+                                max_html_bytes))
+    empty: list[str] = []
+    items = iter_entries(_index_entries(index, root, split)) if index is not None else _each_source(paths, empty)
     if backend is Backend.dask:
         items = _score_on_dask(paths, index, root, split, model, trusted, clues, scheduler, jobs)
     elif scheduler:
         raise fail("--scheduler needs --backend dask")
     failed = 0
     results = []
+    text = fmt is ScoreFormat.text
     # sys.stdout, not typer.echo per line: echo flushes (a write system call)
     # and scans for ANSI codes on every call; stdout is line-buffered on a
     # terminal anyway, and block-buffered into a pipe.
@@ -196,21 +283,33 @@ def score(
                           score_items(items, model, jobs=_check_jobs(jobs), clues=clues)):
         if verdict is None:
             failed += 1
-            typer.echo(f"spamscore: error: {item.path}: {item.error}", err=True)
+            if failed <= MAX_LISTED:
+                typer.echo(f"spamscore: error: {item.path}: {item.error}", err=True)
             continue
-        if fmt is ScoreFormat.text:
+        # not mail (empty, no header, binary): scored all the same, but flagged
+        warnings = input_warnings(item.raw) if item.raw is not None else []
+        if text:
             write(verdict_text(item.path, verdict, clues) + "\n")
+            if warnings:
+                typer.echo(f"spamscore: warning: {item.path}: scored, but not like mail: {', '.join(warnings)}",
+                           err=True)
         else:
             d = verdict_json(item.path, verdict, clues)
             if item.label is not None:
                 d["expected"] = item.label
+            if warnings:
+                d["warnings"] = warnings
             if fmt is ScoreFormat.jsonl:
                 write(_JSONL(d) + "\n")
             else:
                 results.append(d)
     if fmt is ScoreFormat.json:
         typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
-    if failed:
+    if failed > MAX_LISTED:
+        typer.echo(f"spamscore: error: ... {failed - MAX_LISTED:,} more unreadable ({failed:,} in all)", err=True)
+    for path in empty:
+        typer.echo(f"spamscore: error: no messages found in {path}", err=True)
+    if failed or empty:
         raise typer.Exit(2)
 
 
@@ -250,15 +349,15 @@ def evaluate(
 
     Example: spamscore evaluate --model my.spamscore --index test.tsv
     """
-    model = settle(_with_limits(load_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes, max_parts,
-                                max_depth, max_part_bytes, max_headers, max_urls, max_text_chars, max_html_bytes))
-    entries = read_index(index, root, split)
+    entries = _index_entries(index, root, split)
+    model = settle(_with_limits(load_cli_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes,
+                                max_parts, max_depth, max_part_bytes, max_headers, max_urls, max_text_chars,
+                                max_html_bytes))
     t0 = time.perf_counter()
-    with progress(iter_index(index, root, split), len(entries), "scoring") as bar:
+    with progress(iter_entries(entries), len(entries), "scoring") as bar:
         summary, errors = evaluate_items(bar, model, jobs=_check_jobs(jobs))
     summary["seconds"] = time.perf_counter() - t0
-    for path, err in errors:
-        typer.echo(f"spamscore: warning: {path}: {err}", err=True)
+    report_unreadable(errors, len(entries))
     if fmt is EvalFormat.json:
         typer.echo(json.dumps(summary, indent=2))
     else:

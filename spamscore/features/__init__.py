@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 
 from ..message import ParsedMessage
 from .auth import auth_features
+from .bulk import bulk_features
 from .html import HtmlInfo, analyze_html, bucket, html_features
 from . import tokens as _tokens
+from .profiles import PROFILES, UNSENT_PREFIXES, check_profile
 from .tokens import DEFAULT_IGNORED_HEADERS, body_tokens, header_tokens, subject_tokens
 from .urls import find_urls, url_features
 
 __all__ = ["FEATURE_VERSION", "FeatureOptions", "Analysis", "analyze", "extract"]
 
-FEATURE_VERSION = "7"
+FEATURE_VERSION = "8"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,21 @@ class FeatureOptions:
     # messages (> 18,875 chars) took 22% of the extraction time.
     max_text_chars: int = 20_000
     max_html_bytes: int = 512 * 1024
+    # Which feature families the model learns from (see .profiles): "full"
+    # or "portable".  Stored in the model file.
+    profile: str = "full"
+    # Campaign mode: the message has not been sent; features that only exist
+    # after delivery are left out (see .profiles.drop_unsent).
+    unsent: bool = False
+
+    def __post_init__(self):
+        check_profile(self.profile)
+
+    @property
+    def drops(self) -> tuple[str, ...]:
+        """Prefixes of the header and authentication features left out (profile, campaign mode)."""
+        drops = PROFILES[self.profile]
+        return drops + UNSENT_PREFIXES if self.unsent else drops
 
 
 DEFAULT_OPTIONS = FeatureOptions()
@@ -118,10 +135,17 @@ def extract(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS, analys
         texts.append(a.html.visible_text if a.visible_text is None else a.visible_text)
     feats = body_tokens(texts, options.max_text_chars, seqs, into)  # a new set: extended in place
     feats.update(subject_tokens(pm.subject))
-    feats.update(header_tokens(pm.headers, options.ignored_headers))
+    drops = options.drops
+    hdr = header_tokens(pm.headers, options.ignored_headers)
+    auth = auth_features(pm.headers, options.trusted_authserv_ids)
+    if drops:  # only header and authentication features are ever dropped: body words never are
+        hdr = [t for t in hdr if not t.startswith(drops)]
+        auth = [t for t in auth if not t.startswith(drops)]
+    feats.update(hdr)
     feats.update(url_features(a.urls, a.html.links, options.max_urls))
     feats.update(html_features(a.html, len(a.plain_text.strip())))
-    feats.update(auth_features(pm.headers, options.trusted_authserv_ids))
+    feats.update(auth)
+    feats.update(bulk_features(pm.headers))
     for ctype, charset in pm.parts[:50]:
         feats.add("part:" + ctype[:60])
         if charset:

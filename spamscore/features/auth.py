@@ -28,10 +28,9 @@ import re
 from .tokens import _ADDRESS
 from .urls import registered_domain
 
-try:  # the compiled header-name test (spamscore/_hdrscan.c)
-    from .. import _hdrscan
-except ImportError:  # pragma: no cover - the list comprehension below decides
-    _hdrscan = None
+from .. import _native
+
+_hdrscan = _native.load("_hdrscan")  # the compiled header-name test; None: the list comprehension below
 
 __all__ = ["AuthResult", "parse_authentication_results", "auth_features", "from_domain"]
 

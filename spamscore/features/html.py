@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-try:
-    from .. import _htmlscan
-except ImportError:  # not built: the Python walks below
-    _htmlscan = None
+from .. import _native
+
+_htmlscan = _native.load("_htmlscan")  # None (not built, or SPAMSCORE_PURE=1): the Python walks below
 
 __all__ = ["HtmlInfo", "analyze_html", "html_features", "bucket"]
 
@@ -298,4 +297,6 @@ def _htmlscan_agrees() -> bool:
 
 
 if _htmlscan is not None and not _htmlscan_agrees():  # pragma: no cover
+    _native.disable("_htmlscan", f"it does not read lxml {etree.LXML_VERSION} / libxml2 "
+                                 f"{etree.LIBXML_VERSION} trees as the Python walk does")
     _htmlscan = None

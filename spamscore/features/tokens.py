@@ -31,37 +31,74 @@ from functools import lru_cache
 from itertools import chain, filterfalse, groupby
 from operator import itemgetter
 
+from .japanese import phrase_tokens
 from .urls import registered_domain
 
-try:  # the compiled word loop (setup.py builds it where a C compiler is found)
-    from .. import _speedups
-except ImportError:  # pragma: no cover - _word_tokens does the same
-    _speedups = None
-try:  # the compiled header loop (spamscore/_hdrscan.c)
-    from .. import _hdrscan
-except ImportError:  # pragma: no cover - _header_tokens does the same
-    _hdrscan = None
-try:  # the compiled body words (spamscore/_bodyscan.c: ASCII, Latin-1, common punctuation)
-    from .. import _bodyscan
-except ImportError:  # pragma: no cover - words and body_tokens do the same in Python
-    _bodyscan = None
-if _bodyscan is not None and getattr(_bodyscan, "UNIDATA_VERSION", None) != unicodedata.unidata_version:
-    # its character tables come from one Unicode version (Python 3.11's): under
-    # another, normalize() and str.lower() could disagree with them
-    _bodyscan = None  # pragma: no cover
+from .. import _native
+
+_speedups = _native.load("_speedups")  # the compiled word loop; None: _word_tokens does the same
+_hdrscan = _native.load("_hdrscan")  # the compiled header loop; None: _header_tokens does the same
+# the compiled body words (ASCII, Latin-1, common punctuation); None: words and body_tokens in Python
+_bodyscan = _native.load("_bodyscan")
+
+
+def _bodyscan_tables_agree() -> str | None:
+    """Why ``_bodyscan``'s character tables disagree with this interpreter, or None when they agree.
+
+    Its tables were generated from one Unicode version (14.0.0, Python
+    3.11's); each character it takes is checked here against this
+    interpreter's ``unicodedata`` (what :func:`normalize`, ``str.lower`` and
+    ``str.split`` make of it alone: 2,865 characters, ~2 ms once), so that on
+    3.12, 3.13 and later it runs wherever it still gives what the Python code
+    gives, and a Unicode change to one of its characters turns it off instead
+    of changing a feature.  Per character is enough: it declines any text
+    holding a character it does not take (every character newer than its
+    tables among them), no character it takes is a combining mark (checked
+    here) or the second of a canonical composition (tests/test_bodyscan.py
+    checks the whole BMP), and Unicode's normalization stability policy keeps
+    compositions of already encoded characters from appearing later.
+    """
+    try:
+        word_from, word_to, spaces, deleted = _bodyscan.char_classes()
+    except Exception as e:  # pragma: no cover - a build without char_classes
+        return f"no char_classes() ({e})"
+    if len(word_from) != len(word_to):  # pragma: no cover
+        return "char_classes() gave tables of different lengths"
+    # Each character alone, all in one call: U+E000 (private use, not taken)
+    # between them is a starter that composes with nothing, so NFKC treats
+    # each one apart, and str.lower() is per character but for a final sigma
+    # (Σ is not taken).
+    def each(chars: str) -> list[str]:
+        return normalize("\ue000".join(chars)).lower().split("\ue000") if chars else []
+
+    version = unicodedata.unidata_version
+    if each(word_from) != list(word_to) or any(map(str.isspace, word_to)) \
+            or any(map(unicodedata.combining, word_from)):
+        for c, m, n in zip(word_from, word_to, each(word_from)):  # (only to say which)
+            if n != m or m.isspace() or unicodedata.combining(c):
+                return f"U+{ord(c):04X} is not {m!r} under Unicode {version}"
+        return f"the word characters are not what they are under Unicode {version}"  # pragma: no cover
+    for c, n in zip(spaces, each(spaces)):
+        if not n or not n.isspace():
+            return f"U+{ord(c):04X} is not white space under Unicode {version}"
+    for c, n in zip(deleted, each(deleted)):
+        if n:
+            return f"U+{ord(c):04X} is not removed under Unicode {version}"
+    return None
 
 
 def _word_hashes_agree() -> bool:
-    """Whether ``_bodyscan.word_hashes`` gives hash() of the tokens ``_bodyscan.words`` gives.
+    """Whether ``_bodyscan.word_hashes`` gives the token hash of the tokens ``_bodyscan.words`` gives.
 
-    It computes the hash of each token's canonical data itself (CPython's
-    str hash, this process's key) without making the str; checked once
-    here on words of one and two bytes a character, so that another Python
-    build whose str hash differs turns the hashed scoring path off instead
-    of scoring wrongly.
+    It hashes each token's UTF-8 (SipHash-1-3, fixed key: spamscore/_tokenhash.h)
+    without making the str, and ``_speedups`` keys the dense clue table by the
+    same function of the str; checked once here against the Python reference
+    (:func:`spamscore._native.token_hash`) on words of one and two bytes a
+    character, so that a build whose two modules disagree turns the hashed
+    scoring path off instead of scoring wrongly.
     """
     fn = getattr(_bodyscan, "word_hashes", None)
-    if fn is None:
+    if fn is None or _speedups is None or not hasattr(_speedups, "token_hashes"):
         return False
     try:
         import numpy as np
@@ -72,7 +109,11 @@ def _word_hashes_agree() -> bool:
             want = _bodyscan.words(sample, "x:", _PUNCT, pair, MAX_BIGRAM_WORDS)
             if got is None or want is None:
                 return False
-            if set(np.frombuffer(got, dtype=np.int64).tolist()) != {hash(t) for t in want}:
+            want = sorted(want)
+            ref = {_native.token_hash(t) for t in want}
+            if set(np.frombuffer(got, dtype=np.int64).tolist()) != ref:
+                return False
+            if set(np.frombuffer(_speedups.token_hashes(want), dtype=np.int64).tolist()) != ref:
                 return False
         return True
     except Exception:  # pragma: no cover - any surprise: the str path
@@ -184,10 +225,12 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
         is_ascii = True
     raw = set(seq)
     cjk: set[str] = set()
+    phrases: set[str] = set()
     if not is_ascii:
         for w in list(filterfalse(str.isascii, raw)):
             if _FIRST_CJK.search(w) is not None:
                 raw.discard(w)
+                phrase_tokens(w, phrases)  # ja:PHRASE for the phrases of .japanese (never prefixed)
                 for piece in _TOKEN_RE.findall(w):
                     if _CJK_RUN.match(piece):
                         _cjk_tokens(piece, cjk)
@@ -201,6 +244,7 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
         out = _word_tokens(raw, seq, prefix, pair_prefix)
     if cjk:
         out.update([prefix + c for c in cjk] if prefix else cjk)
+        out.update(phrases)
     return out
 
 
@@ -496,5 +540,8 @@ def body_tokens(texts: list[str], max_chars: int = 200_000, seqs: list[list[str]
     return out
 
 
+if _bodyscan is not None and (_why := _bodyscan_tables_agree()) is not None:  # pragma: no cover
+    _native.disable("_bodyscan", f"its Unicode tables disagree with this Python's: {_why}")
+    _bodyscan = None
 # Whether the scoring path may take body words as hashes (see words(into=...)).
 _WORD_HASHES = _bodyscan is not None and _word_hashes_agree()

@@ -17,21 +17,39 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import tldextract
+from .. import _native
 
-try:  # the compiled word filter (setup.py builds it where a C compiler is found)
-    from .. import _speedups
-except ImportError:  # pragma: no cover - _url_words does the same
-    _speedups = None
-
-try:  # the compiled URL scan and URL tokens (the Python code below is the reference)
-    from .. import _urlscan
-except ImportError:  # pragma: no cover - the Python code does the same
-    _urlscan = None
+_speedups = _native.load("_speedups")  # the compiled word filter; None: _url_words does the same
+_urlscan = _native.load("_urlscan")  # the compiled URL scan and URL tokens; None: the Python code below
 
 __all__ = ["UrlInfo", "find_urls", "parse_url", "registered_domain", "url_features", "SHORTENERS"]
 
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# tldextract is imported at the first host the suffix walk below cannot
+# answer (punycode, odd characters): importing it brings requests, urllib3
+# and filelock in, 77 ms of start-up (python -X importtime, Python 3.11
+# here; the least of 7 runs of `import spamscore` went from 276 to 127 ms on a
+# busy machine), for a download scoring never makes.  2 of the 6,046
+# SpamAssassin messages (train and test halves) hold such a host; the others
+# never import it.  ``urls._EXTRACT`` (module __getattr__) still gives the
+# extractor, built on first access.
+_EXTRACTOR = None
+
+
+def _extractor():
+    """``tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)``, built on first use."""
+    global _EXTRACTOR
+    if _EXTRACTOR is None:  # (two threads may both build one: equal extractors, the last one is kept)
+        import tldextract
+
+        _EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    return _EXTRACTOR
+
+
+def __getattr__(name: str):
+    if name == "_EXTRACT":
+        return _extractor()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Common public shorteners and redirectors (hide the real destination).
 SHORTENERS = frozenset(
@@ -78,7 +96,7 @@ def registered_domain(host: str) -> str:
         if found is not None:
             return found
     try:
-        ext = _EXTRACT(host)
+        ext = _extractor()(host)
     except Exception:  # tldextract on garbage hosts; never fatal
         return host
     if ext.domain and ext.suffix:
@@ -108,11 +126,7 @@ def _psl_sets() -> tuple[frozenset[str], frozenset[str]] | None:
     global _PSL
     if _PSL is None:
         try:
-            import pkgutil
-            from tldextract.suffix_list import extract_tlds_from_suffix_list
-
-            text = pkgutil.get_data("tldextract", ".tld_set_snapshot").decode("utf-8")
-            rules = frozenset(extract_tlds_from_suffix_list(text)[0])  # public section only (tldextract's default)
+            rules = frozenset(_public_suffix_rules(_suffix_snapshot()))
             paths = set()
             for rule in rules:
                 labels = rule.split(".")
@@ -121,6 +135,29 @@ def _psl_sets() -> tuple[frozenset[str], frozenset[str]] | None:
         except Exception:  # a tldextract without its snapshot or that function: its own call decides
             _PSL = False
     return _PSL or None
+
+
+def _suffix_snapshot() -> str:
+    """The Public Suffix List snapshot tldextract bundles, read without importing tldextract."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("tldextract")  # (finds the package; runs none of its code)
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        path = os.path.join(folder, ".tld_set_snapshot")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as fh:
+                return fh.read()
+    import pkgutil  # a tldextract in a zip file: its loader reads it (and imports tldextract)
+
+    return pkgutil.get_data("tldextract", ".tld_set_snapshot").decode("utf-8")
+
+
+def _public_suffix_rules(text: str) -> list[str]:
+    """The rules of the list's public section, as tldextract.suffix_list.extract_tlds_from_suffix_list
+    reads them (its default: private domains are not suffixes); tests/test_psl.py compares the two."""
+    public = text.partition("// ===BEGIN PRIVATE DOMAINS===")[0]
+    return re.findall(r"^([.*!]*\w\S*)", public, re.UNICODE | re.MULTILINE)
 
 
 def _suffix_walk(labels: list[str]) -> str | None:
