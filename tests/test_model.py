@@ -21,11 +21,27 @@ def test_counts_are_binary_document_counts():
 
 
 def test_robinson_probability_matches_the_formula():
-    nb = TokenNB(s=1.0, x=0.5, priors={}).fit(DOCS, Y)
+    nb = TokenNB(s=1.0, x=0.5, priors={}, young=None).fit(DOCS, Y)
     f = nb.token_probabilities()[nb.vocabulary_["free"]]
     b, g = 2 / 2, 1 / 2                       # in 2 of 2 spam, 1 of 2 ham
     p = b / (b + g)
     assert f == pytest.approx((1.0 * 0.5 + 3 * p) / (1.0 + 3))
+    # a young model (4 messages) shrinks harder: s + young / N
+    young = TokenNB(s=1.0, x=0.5, priors={}, young=20.0).fit(DOCS, Y)
+    assert young.effective_s == pytest.approx(1.0 + 20.0 / 4)
+    fy = young.token_probabilities()[young.vocabulary_["free"]]
+    assert fy == pytest.approx((6.0 * 0.5 + 3 * p) / (6.0 + 3))
+    assert abs(fy - 0.5) < abs(f - 0.5)
+
+
+def test_a_young_model_is_cautious_and_a_grown_one_is_not():
+    small = TokenNB().fit([["w", "x"]] * 2 + [["h"]] * 2, [1, 1, 0, 0])
+    big = TokenNB().fit([["w", "x"]] * 2000 + [["h"]] * 2000, [1] * 2000 + [0] * 2000)
+    assert small.effective_s == pytest.approx(0.1 + 20 / 4)
+    assert big.effective_s == pytest.approx(0.1 + 20 / 4000)
+    fs = small.token_probabilities()[small.vocabulary_["w"]]
+    fb = big.token_probabilities()[big.vocabulary_["w"]]
+    assert 0.5 < fs < 0.8 < 0.99 < fb
 
 
 def test_partial_fit_adds_and_forgets():
@@ -59,7 +75,7 @@ def test_fisher_logit_is_the_logit_of_spambayes_indicator():
 
 
 def test_decision_orders_spammy_above_hammy():
-    nb = TokenNB(min_dev=0.1).fit(DOCS, Y)
+    nb = TokenNB(min_dev=0.1, young=None).fit(DOCS, Y)   # (four messages: a young model has no clues)
     z = nb.decision_function([["free", "money", "prize"], ["meeting", "notes", "patch"]])
     assert z[0] > 0 > z[1]
 
@@ -134,16 +150,16 @@ def test_default_clues_keep_a_token_seen_once_and_drop_a_nine_to_one_header_toke
     docs = [["w", "nine", "hdr:nine"] + (["once"] if i == 0 else []) for i in range(10)] + \
            [["h"] + (["nine", "hdr:nine"] if i == 0 else []) for i in range(10)]
     y = [1] * 10 + [0] * 10
-    nb = TokenNB(priors={}).fit(docs, y)
+    nb = TokenNB(priors={}, young=None).fit(docs, y)             # (young: see the test above)
     f = dict(zip(nb.vocabulary_, nb.token_probabilities()))
     assert f["once"] == pytest.approx((0.1 * 0.52 + 1) / 1.1)      # s = 0.1: a hapax stays a clue, weaker
     assert 0.5 + 0.375 < f["nine"] == f["hdr:nine"] < 0.5 + 0.44    # a clue at Bogofilter's min_dev
     toks, _ = nb.clue_indices(["once", "nine", "hdr:nine", "w", "h"])
     # a word counts from text_min_dev (0.2) away from 0.5, a header token from min_dev (0.44)
     assert sorted(toks) == ["h", "nine", "once", "w"]
-    old = TokenNB(priors={}, text_min_dev=None).fit(docs, y)      # one threshold for all (before feature version 8)
+    old = TokenNB(priors={}, text_min_dev=None, young=None).fit(docs, y)      # one threshold for all (before feature version 8)
     assert sorted(old.clue_indices(["once", "nine", "hdr:nine"])[0]) == ["once"]
-    assert sorted(TokenNB(priors={}, min_dev=0.375, text_min_dev=None).fit(docs, y).clue_indices(
+    assert sorted(TokenNB(priors={}, min_dev=0.375, text_min_dev=None, young=None).fit(docs, y).clue_indices(
         ["once", "nine", "hdr:nine"])[0]) == ["hdr:nine", "nine", "once"]
 
 
