@@ -1,4 +1,4 @@
-"""The optional C extensions (``spamscore/_*.c``); everything else is in pyproject.toml.
+"""The optional C extensions (``spamscore/_*.c``) and the model as package data; everything else is in pyproject.toml.
 
 Each ``spamscore/_NAME.c`` is its own extension module ``spamscore._NAME``,
 built with ``optional=True``: without a C compiler the build goes on, and
@@ -7,11 +7,50 @@ results, slower; the tests compare the two).
 """
 import glob
 import os
+import shutil
 
 from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
 
 _SOURCES = sorted(glob.glob(os.path.join("spamscore", "_*.c")))
-setup(ext_modules=[
-    Extension("spamscore." + os.path.splitext(os.path.basename(src))[0], [src.replace(os.sep, "/")], optional=True)
-    for src in _SOURCES
-])
+_HEADERS = sorted(h.replace(os.sep, "/") for h in glob.glob(os.path.join("spamscore", "_*.h")))
+
+# The shipped model, its card and its metrics stay in the top-level models/
+# (their source of truth: training/build_default.py writes them there); a
+# wheel carries them as package data in spamscore/models/, where
+# spamscore.scoring.default_model_path finds them through importlib.resources.
+# MANIFEST.in puts models/ in the sdist, so a wheel built from it has them too.
+_MODEL_FILES = ("default.spamscore", "MODEL_CARD.md", "default.metrics.json")
+
+
+class build_py_with_model(build_py):
+    """build_py, then models/* copied into the built package as spamscore/models/."""
+
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install reads the source tree's models/ itself
+        here = os.path.dirname(os.path.abspath(__file__))
+        missing = [name for name in _MODEL_FILES if not os.path.isfile(os.path.join(here, "models", name))]
+        if missing:  # a wheel without its model fails at the first score: refuse to build it
+            raise SystemExit(f"setup.py: models/{missing[0]} is missing: the wheel would have no default model")
+        target = os.path.join(self.build_lib, "spamscore", "models")
+        os.makedirs(target, exist_ok=True)
+        for name in _MODEL_FILES:
+            shutil.copyfile(os.path.join(here, "models", name), os.path.join(target, name))
+
+    def get_outputs(self, include_bytecode=True):
+        outputs = super().get_outputs(include_bytecode)
+        if getattr(self, "editable_mode", False):
+            return outputs
+        return outputs + [os.path.join(self.build_lib, "spamscore", "models", name) for name in _MODEL_FILES]
+
+
+setup(
+    cmdclass={"build_py": build_py_with_model},
+    ext_modules=[
+        Extension("spamscore." + os.path.splitext(os.path.basename(src))[0], [src.replace(os.sep, "/")],
+                  depends=_HEADERS, optional=True)  # (an edited shared header rebuilds the helpers)
+        for src in _SOURCES
+    ],
+)
