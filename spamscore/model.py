@@ -23,9 +23,12 @@ A logistic fit on cross-validated training statistics (Platt scaling) turns
 the ranking into a calibrated probability.  Each clue's signed contribution
 is its log-odds ``ln(f / (1 - f))``.
 
-The file format is a NumPy ``.npz`` archive of plain arrays and a JSON
-header, read with ``allow_pickle=False``: loading a model never executes
-code.  Writing is atomic (temporary file, then rename).
+The file format (2) is one file mapped read-only and used in place: the
+scorer's tables as they are in memory, then the vocabulary and counts
+(:mod:`spamscore.modelfile`).  Format 1, a NumPy ``.npz`` archive of plain
+arrays and a JSON header read with ``allow_pickle=False``, still loads.
+Loading a model never executes code.  Writing is atomic (temporary file,
+then rename).
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ _speedups = _native.load("_speedups")  # the compiled lookup; None: the numpy co
 
 __all__ = ["TokenNB", "AUTH_PRIORS", "DEFAULT_PRIORS", "FORMAT_VERSION", "clue_sums", "save_model_file", "load_model_file"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # what save_model_file writes (spamscore.modelfile); 1, the .npz archive, still loads
+NPZ_FORMAT_VERSION = 1
 MAGIC = "spamscore-model"
 
 # Prior beliefs (x, s) for authentication tokens, used when training data has
@@ -397,6 +401,8 @@ class _Scorer:
     log_odds: np.ndarray
     dense: np.ndarray | None = None  # the scoring path's table (see dense_table)
     dense_bloom: np.ndarray | None = None  # its Bloom filter (of the same token hashes)
+    meta: np.ndarray | None = None  # is_meta per clue row, when the model file stores it
+    by_hash: bool = False  # look every document up in ``dense`` (a mapped model: ``index`` is built only if asked)
 
 
 def dense_table(tokens: Sequence[str], log_f: np.ndarray, log_1mf: np.ndarray,
@@ -581,7 +587,7 @@ class TokenNB:
 
     # What holds this process's string hashes (HashIndex) or is cheap to rebuild
     # is left out of a pickle: another process hashes strings with another seed.
-    _PROCESS_LOCAL = ("_scorer", "_meta_mask", "_hashes")
+    _PROCESS_LOCAL = ("_scorer", "_meta_mask", "_hashes", "_mapped", "_mapped_scorer")
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k not in self._PROCESS_LOCAL}
@@ -739,6 +745,9 @@ class TokenNB:
     def clue_rows(self, doc: Iterable[str]) -> np.ndarray:
         """Rows of the clue tokens of a document, sorted (a fixed order in every process)."""
         sc = self._get_scorer()
+        if sc.by_hash:
+            found, _, _ = _speedups.lookup_sums_h(doc, [], sc.dense, None, self.max_clues, sc.dense_bloom)
+            return cap_clues(np.frombuffer(found, dtype=np.int64), sc.log_odds, self.max_clues)
         return cap_clues(sc.index.lookup(doc), sc.log_odds, self.max_clues)
 
     def clue_rows_sums(self, doc: Iterable[str], meta: np.ndarray | None) -> tuple[np.ndarray, tuple]:
@@ -748,6 +757,8 @@ class TokenNB:
         built; the same rows and the same bits as the two steps apart.
         """
         sc = self._get_scorer()
+        if sc.by_hash:  # (the same rows and bits: the sums are exactly rounded)
+            return self.clue_rows_sums_h(doc, [], meta)[:2]
         index = sc.index
         if _speedups is not None and index.rows.dtype == np.int32:
             found, sums = _speedups.lookup_sums(doc, index.keys, index.rows, sc.log_f, sc.log_1mf, meta,
@@ -833,28 +844,115 @@ def _decode_vocab(arr: np.ndarray) -> list[str]:
     return arr.tobytes().decode("utf-8", "surrogatepass").split("\n")
 
 
-def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
-    """Write ``nb`` and ``meta`` to ``path`` atomically; returns the size in bytes."""
-    check_is_fitted(nb, "vocabulary_")
+def _file_header(nb: TokenNB, meta: dict, version: int) -> dict:
     header = dict(meta)
     header.update(
-        magic=MAGIC, format_version=FORMAT_VERSION, n_spam=int(nb.n_spam_), n_ham=int(nb.n_ham_),
+        magic=MAGIC, format_version=version, n_spam=int(nb.n_spam_), n_ham=int(nb.n_ham_),
         params={"s": nb.s, "x": nb.x, "min_dev": nb.min_dev, "max_clues": nb.max_clues,
                 **({"text_min_dev": nb.text_min_dev} if nb.text_min_dev is not None else {}),
                 **({"cjk_s": nb.cjk_s} if nb.cjk_s is not None else {}),
                 **({"young": nb.young} if nb.young is not None else {})},
         priors=nb.priors if nb.priors is not None else DEFAULT_PRIORS,
     )
+    return header
+
+
+_MAPPED_ONLY = ("n_clues", "n_tokens", "meta_prefixes")  # format 2's header keys about its tables
+
+
+def _npz_bytes(nb: TokenNB, meta: dict) -> bytes:
+    """Format 1: the .npz archive (``spamscore convert`` reads it; written only when asked for)."""
     buf = io.BytesIO()
     np.savez_compressed(
         buf,
-        header=np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8),
+        header=np.frombuffer(json.dumps({k: v for k, v in _file_header(nb, meta, NPZ_FORMAT_VERSION).items()
+                                         if k not in _MAPPED_ONLY}, sort_keys=True).encode(), dtype=np.uint8),
         vocabulary=_encode_vocab(nb._token_list()),
         spam_counts=nb.spam_counts_.astype(np.int32),
         ham_counts=nb.ham_counts_.astype(np.int32),
         **_optional_arrays(nb),
     )
-    data = buf.getvalue()
+    return buf.getvalue()
+
+
+def _dense_table_py(hashes: list[int], log_f: np.ndarray, log_1mf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`dense_table` without the compiled helpers: the same sequential linear probing as
+    ``_speedups.build_dense`` (so the same layout, bit for bit) and the same Bloom filter."""
+    n = len(hashes)
+    size = 1 << max(4, (2 * n - 1).bit_length())
+    mask = size - 1
+    taken = bytearray(size)
+    slots = []
+    for h in hashes:
+        pos = h & mask
+        while taken[pos]:
+            pos = (pos + 1) & mask
+        taken[pos] = 1
+        slots.append(pos)
+    table = np.zeros((size, 4), dtype=np.int64)
+    table[:, 0] = -1
+    at = np.array(slots, dtype=np.int64)
+    table[at, 0] = np.array(hashes, dtype=np.int64)
+    table[at, 1] = np.arange(n)
+    table[at, 2] = np.ascontiguousarray(log_f, dtype=np.float64).view(np.int64)
+    table[at, 3] = np.ascontiguousarray(log_1mf, dtype=np.float64).view(np.int64)
+    u = np.array(hashes, dtype=np.int64).view(np.uint64)
+    bits = np.concatenate((u & np.uint64(HashIndex.BLOOM_BITS - 1), (u >> np.uint64(21)) & np.uint64(HashIndex.BLOOM_BITS - 1)))
+    bloom = np.zeros(HashIndex.BLOOM_BITS // 64, dtype=np.uint64)
+    np.bitwise_or.at(bloom, (bits >> np.uint64(6)).astype(np.int64), np.left_shift(np.uint64(1), bits & np.uint64(63)))
+    return table.reshape(-1), bloom
+
+
+def _mapped_sections(nb: TokenNB, meta: dict) -> dict:
+    """The sections of a format 2 file (:mod:`spamscore.modelfile`): the scorer's tables computed
+    from the counts exactly as :meth:`TokenNB._get_scorer` computes them, then the counts."""
+    from .scoring import META_PREFIXES, meta_mask
+
+    f = nb.token_probabilities()
+    strong = np.flatnonzero(nb.strong_mask(f))
+    log_f, log_1mf, log_odds = clue_tables(f[strong])
+    tokens = nb._token_list()
+    clue_bytes = [tokens[i].encode("utf-8", "surrogatepass") for i in strong.tolist()]
+    off = np.zeros(len(clue_bytes) + 1, dtype=np.uint64)
+    np.cumsum([len(b) for b in clue_bytes], out=off[1:]) if clue_bytes else None
+    tables = dense_table(tokens, log_f, log_1mf, strong)
+    if tables is None:  # no compiled helpers: the reference hash and build (slow, same bits)
+        tables = _dense_table_py([_native.token_hash(tokens[i]) for i in strong.tolist()], log_f, log_1mf)
+    dense, bloom = tables
+    header = _file_header(nb, meta, FORMAT_VERSION)
+    header.update(n_clues=len(strong), n_tokens=len(tokens), meta_prefixes=sorted(META_PREFIXES))
+    sections = {
+        "json": json.dumps(header, sort_keys=True).encode(),
+        "dense": dense, "bloom": bloom,
+        "clueoff": off, "cluestr": b"".join(clue_bytes), "cluerow": strong.astype(np.int64),
+        "cluelf": log_f, "cluel1": log_1mf, "cluelo": log_odds,
+        "cluemeta": meta_mask(tokens, strong).astype(np.uint8),
+        "vocab": _encode_vocab(tokens).tobytes(),
+        "spam": nb.spam_counts_.astype(np.int32), "ham": nb.ham_counts_.astype(np.int32),
+    }
+    digests = getattr(nb, "learned_digests_", None)
+    if digests is not None:
+        sections["digests"] = np.asarray(digests, dtype=np.uint64)
+    return sections
+
+
+def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict, format_version: int = FORMAT_VERSION) -> int:
+    """Write ``nb`` and ``meta`` to ``path`` atomically (format 2, or the .npz of format 1 when
+    asked); returns the size in bytes."""
+    check_is_fitted(nb, "vocabulary_")
+    if format_version == FORMAT_VERSION:
+        from .modelfile import write_model
+
+        sections = _mapped_sections(nb, meta)
+        return _atomic_write(path, lambda fh: write_model(fh, sections))
+    if format_version != NPZ_FORMAT_VERSION:
+        raise ValueError(f"expected model format version {NPZ_FORMAT_VERSION} or {FORMAT_VERSION}, got {format_version!r}")
+    data = _npz_bytes(nb, meta)
+    return _atomic_write(path, lambda fh: fh.write(data))
+
+
+def _atomic_write(path: str | os.PathLike, write) -> int:
+    """``write(fh)`` into a temporary file beside ``path``, fsync, then rename over it; returns its result."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".spamscore-", suffix=".tmp", dir=folder)
@@ -867,7 +965,7 @@ def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
             mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            size = write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -877,7 +975,7 @@ def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict) -> int:
         except OSError:
             pass
         raise
-    return len(data)
+    return size
 
 
 _EXPECTED = {"header", "vocabulary", "spam_counts", "ham_counts"}
@@ -904,8 +1002,13 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         # np.load returns a bare array for an .npy file (then `with` raised
         # TypeError): insist on a zip archive first.
         with open(path, "rb") as fh:
-            if fh.read(4) != b"PK\x03\x04":
-                raise ModelFormatError(f"{path}: not a spamscore model (not a zip archive)")
+            head = fh.read(16)
+        from .modelfile import is_mapped_file
+
+        if is_mapped_file(head):
+            return _load_mapped(path, feature_version)
+        if head[:4] != b"PK\x03\x04":
+            raise ModelFormatError(f"{path}: not a spamscore model (neither format 2 nor a zip archive)")
         # A zip bomb (a few KB inflating to gigabytes) is refused before
         # anything is inflated; zipfile never yields more than file_size bytes.
         with zipfile.ZipFile(path) as zf:
@@ -937,20 +1040,7 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         header = json.loads(arrays["header"].tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFormatError(f"{path}: damaged model header ({exc})") from None
-    if not isinstance(header, dict) or header.get("magic") != MAGIC:
-        raise ModelFormatError(f"{path}: not a spamscore model (no magic in its header)")
-    version = header.get("format_version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise ModelVersionError(
-            f"{path}: model format version {version}, this spamscore reads version {FORMAT_VERSION}"
-            + (" (the model is from a newer release: upgrade spamscore)" if newer else " (retrain the model)")
-        )
-    if header.get("feature_version") != feature_version:
-        raise ModelVersionError(
-            f"{path}: model trained with feature version {header.get('feature_version')!r}, "
-            f"this spamscore extracts version {feature_version!r}: retrain the model"
-        )
+    _check_header(path, header, feature_version, NPZ_FORMAT_VERSION)
     try:
         vocab = _decode_vocab(arrays["vocabulary"])
     except UnicodeDecodeError:
@@ -958,14 +1048,8 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
     spam, ham = arrays["spam_counts"], arrays["ham_counts"]
     if not (len(vocab) == len(spam) == len(ham)) or spam.dtype.kind != "i" or ham.dtype.kind != "i":
         raise ModelFormatError(f"{path}: vocabulary and counts disagree ({len(vocab)} tokens, {len(spam)}/{len(ham)} counts)")
-    params = header.get("params", {})
     try:
-        priors = {str(k): (float(v[0]), float(v[1])) for k, v in header.get("priors", {}).items()}
-        nb = TokenNB(s=float(params["s"]), x=float(params["x"]), min_dev=float(params["min_dev"]),
-                     max_clues=int(params["max_clues"]), priors=priors,
-                     text_min_dev=float(params["text_min_dev"]) if "text_min_dev" in params else None,
-                     cjk_s=float(params["cjk_s"]) if "cjk_s" in params else None,
-                     young=float(params["young"]) if "young" in params else None)
+        nb = _nb_from_header(header, TokenNB)
         # Duplicates, without building the vocabulary dict (see TokenNB.vocabulary_):
         # equal tokens have equal hashes (computed once, kept by each str for the
         # scorer's HashIndex); equal hashes of different tokens are checked exactly.
@@ -992,3 +1076,189 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelFormatError(f"{path}: damaged model header ({exc.__class__.__name__}: {exc})") from None
     return nb, header
+
+
+def _check_header(path: str, header, feature_version: str, expected: int) -> None:
+    """The JSON header's magic, format version (``expected``: the container's) and feature version."""
+    if not isinstance(header, dict) or header.get("magic") != MAGIC:
+        raise ModelFormatError(f"{path}: not a spamscore model (no magic in its header)")
+    version = header.get("format_version")
+    if version != expected:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise ModelVersionError(
+            f"{path}: model format version {version}, this spamscore reads versions {NPZ_FORMAT_VERSION} "
+            f"and {FORMAT_VERSION}" + (" (the model is from a newer release: upgrade spamscore)" if newer
+                                      else " (retrain or convert the model)")
+        )
+    if header.get("feature_version") != feature_version:
+        raise ModelVersionError(
+            f"{path}: model trained with feature version {header.get('feature_version')!r}, "
+            f"this spamscore extracts version {feature_version!r}: retrain the model"
+        )
+
+
+def _nb_from_header(header: dict, cls) -> "TokenNB":
+    """An unfitted ``cls`` with the header's parameters and priors (KeyError, TypeError, ValueError
+    on a damaged header)."""
+    params = header.get("params", {})
+    priors = {str(k): (float(v[0]), float(v[1])) for k, v in header.get("priors", {}).items()}
+    nb = cls(s=float(params["s"]), x=float(params["x"]), min_dev=float(params["min_dev"]),
+             max_clues=int(params["max_clues"]), priors=priors,
+             text_min_dev=float(params["text_min_dev"]) if "text_min_dev" in params else None,
+             cjk_s=float(params["cjk_s"]) if "cjk_s" in params else None,
+             young=float(params["young"]) if "young" in params else None)
+    nb.n_spam_ = int(header["n_spam"])
+    nb.n_ham_ = int(header["n_ham"])
+    if nb.n_spam_ < 0 or nb.n_ham_ < 0 or nb.max_clues < 0 or not all(math.isfinite(v) for v in (nb.s, nb.x, nb.min_dev)):
+        raise ValueError("negative counts or non-finite parameters")
+    nb.classes_ = np.array([0, 1])
+    return nb
+
+
+def _load_mapped(path: str, feature_version: str) -> tuple["TokenNB", dict]:
+    """A format 2 file (:mod:`spamscore.modelfile`): the scorer's tables are views of the mapping."""
+    from .modelfile import ClueTokens, LazyIndex, MappedFile, check_dense
+
+    mf = MappedFile(path)
+    header = mf.header()
+    _check_header(path, header, feature_version, FORMAT_VERSION)
+    try:
+        nb = _nb_from_header(header, MappedTokenNB)
+        n = int(header["n_clues"])
+        n_tokens = int(header["n_tokens"])
+        if n < 0 or n_tokens < n:
+            raise ValueError(f"{n} clues of {n_tokens} tokens")
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelFormatError(f"{path}: damaged model header ({exc.__class__.__name__}: {exc})") from None
+    dense = mf.array("dense")
+    check_dense(mf, dense, n)
+    bloom = mf.array("bloom", HashIndex.BLOOM_BITS // 64)
+    tokens = ClueTokens(mf, mf.array("clueoff", n + 1), mf.array("cluestr"))
+    log_f, log_1mf, log_odds = (mf.array(name, n) for name in ("cluelf", "cluel1", "cluelo"))
+    mf.array("cluerow", n)
+    for name in ("spam", "ham"):
+        mf.array(name, n_tokens)
+    meta = None
+    from .scoring import META_PREFIXES
+
+    if header.get("meta_prefixes") == sorted(META_PREFIXES):  # (else stale: Model._meta_mask recomputes them)
+        meta = mf.array("cluemeta", n)
+        if n and int(meta.max()) > 1:
+            raise mf.bad("clue meta flags other than 0 and 1")
+        meta = meta.view(np.bool_)
+    by_hash = _speedups is not None and hasattr(_speedups, "lookup_sums_h")
+    scorer = _Scorer(index=LazyIndex(tokens), tokens=tokens, log_f=log_f, log_1mf=log_1mf, log_odds=log_odds,
+                     dense=dense if by_hash else None, dense_bloom=bloom if by_hash else None, meta=meta,
+                     by_hash=by_hash)
+    nb.__dict__["_mapped"] = (mf, n_tokens)
+    nb.__dict__["_mapped_scorer"] = scorer  # (TokenNB._get_scorer's place, taken on first use)
+    return nb, header
+
+
+class MappedTokenNB(TokenNB):
+    """A :class:`TokenNB` loaded from a format 2 file: it scores with the mapped tables, and reads
+    its vocabulary and counts from the mapping only when something asks for them (learning,
+    evaluation, saving).  Once it learns (``partial_fit``) it is an ordinary TokenNB with
+    counts in memory; pickling gives an ordinary TokenNB."""
+
+    def _load_counts(self) -> None:
+        if "_counts_loaded" in self.__dict__:
+            return
+        mf, n_tokens = self.__dict__["_mapped"]
+        spam, ham = mf.array("spam", n_tokens), mf.array("ham", n_tokens)
+        if n_tokens and (int(spam.min()) < 0 or int(ham.min()) < 0):
+            raise mf.bad("negative counts")
+        self.__dict__.setdefault("spam_counts_", spam.astype(np.int64))
+        self.__dict__.setdefault("ham_counts_", ham.astype(np.int64))
+        self.__dict__["_counts_loaded"] = True
+
+    def _load_vocab(self) -> None:
+        if "_vocab_loaded" in self.__dict__:
+            return
+        mf, n_tokens = self.__dict__["_mapped"]
+        self._load_counts()
+        try:
+            vocab = _decode_vocab(mf.array("vocab"))
+        except UnicodeDecodeError:
+            raise mf.bad("vocabulary is not UTF-8") from None
+        if len(vocab) != n_tokens:
+            raise ModelFormatError(f"{mf.path}: vocabulary and counts disagree ({len(vocab)} tokens, {n_tokens} counts)")
+        if len(set(vocab)) != len(vocab):
+            raise ModelFormatError(f"{mf.path}: duplicate tokens in vocabulary")
+        self.__dict__.setdefault("_tokens", vocab)
+        self.__dict__["_vocab_loaded"] = True
+
+    def __getattr__(self, name):
+        # only called for what is not in __dict__: the counts and the learned digests, read on first use
+        if name in ("spam_counts_", "ham_counts_") and "_mapped" in self.__dict__ \
+                and "_counts_loaded" not in self.__dict__:
+            self._load_counts()
+            return self.__dict__[name]
+        if name == "learned_digests_" and "_mapped" in self.__dict__ and "_digests_loaded" not in self.__dict__:
+            self.__dict__["_digests_loaded"] = True
+            mf = self.__dict__["_mapped"][0]
+            if mf.has("digests"):
+                self.__dict__["learned_digests_"] = mf.array("digests").copy()
+                return self.__dict__["learned_digests_"]
+        raise AttributeError(name)
+
+    @property
+    def vocabulary_(self) -> dict[str, int]:
+        if "_mapped" in self.__dict__:
+            self._load_vocab()
+        return TokenNB.vocabulary_.fget(self)
+
+    @vocabulary_.setter
+    def vocabulary_(self, value: dict[str, int]) -> None:
+        self.__dict__["_vocab_loaded"] = self.__dict__["_counts_loaded"] = True
+        TokenNB.vocabulary_.fset(self, value)
+
+    def _token_list(self) -> list[str]:
+        if "_mapped" in self.__dict__:
+            self._load_vocab()
+        return TokenNB._token_list(self)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "_mapped" in self.__dict__ or TokenNB.__sklearn_is_fitted__(self)
+
+    def _get_scorer(self):
+        scorer = self.__dict__.get("_scorer")
+        if scorer is None and "_mapped" in self.__dict__:
+            scorer = self.__dict__["_scorer"] = self.__dict__["_mapped_scorer"]  # (the tables are the file's)
+            return scorer
+        return TokenNB._get_scorer(self)
+
+    def fit(self, X, y) -> "TokenNB":
+        self.__dict__.pop("_mapped", None)  # a new vocabulary: the file's is not read
+        self.__dict__.pop("_mapped_scorer", None)
+        return TokenNB.fit(self, X, y)
+
+    def partial_fit(self, X, y, sample_weight: int = 1) -> "TokenNB":
+        if "_mapped" in self.__dict__:
+            self._load_vocab()
+        TokenNB.partial_fit(self, X, y, sample_weight)
+        self.__dict__.pop("_mapped", None)  # the counts in memory are the model now
+        self.__dict__.pop("_mapped_scorer", None)
+        self.__dict__.pop("_scorer", None)
+        return self
+
+    def unmapped(self) -> TokenNB:
+        """An ordinary TokenNB with the same parameters and counts (vocabulary and counts read)."""
+        nb = TokenNB(**self.get_params())
+        nb.__dict__["_tokens"] = list(self._token_list())
+        nb.spam_counts_, nb.ham_counts_ = self.spam_counts_, self.ham_counts_
+        nb.n_spam_, nb.n_ham_, nb.classes_ = self.n_spam_, self.n_ham_, self.classes_
+        digests = getattr(self, "learned_digests_", None)
+        if digests is not None:
+            nb.learned_digests_ = digests
+        return nb
+
+    def __reduce__(self):
+        return _plain_tokennb, (self.unmapped().__getstate__(),)
+
+
+def _plain_tokennb(state: dict) -> TokenNB:
+    """Unpickle a :class:`MappedTokenNB` as the ordinary TokenNB it pickled itself as."""
+    nb = TokenNB.__new__(TokenNB)
+    nb.__dict__.update(state)
+    return nb

@@ -259,7 +259,8 @@ class Model:
         sc = self.nb._get_scorer()
         cached = self.nb.__dict__.get("_meta_mask")
         if cached is None or cached[0] is not sc:  # built once per scorer (a benign race between threads)
-            cached = (sc, meta_mask(sc.tokens.tokens, sc.tokens.rows))  # (the vocabulary list, the clue rows)
+            flags = getattr(sc, "meta", None)  # stored in a format 2 model file
+            cached = (sc, flags if flags is not None else meta_mask(sc.tokens.tokens, sc.tokens.rows))
             self.nb.__dict__["_meta_mask"] = cached
         return cached[1]
 
@@ -361,7 +362,8 @@ class Model:
             yield self.score(raw, max_clues)
 
     # -- persistence --------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> int:
+    def save(self, path: str | os.PathLike, format_version: int | None = None) -> int:
+        """Write the model atomically (format 2, mapped at load; ``format_version=1``: the old .npz)."""
         meta = dict(self.meta)
         meta.update(
             feature_version=FEATURE_VERSION,
@@ -371,7 +373,7 @@ class Model:
             ignored_headers=list(self.options.ignored_headers),
             profile=self.options.profile,
         )
-        return save_model_file(path, self.nb, meta)
+        return save_model_file(path, self.nb, meta, *(() if format_version is None else (format_version,)))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Model":
@@ -489,8 +491,9 @@ def _fold_evidence(nb: TokenNB, rows: list[np.ndarray], which, meta: np.ndarray)
     return out
 
 
-def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds: int,
-                   seed: int) -> tuple[np.ndarray, TokenNB]:
+def _cv_statistics(docs: list[list[str]] | None, y: np.ndarray, nb_params: dict, folds: int,
+                   seed: int, *, rows: list[np.ndarray] | None = None,
+                   vocab: dict[str, int] | None = None) -> tuple[np.ndarray, TokenNB]:
     """Cross-validated (logit I, z, S, S_text, S_meta) for every training document, and the model of all of them.
 
     Each document is mapped to vocabulary rows once; a fold's counts are the
@@ -498,12 +501,15 @@ def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds:
     held-out fold keeps zero counts, so its f(w) is the prior and it is no
     clue: the same statistics as fitting a model per fold, five times faster.
     The totals are the counts ``TokenNB.fit`` would make on all the documents.
+    ``rows`` and ``vocab`` (instead of ``docs``): the documents already mapped
+    by :func:`_doc_rows` (what streaming training keeps: spamscore.batch).
     """
-    from .model import DEFAULT_PRIORS
+    if rows is None:
+        from .model import DEFAULT_PRIORS
 
-    priors = nb_params.get("priors")
-    vocab: dict[str, int] = {tok: i for i, tok in enumerate(priors if priors is not None else DEFAULT_PRIORS)}
-    rows = _doc_rows(docs, vocab)
+        priors = nb_params.get("priors")
+        vocab = {tok: i for i, tok in enumerate(priors if priors is not None else DEFAULT_PRIORS)}
+        rows = _doc_rows(docs, vocab)
     size = len(vocab)
     y = np.asarray(y)
 
@@ -513,9 +519,9 @@ def _cv_statistics(docs: list[list[str]], y: np.ndarray, nb_params: dict, folds:
         cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
         return np.bincount(cat(spam), minlength=size), np.bincount(cat(ham), minlength=size)
 
-    total_spam, total_ham = counts(range(len(docs)))
+    total_spam, total_ham = counts(range(len(rows)))
     n_spam_total = int(y.sum())
-    stats = np.zeros((len(docs), 5))
+    stats = np.zeros((len(rows), 5))
     meta = meta_mask(list(vocab))
     for test_idx in stratified_folds(y, folds, seed):
         held_spam, held_ham = counts(test_idx)
@@ -540,15 +546,19 @@ def _cutoffs(p: np.ndarray, y: np.ndarray, target_fpr: float, target_fnr: float)
     return spam_cut, ham_cut
 
 
-def train(docs: list[list[str]], labels, *, nb_params: dict | None = None, folds: int = 5, seed: int = 0,
+def train(docs: list[list[str]] | None, labels, *, nb_params: dict | None = None, folds: int = 5, seed: int = 0,
           target_fpr: float = 0.001, target_fnr: float = 0.01, meta: dict | None = None,
-          options: FeatureOptions | None = None) -> Model:
+          options: FeatureOptions | None = None, rows: list[np.ndarray] | None = None,
+          vocab: dict[str, int] | None = None) -> Model:
     """Fit counts on all of ``docs``, calibrate on cross-validated scores, set cut-offs.
 
     ``docs`` are feature lists (see :meth:`Model.features`); ``labels`` are
     'spam'/'ham' or 1/0.  The spam cut-off is where cross-validation gave at
     most ``target_fpr`` false positives, the ham cut-off where it gave at
-    most ``target_fnr`` false negatives.
+    most ``target_fnr`` false negatives.  ``rows`` and ``vocab`` instead of
+    ``docs``: the documents already mapped to vocabulary rows by :func:`_doc_rows`
+    (the prior tokens first), as :func:`spamscore.batch.train_items` keeps them;
+    the model is the one ``docs`` would give.
     """
     from .model import _as_labels
 
@@ -561,8 +571,14 @@ def train(docs: list[list[str]], labels, *, nb_params: dict | None = None, folds
     n_min = int(min(y.sum(), len(y) - y.sum()))
     folds = min(folds, n_min)
     if folds >= 2:
-        stats, nb = _cv_statistics(docs, y, nb_params, folds, seed)
+        stats, nb = _cv_statistics(docs, y, nb_params, folds, seed, rows=rows, vocab=vocab)
         cal, spam_cut, ham_cut = calibrate(stats, y, target_fpr, target_fnr)
+    elif rows is not None:  # the counts fit() makes (same vocabulary order too)
+        cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
+        spam = np.bincount(cat([r for r, lab in zip(rows, y.tolist()) if lab]), minlength=len(vocab))
+        ham = np.bincount(cat([r for r, lab in zip(rows, y.tolist()) if not lab]), minlength=len(vocab))
+        n_spam = int(y.sum())
+        nb = TokenNB.from_counts(vocab, spam, ham, n_spam, len(y) - n_spam, **nb_params)
     else:
         nb = TokenNB(**nb_params).fit(docs, y)
     meta = dict(meta or {})

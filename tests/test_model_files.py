@@ -1,7 +1,8 @@
 """Model files: damaged, foreign, future and malicious files are refused, never executed.
 
-A model file is a NumPy .npz archive (plain arrays + a JSON header) read with
-``allow_pickle=False``.  Each test crafts a bad file from a good one and
+Format 1 is a NumPy .npz archive (plain arrays + a JSON header) read with
+``allow_pickle=False``; format 2 (spamscore/modelfile.py) is mapped and used in
+place (its cases are at the end).  Each test crafts a bad file from a good one and
 checks that loading raises a clear ModelFormatError / ModelVersionError (both
 SpamscoreError, which the CLI turns into one line and exit code 2), and that
 a pickle payload is never unpickled (its marker file never appears).
@@ -10,6 +11,7 @@ a pickle payload is never unpickled (its marker file never appears).
 from __future__ import annotations
 
 import io
+import math
 import json
 import os
 import zipfile
@@ -43,7 +45,7 @@ def model():
 @pytest.fixture()
 def good(model, tmp_path):
     path = tmp_path / "good.spamscore"
-    model.save(path)
+    model.save(path, format_version=1)  # (the .npz cases; format 2's are at the end)
     return path
 
 
@@ -123,7 +125,7 @@ def test_zip_of_other_things(tmp_path):
     _refused(bad)
 
 
-@pytest.mark.parametrize("version,newer", [(FORMAT_VERSION + 1, True), (FORMAT_VERSION + 100, True),
+@pytest.mark.parametrize("version,newer", [(FORMAT_VERSION + 1, True), (FORMAT_VERSION + 100, True), (2, False),
                                            (0, False), ("1", False), (None, False), ([1], False)])
 def test_format_version(good, tmp_path, version, newer):
     bad = tmp_path / "version.spamscore"
@@ -418,3 +420,244 @@ def test_save_into_missing_directory_is_clean(model, tmp_path):
     with pytest.raises(OSError):
         model.save(tmp_path / "no" / "such" / "dir" / "m.spamscore")
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------
+# format 2: the mapped file (spamscore/modelfile.py)
+
+from spamscore import modelfile  # noqa: E402
+from spamscore.modelfile import MappedFile, write_model  # noqa: E402
+
+RAWS = [b"Subject: free money\r\n\r\nclick here to win cash prize\r\n",
+        b"Subject: meeting notes\r\n\r\nthe agenda for the review\r\n",
+        b"Subject: hello\r\n\r\nnothing in common\r\n"]
+
+
+@pytest.fixture()
+def mapped(model, tmp_path):
+    path = tmp_path / "mapped.spamscore"
+    model.save(path)
+    return path
+
+
+def _sections(path) -> dict[str, bytes]:
+    mf = MappedFile(str(path))
+    return {name: bytes(mf.mm[off:off + ln]) for name, (off, ln) in mf.sections.items()}
+
+
+def _rewrite(path, sections: dict) -> None:
+    with open(path, "wb") as fh:
+        write_model(fh, sections)
+
+
+def _json_changed(sections: dict, **changes) -> dict:
+    h = json.loads(sections["json"])
+    h.update(changes)
+    return {**sections, "json": json.dumps(h).encode()}
+
+
+def _scores_all(path):
+    """Load and score (scores, explanations): a damaged file may fail only with a ModelFormatError."""
+    m = Model.load(path)
+    for raw in RAWS:
+        m.score(raw)
+        m.explain(m.features(raw))
+    return m
+
+
+def test_mapped_is_the_default_and_scores_like_the_npz(model, mapped, good):
+    assert mapped.read_bytes()[:16] == modelfile.MAGIC
+    a, b = Model.load(mapped), Model.load(good)
+    for raw in RAWS:
+        va, vb, vm = a.score(raw), b.score(raw), model.score(raw)
+        assert (va.probability, va.score, va.clues) == (vb.probability, vb.score, vb.clues) == \
+               (vm.probability, vm.score, vm.clues)
+
+
+@pytest.mark.parametrize("keep", [0, 16, 40, 100, 0.3, 0.5, 0.9, -1])
+def test_mapped_truncated(mapped, tmp_path, keep):
+    data = mapped.read_bytes()
+    n = int(len(data) * keep) if isinstance(keep, float) else (keep if keep >= 0 else len(data) - 1)
+    bad = tmp_path / "truncated.spamscore"
+    bad.write_bytes(data[:n])
+    _refused(bad)
+
+
+def test_mapped_extended_and_flipped_header_bytes(mapped, tmp_path):
+    data = mapped.read_bytes()
+    bad = tmp_path / "bad.spamscore"
+    bad.write_bytes(data + b"\0" * 64)
+    _refused(bad, match="header says")
+    for at in (17, 21, 30, 45, 60, 70):  # version, byte order, sizes, the section table: caught by the checks or the CRC
+        flipped = bytearray(data)
+        flipped[at] ^= 0x40
+        bad.write_bytes(bytes(flipped))
+        with pytest.raises((ModelFormatError, ModelVersionError)):
+            Model.load(bad)
+
+
+def test_mapped_future_version_and_foreign_feature_version(mapped, tmp_path):
+    import struct
+    import zlib
+
+    data = bytearray(mapped.read_bytes())
+    header_size = struct.unpack_from("<I", data, 24)[0]
+    struct.pack_into("<I", data, 16, 3)
+    struct.pack_into("<I", data, header_size - 4, zlib.crc32(bytes(data[:header_size - 4])))
+    bad = tmp_path / "future.spamscore"
+    bad.write_bytes(bytes(data))
+    assert "newer release" in str(_refused(bad, ModelVersionError))
+    _rewrite(bad, _json_changed(_sections(mapped), feature_version="0"))
+    _refused(bad, ModelVersionError, match="feature version")
+    _rewrite(bad, _json_changed(_sections(mapped), format_version=1))
+    _refused(bad, ModelVersionError)
+
+
+@pytest.mark.parametrize("damage", ["json-not-json", "json-list", "no-magic", "no-n-clues", "negative-clues",
+                                    "params", "missing-section", "wrong-length", "dense-full", "dense-count",
+                                    "dense-rows", "dense-run", "dense-not-power-of-two", "bloom-size",
+                                    "meta-flags", "odd-bytes"])
+def test_mapped_damaged_sections_are_refused(mapped, tmp_path, damage):
+    s = _sections(mapped)
+    n = json.loads(s["json"])["n_clues"]
+    dense = np.frombuffer(s["dense"], dtype="<i8").copy().reshape(-1, 4)
+    if damage == "json-not-json":
+        s["json"] = b"{not json"
+    elif damage == "json-list":
+        s["json"] = b"[1, 2]"
+    elif damage == "no-magic":
+        s = _json_changed(s, magic="other")
+    elif damage == "no-n-clues":
+        h = json.loads(s["json"])
+        del h["n_clues"]
+        s["json"] = json.dumps(h).encode()
+    elif damage == "negative-clues":
+        s = _json_changed(s, n_clues=-1)
+    elif damage == "params":
+        s = _json_changed(s, params={"s": "x"})
+    elif damage == "missing-section":
+        del s["cluelf"]
+    elif damage == "wrong-length":
+        s["cluel1"] = s["cluel1"][:-8]
+    elif damage == "dense-full":      # no free slot: a probe would never end on a miss
+        dense[:, 0] = 12345
+    elif damage == "dense-count":
+        dense[np.flatnonzero(dense[:, 0] == -1)[0], 0] = 7
+    elif damage == "dense-rows":      # a row past the clue arrays
+        dense[np.flatnonzero(dense[:, 0] != -1)[0], 1] = n + 5
+    elif damage == "dense-run":       # every clue in one run of slots: each lookup in it probes that long
+        occupied = dense[dense[:, 0] != -1].copy()
+        dense[:] = 0
+        dense[:, 0] = -1
+        dense[:len(occupied)] = occupied
+        s["dense"] = dense.tobytes()
+        monkey = pytest.MonkeyPatch()
+        assert len(occupied) >= 16
+        monkey.setattr(modelfile, "MAX_PROBE_RUN", 16)  # (blocks of 4 slots: the real bound is too long for this model)
+        try:
+            bad = tmp_path / "bad.spamscore"
+            _rewrite(bad, s)
+            _refused(bad, match="probe run")
+        finally:
+            monkey.undo()
+        return
+    elif damage == "dense-not-power-of-two":
+        dense = dense[: len(dense) - 1]
+    elif damage == "bloom-size":
+        s["bloom"] = s["bloom"][:-8]
+    elif damage == "meta-flags":
+        s["cluemeta"] = bytes([7]) * len(s["cluemeta"])
+    elif damage == "odd-bytes":
+        s["spam"] = s["spam"] + b"\0"
+    if damage.startswith("dense"):
+        s["dense"] = dense.tobytes()
+    bad = tmp_path / "bad.spamscore"
+    _rewrite(bad, s)
+    _refused(bad)
+
+
+def test_mapped_section_outside_the_file_is_refused(mapped, tmp_path):
+    import struct
+    import zlib
+
+    data = bytearray(mapped.read_bytes())
+    header_size = struct.unpack_from("<I", data, 24)[0]
+    for field, value in ((8, len(data)), (8, 1 << 62), (16, 1 << 62), (8, 65)):  # offset past the end, huge, misaligned
+        d = bytearray(data)
+        struct.pack_into("<Q", d, 40 + 24 * 2 + field, value)  # the third section's offset / length
+        struct.pack_into("<I", d, header_size - 4, zlib.crc32(bytes(d[:header_size - 4])))
+        bad = tmp_path / "outside.spamscore"
+        bad.write_bytes(bytes(d))
+        _refused(bad, match="outside the file|whole|expected")
+
+
+@pytest.mark.parametrize("damage", ["utf8", "offsets", "offsets-order", "vocab-utf8", "vocab-count",
+                                    "vocab-dup", "negative-counts"])
+def test_mapped_damage_read_later_is_a_model_error(mapped, tmp_path, damage):
+    """What is only read when asked (clue strings, the vocabulary and counts): a ModelFormatError then."""
+    s = _sections(mapped)
+    off = np.frombuffer(s["clueoff"], dtype="<u8").copy()
+    if damage == "utf8":
+        s["cluestr"] = b"\xff" * len(s["cluestr"])
+    elif damage == "offsets":
+        off[1:] = 1 << 40
+        s["clueoff"] = off.tobytes()
+    elif damage == "offsets-order":
+        off[1] = off[-1]
+        s["clueoff"] = off.tobytes()
+    elif damage == "vocab-utf8":
+        s["vocab"] = b"\xff" + s["vocab"][1:]
+    elif damage == "vocab-count":
+        s["vocab"] = s["vocab"] + b"\nextra"
+    elif damage == "vocab-dup":
+        v = s["vocab"].split(b"\n")
+        v[-1] = v[0]
+        s["vocab"] = b"\n".join(v)
+    elif damage == "negative-counts":
+        s["spam"] = np.full(len(s["spam"]) // 4, -1, dtype="<i4").tobytes()
+    bad = tmp_path / "bad.spamscore"
+    _rewrite(bad, s)
+    with pytest.raises(ModelFormatError) as info:
+        m = _scores_all(bad)
+        m.nb.clue_indices(["free", "money"])
+        list(m.nb._get_scorer().tokens.tokens)
+        m.nb.vocabulary_
+        m.nb.spam_counts_
+    assert str(bad) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_mapped_odd_but_loadable_values_never_crash_scoring(mapped, tmp_path):
+    """Values a training run never writes (NaN, infinities) in the clue tables: scoring still returns."""
+    s = _sections(mapped)
+    dense = np.frombuffer(s["dense"], dtype="<i8").copy().reshape(-1, 4)
+    vals = dense[:, 2:].view(np.float64)
+    vals[dense[:, 0] != -1] = np.nan
+    s["dense"] = dense.tobytes()
+    for name in ("cluelf", "cluel1", "cluelo"):
+        s[name] = np.full(len(s[name]) // 8, np.inf).tobytes()
+    bad = tmp_path / "odd.spamscore"
+    _rewrite(bad, s)
+    m = _scores_all(bad)
+    assert all(0.0 <= m.score(raw).probability <= 1.0 or math.isnan(m.score(raw).probability) for raw in RAWS)
+
+
+def test_mapped_pickle_bytes_in_a_section_are_never_unpickled(mapped, tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    s = _sections(mapped)
+    s["cluestr"] = pickle.dumps(Evil()) + s["cluestr"]
+    s["vocab"] = pickle.dumps(Evil())
+    bad = tmp_path / "evil.spamscore"
+    _rewrite(bad, s)
+    try:
+        m = _scores_all(bad)
+        m.nb.vocabulary_
+    except ModelFormatError:
+        pass
+    assert not marker.exists()

@@ -205,16 +205,9 @@ class _NoBar:
 
 def _model_header(path) -> dict:
     """The JSON header of a model file, read alone (no vocabulary or counts inflated), never executing code."""
-    import json
-    import zipfile
+    from ..modelfile import read_header  # (either format)
 
-    import numpy as np
-
-    with zipfile.ZipFile(path) as zf, zf.open("header.npy") as fh:
-        header = json.loads(np.lib.format.read_array(fh, allow_pickle=False).tobytes().decode("utf-8"))
-    if not isinstance(header, dict):
-        raise ValueError("the header is not a JSON object")
-    return header
+    return read_header(path)
 
 
 def version_text() -> str:
