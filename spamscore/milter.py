@@ -125,7 +125,7 @@ _NR_FLAG = {
     SMFIC_HEADER: SMFIP_NR_HDR, SMFIC_EOH: SMFIP_NR_EOH, SMFIC_BODY: SMFIP_NR_BODY,
 }
 
-OWN_HEADERS = ("X-Spam-Flag", "X-Spam-Score", "X-Spam-Status")
+OWN_HEADERS = ("X-Spam-Flag", "X-Spam-Score", "X-Spam-Status", "X-Spam-Level")   # what report.spam_headers writes
 _COUNTED = frozenset(h.lower().encode() for h in OWN_HEADERS)
 
 
@@ -141,9 +141,13 @@ def encode(cmd: bytes, data: bytes = b"") -> bytes:
     return struct.pack("!I", len(data) + 1) + cmd + data
 
 
-async def read_packet(reader: asyncio.StreamReader, max_size: int, timeout: float | None) -> tuple[bytes, bytes] | None:
+async def read_packet(reader: asyncio.StreamReader, max_size: int, timeout: float | None,
+                      body_timeout: float | None = None) -> tuple[bytes, bytes] | None:
     """(command, data), or None at a clean end of stream.  Raises ProtocolError / TimeoutError.
 
+    ``timeout`` bounds the wait for the packet's length; ``body_timeout`` (default:
+    the same) the rest of the packet once its length has come, so a client that
+    trickles a packet byte by byte is dropped after the short command timeout.
     ``asyncio.timeout`` (not ``wait_for``, which makes a task per call): this
     runs for every packet, some thirty per message.
     """
@@ -154,11 +158,12 @@ async def read_packet(reader: asyncio.StreamReader, max_size: int, timeout: floa
             if not exc.partial:
                 return None
             raise ProtocolError("connection closed inside a packet length") from None
-        (n,) = struct.unpack("!I", head)
-        if n < 1:
-            raise ProtocolError("packet of length 0")
-        if n > max_size:
-            raise ProtocolError(f"packet of {n} bytes exceeds the {max_size}-byte limit")
+    (n,) = struct.unpack("!I", head)
+    if n < 1:
+        raise ProtocolError("packet of length 0")
+    if n > max_size:
+        raise ProtocolError(f"packet of {n} bytes exceeds the {max_size}-byte limit")
+    async with asyncio.timeout(timeout if body_timeout is None else body_timeout):
         try:
             body = await reader.readexactly(n)
         except asyncio.IncompleteReadError:
@@ -201,17 +206,39 @@ class MilterConfig:
     subject_tag: str | None = None
     max_bytes: int = 512 * 1024         # message bytes kept per connection (the rest is not buffered)
     max_packet: int = 1024 * 1024       # larger packets end the connection
-    read_timeout: float = 600.0         # seconds to wait for the next packet
+    # Header memory.  The message buffer above holds at most max_bytes; the
+    # header fields are also kept apart (for the Subject tag and our stale
+    # markup), and that list was unbounded in bytes: 1,000 headers of 1 MiB
+    # each took one connection to 1.16 GB (issue 14).  Postfix never sends a
+    # header over its header_size_limit (100 KB: longer ones are cut), so a
+    # longer one is not Postfix; past any of these caps the message gets the
+    # --on-error answer (accept: passed on unscanned; tempfail; reject).
+    max_header_bytes: int = 100 * 1024           # one header field (name + value), Postfix's header_size_limit
+    max_message_header_bytes: int = 1024 * 1024  # all header fields kept for one message
+    max_process_header_bytes: int = 64 * 1024 * 1024  # header fields kept by all connections together
+    # Timeouts, Postfix's own milter timeouts seen from our side:
+    connect_timeout: float = 30.0       # from accept to option negotiation (milter_connect_timeout)
+    command_timeout: float = 10.0       # from the first byte of a packet to its last (milter_command_timeout)
+    read_timeout: float = 300.0         # waiting for the next packet (milter_content_timeout)
     score_timeout: float = 10.0
     workers: int = 2
     n_clues: int = 5
+    # Connection slots.  When all are taken, the connection idle longest (waiting
+    # between messages, not inside one) is closed to make room; with none idle a
+    # new connection waits up to connect_timeout.  max_per_peer: Postfix opens one
+    # connection per smtpd/cleanup process (default_process_limit 100) from one
+    # address, so one peer may hold half the pool by default, never all of it.
     max_connections: int = 200
+    max_per_peer: int = 100
 
     def __post_init__(self):
         if self.action not in ("tag", "reject", "quarantine", "tempfail"):
             raise ValueError(f"expected action tag, reject, quarantine or tempfail, got {self.action!r}")
         if self.on_error not in ("accept", "tempfail", "reject"):
             raise ValueError(f"expected on_error accept, tempfail or reject, got {self.on_error!r}")
+        if self.max_connections < 1 or self.max_per_peer < 1:
+            raise ValueError(f"expected max_connections and max_per_peer >= 1, got {self.max_connections}, "
+                             f"{self.max_per_peer}")
 
 
 @dataclass
@@ -224,6 +251,10 @@ class MilterStats:
     by_action: dict = field(default_factory=dict)
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=100_000))
     connections: int = 0
+    evicted: int = 0                 # idle connections closed to make room for new ones
+    refused: int = 0                 # connections closed at once (per-peer limit, or no slot in time)
+    over_header_limit: int = 0       # messages past a header cap
+    peak_header_bytes: int = 0       # the most header bytes kept by the process at once
 
 
 @dataclass
@@ -234,10 +265,11 @@ class Decision:
     verdict: Verdict | None
     action: str
     error: str | None = None
+    note: str | None = None     # what the negotiated actions did not allow, and what we did instead
 
 
 class _Message:
-    __slots__ = ("headers", "body", "size", "truncated", "header_counts")
+    __slots__ = ("headers", "body", "size", "truncated", "header_counts", "header_bytes", "over_limit")
 
     def __init__(self):
         self.headers: list[tuple[bytes, bytes]] = []
@@ -245,6 +277,12 @@ class _Message:
         self.size = 0
         self.truncated = False
         self.header_counts: dict[bytes, int] = {}
+        self.header_bytes = 0               # bytes of self.headers, counted in MilterServer.header_bytes
+        self.over_limit: str | None = None  # why the message is past a header cap
+
+    @property
+    def started(self) -> bool:
+        return bool(self.size or self.headers or self.over_limit or self.header_counts)
 
 
 class MilterServer:
@@ -260,14 +298,21 @@ class MilterServer:
                                             thread_name_prefix="spamscore-milter")
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._slots = asyncio.Semaphore(self.config.max_connections)
+        self._conns: dict["MilterConnection", asyncio.Task] = {}   # open connections, oldest first
+        self._slot_freed: asyncio.Event | None = None
+        self.header_bytes = 0       # header bytes kept by all connections (max_process_header_bytes)
 
     @property
     def spam_cutoff(self) -> float:
         return self.model.spam_cutoff if self.model is not None else 0.9
 
     # -- the policy: verdict -> replies ---------------------------------------
-    def decide(self, verdict: Verdict | None, msg: _Message, error: str | None = None) -> Decision:
+    def decide(self, verdict: Verdict | None, msg: _Message, error: str | None = None,
+               actions: int = WANTED_ACTIONS) -> Decision:
+        """The replies for one message.  ``actions``: the SMFIF_* flags the MTA allowed at option
+        negotiation; a modification it did not allow is never sent (the MTA would drop the connection
+        or the message): without SMFIF_ADDHDRS the verdict is only logged, without SMFIF_CHGHDRS old
+        markup stays and the Subject is not tagged, without SMFIF_QUARANTINE spam is tagged instead."""
         cfg = self.config
         if verdict is None:
             act = {"accept": "accept", "tempfail": "tempfail", "reject": "reject"}[cfg.on_error]
@@ -286,30 +331,47 @@ class MilterServer:
         if act == "tempfail":
             return Decision([encode(SMFIR_TEMPFAIL)], verdict, "tempfail")
         replies = []
+        notes = []
+        if act == "quarantine" and not actions & SMFIF_QUARANTINE:
+            notes.append("quarantine not allowed by the MTA: tagged instead")
+            act = "tag"
         # remove stale markup (descending indices: valid whether or not the MTA renumbers)
-        for name in OWN_HEADERS:
-            for idx in range(msg.header_counts.get(name.lower().encode(), 0), 0, -1):
-                replies.append(encode(SMFIR_CHGHEADER, struct.pack("!I", idx) + _cstr(name) + b"\0"))
+        if actions & SMFIF_CHGHDRS:
+            for name in OWN_HEADERS:
+                for idx in range(msg.header_counts.get(name.lower().encode(), 0), 0, -1):
+                    replies.append(encode(SMFIR_CHGHEADER, struct.pack("!I", idx) + _cstr(name) + b"\0"))
+        elif msg.header_counts:
+            notes.append("header changes not allowed by the MTA: old X-Spam-* headers kept")
         if cfg.subject_tag and verdict.label == "spam":
-            replies.extend(self._subject_change(msg, cfg.subject_tag))
-        headers = spam_headers(verdict, self.spam_cutoff, cfg.n_clues)
-        for name, value in reversed(headers):   # each at index 0: they end up in order, at the top
-            folded = "\n".join(fold_header(name, sanitize_header_value(value)))[len(name) + 1:]
-            replies.append(encode(SMFIR_INSHEADER, struct.pack("!I", 0) + _cstr(name) + _cstr(folded)))
+            replies.extend(self._subject_change(msg, cfg.subject_tag, actions, notes))
+        if actions & SMFIF_ADDHDRS:
+            headers = spam_headers(verdict, self.model if self.model is not None else self.spam_cutoff, cfg.n_clues)
+            for name, value in reversed(headers):   # each at index 0: they end up in order, at the top
+                folded = "\n".join(fold_header(name, sanitize_header_value(value)))[len(name) + 1:]
+                replies.append(encode(SMFIR_INSHEADER, struct.pack("!I", 0) + _cstr(name) + _cstr(folded)))
+        else:
+            notes.append("adding headers not allowed by the MTA: verdict logged only")
         if act == "quarantine":
             replies.append(encode(SMFIR_QUARANTINE, _cstr(f"spamscore: spam probability {verdict.probability:.4f}")))
         replies.append(encode(SMFIR_CONTINUE))
-        return Decision(replies, verdict, act)
+        return Decision(replies, verdict, act, note="; ".join(notes) or None)
 
-    def _subject_change(self, msg: _Message, tag: str) -> list[bytes]:
+    def _subject_change(self, msg: _Message, tag: str, actions: int = WANTED_ACTIONS,
+                        notes: list[str] | None = None) -> list[bytes]:
         tag_b = sanitize_header_value(tag).encode("ascii")
         for name, value in msg.headers:
             if name.lower() == b"subject":
                 stripped = value.lstrip(b" \t")
                 if stripped.startswith(tag_b):
                     return []
+                if not actions & SMFIF_CHGHDRS:
+                    if notes is not None:
+                        notes.append("header changes not allowed by the MTA: Subject not tagged")
+                    return []
                 new = b" " + tag_b + b" " + stripped
                 return [encode(SMFIR_CHGHEADER, struct.pack("!I", 1) + b"Subject\0" + new.replace(b"\0", b"") + b"\0")]
+        if not actions & SMFIF_ADDHDRS:
+            return []
         return [encode(SMFIR_ADDHEADER, b"Subject\0 " + tag_b + b"\0")]
 
     # -- scoring ----------------------------------------------------------------
@@ -325,9 +387,13 @@ class MilterServer:
         task = asyncio.current_task()
         self._tasks.add(task)
         self.stats.connections += 1
+        conn = MilterConnection(self, reader, writer)
         try:
-            async with self._slots:
-                await MilterConnection(self, reader, writer).run()
+            if await self._admit(conn):
+                self._conns[conn] = task
+                await conn.run()
+            else:
+                self.stats.refused += 1
         except (ProtocolError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
             log.warning("connection ended: %s", exc or type(exc).__name__)
         except asyncio.CancelledError:
@@ -336,10 +402,55 @@ class MilterServer:
             log.exception("connection failed")
         finally:
             self._tasks.discard(task)
+            self._conns.pop(conn, None)
+            conn.release()                  # the message buffers and their header accounting
+            if self._slot_freed is not None:
+                self._slot_freed.set()
             try:
                 writer.close()
             except Exception:  # noqa: BLE001
                 pass
+
+    def _evict(self, candidates) -> bool:
+        """Close the connection idle longest among ``candidates``; False if none is idle."""
+        idle = [c for c in candidates if c.idle]
+        if not idle:
+            return False
+        victim = min(idle, key=lambda c: c.idle_since)
+        task = self._conns.pop(victim, None)
+        if task is not None:
+            task.cancel()
+        self.stats.evicted += 1
+        log.info("closed the connection from %s idle for %.0f s to make room", victim.peer,
+                 time.monotonic() - victim.idle_since)
+        return True
+
+    async def _admit(self, conn: "MilterConnection") -> bool:
+        """Find ``conn`` a slot: per peer, then in the pool (closing idle connections, else waiting)."""
+        cfg = self.config
+        same = [c for c in self._conns if c.peer == conn.peer]
+        if len(same) >= cfg.max_per_peer and not self._evict(same):
+            log.warning("connection from %s refused: it has %d busy connections (max_per_peer)", conn.peer, len(same))
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + cfg.connect_timeout
+        while len(self._conns) >= cfg.max_connections:
+            if self._evict(list(self._conns)):
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                log.warning("connection from %s refused: all %d connections busy for %g s", conn.peer,
+                            cfg.max_connections, cfg.connect_timeout)
+                return False
+            if self._slot_freed is None:
+                self._slot_freed = asyncio.Event()
+            self._slot_freed.clear()
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._slot_freed.wait()
+            except TimeoutError:
+                pass
+        return True
 
     async def start(self, address) -> asyncio.AbstractServer:
         """Listen on ("inet", host, port) or ("unix", path)."""
@@ -381,8 +492,14 @@ class MilterConnection:
         self.reader = reader
         self.writer = writer
         self.protocol = 0          # negotiated protocol flags
+        self.actions = 0           # negotiated actions (SMFIF_*): nothing is allowed before negotiation
         self.macros: dict[bytes, str] = {}
         self.msg = _Message()
+        self.idle = True           # waiting for a packet between messages: may be closed to make room
+        self.idle_since = time.monotonic()
+        peer = writer.get_extra_info("peername")
+        # per-peer limit: by address for TCP; every unix-socket peer is the local MTA
+        self.peer = peer[0] if isinstance(peer, tuple) and peer else "unix"
 
     def _needs_reply(self, cmd: bytes) -> bool:
         flag = _NR_FLAG.get(cmd)
@@ -391,6 +508,27 @@ class MilterConnection:
     async def _send(self, *packets: bytes) -> None:
         self.writer.write(b"".join(packets))
         await self.writer.drain()
+
+    def _keep_header(self, name: bytes, value: bytes) -> None:
+        """Keep one header field (for the Subject tag), within the three header caps."""
+        m, srv, cfg = self.msg, self.server, self.cfg
+        if m.over_limit is not None or len(m.headers) >= 1000:
+            return
+        size = len(name) + len(value)
+        if size > cfg.max_header_bytes:
+            m.over_limit = f"a header field of {size} bytes (limit {cfg.max_header_bytes})"
+        elif m.header_bytes + size > cfg.max_message_header_bytes:
+            m.over_limit = f"more than {cfg.max_message_header_bytes} bytes of header fields"
+        elif srv.header_bytes + size > cfg.max_process_header_bytes:
+            m.over_limit = f"header memory of the process full ({cfg.max_process_header_bytes} bytes)"
+        else:
+            m.headers.append((name, value))
+            m.header_bytes += size
+            srv.header_bytes += size
+            if srv.header_bytes > srv.stats.peak_header_bytes:
+                srv.stats.peak_header_bytes = srv.header_bytes
+            return
+        srv.stats.over_header_limit += 1
 
     def _keep(self, chunk: bytes) -> None:
         m = self.msg
@@ -405,8 +543,15 @@ class MilterConnection:
         m.body += chunk
 
     async def run(self) -> None:
+        cfg = self.cfg
+        wait = cfg.connect_timeout                    # until option negotiation
         while True:
-            pkt = await read_packet(self.reader, self.cfg.max_packet, self.cfg.read_timeout)
+            if not self.msg.started:
+                self.idle, self.idle_since = True, time.monotonic()
+            try:
+                pkt = await read_packet(self.reader, cfg.max_packet, wait, cfg.command_timeout)
+            finally:
+                self.idle = False
             if pkt is None:
                 return
             cmd, data = pkt
@@ -415,8 +560,10 @@ class MilterConnection:
                 if version < 2:
                     raise ProtocolError(f"expected milter protocol version >= 2, got {version}")
                 self.protocol = WANTED_PROTOCOL & protocol
+                self.actions = WANTED_ACTIONS & actions
+                wait = cfg.read_timeout
                 await self._send(encode(SMFIC_OPTNEG, encode_optneg(min(version, MILTER_VERSION),
-                                                                   WANTED_ACTIONS & actions, self.protocol)))
+                                                                   self.actions, self.protocol)))
             elif cmd == SMFIC_MACRO:
                 parts = split_nul(data[1:])
                 for k, v in zip(parts[::2], parts[1::2]):
@@ -431,9 +578,12 @@ class MilterConnection:
                 lname = name.lower()
                 if lname in _COUNTED:
                     self.msg.header_counts[lname] = self.msg.header_counts.get(lname, 0) + 1
-                if len(self.msg.headers) < 1000:
-                    self.msg.headers.append((name, value))
-                self._keep(name + b":" + value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n")
+                self._keep_header(name, value)
+                if len(self.msg.body) < cfg.max_bytes:
+                    self._keep(name + b":" + value.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") + b"\r\n")
+                else:                                   # full: count the bytes, copy nothing
+                    self.msg.size += len(name) + len(value) + 3
+                    self.msg.truncated = True
                 if self._needs_reply(cmd):
                     await self._send(encode(SMFIR_CONTINUE))
             elif cmd == SMFIC_EOH:
@@ -443,7 +593,7 @@ class MilterConnection:
             elif cmd == SMFIC_BODY:
                 self._keep(data)
                 if self._needs_reply(cmd):
-                    skip = self.msg.truncated and self.protocol & SMFIP_SKIP
+                    skip = (self.msg.truncated or self.msg.over_limit) and self.protocol & SMFIP_SKIP
                     await self._send(encode(SMFIR_SKIP if skip else SMFIR_CONTINUE))
             elif cmd == SMFIC_BODYEOB:
                 if data:
@@ -465,20 +615,30 @@ class MilterConnection:
                 raise ProtocolError(f"unknown milter command {cmd!r}")
 
     def _reset(self) -> None:
+        self.server.header_bytes -= self.msg.header_bytes
         self.msg = _Message()
+
+    def release(self) -> None:
+        """The connection ended: give its message's memory (and header accounting) back."""
+        self._reset()
+        self.macros.clear()
 
     async def _end_of_message(self) -> None:
         t0 = time.perf_counter()
         srv = self.server
-        raw = bytes(self.msg.body)
         verdict, error = None, None
-        try:
-            verdict = await srv.score(raw)
-        except (asyncio.TimeoutError, TimeoutError):
-            error = f"scoring took longer than {self.cfg.score_timeout:g} s"
-        except Exception as exc:  # noqa: BLE001 - fail open/closed per on_error, never crash
-            error = f"{type(exc).__name__}: {exc}"
-        decision = srv.decide(verdict, self.msg, error)
+        if self.msg.over_limit is not None:
+            error = f"not scored: {self.msg.over_limit}"
+        else:
+            raw = bytes(self.msg.body)
+            try:
+                verdict = await srv.score(raw)
+            except (asyncio.TimeoutError, TimeoutError):
+                error = f"scoring took longer than {self.cfg.score_timeout:g} s"
+            except Exception as exc:  # noqa: BLE001 - fail open/closed per on_error, never crash
+                error = f"{type(exc).__name__}: {exc}"
+            del raw
+        decision = srv.decide(verdict, self.msg, error, self.actions)
         await self._send(*decision.replies)
         ms = (time.perf_counter() - t0) * 1000.0
         st = srv.stats
@@ -488,9 +648,10 @@ class MilterConnection:
         qid = self.macros.get(b"i", "-")
         if verdict is not None:
             st.by_verdict[verdict.label] = st.by_verdict.get(verdict.label, 0) + 1
-            log.info("queue_id=%s verdict=%s probability=%.4f action=%s size=%d%s ms=%.1f", qid, verdict.label,
+            log.info("queue_id=%s verdict=%s probability=%.4f action=%s size=%d%s ms=%.1f%s", qid, verdict.label,
                      verdict.probability, decision.action, self.msg.size,
-                     " truncated" if self.msg.truncated else "", ms)
+                     " truncated" if self.msg.truncated else "", ms,
+                     f" note={decision.note!r}" if decision.note else "")
         else:
             st.errors += 1
             log.error("queue_id=%s error=%r action=%s ms=%.1f", qid, error, decision.action, ms)

@@ -8,10 +8,11 @@ attachments -- is copied through unchanged.
 
 Stale markup: like SpamAssassin (which strips its own ``X-Spam-*`` markup
 before it adds fresh headers), we remove incoming ``X-Spam-Flag``,
-``X-Spam-Score`` and ``X-Spam-Status`` fields -- exactly the fields we write --
-so a sender cannot forge ``X-Spam-Flag: NO`` past a Sieve rule, and a message
-filtered twice carries one verdict.  Other ``X-Spam-*`` fields (``X-Spam-Level``,
-``X-Spam-Report`` of an upstream SpamAssassin...) are kept: they are not ours.
+``X-Spam-Score``, ``X-Spam-Status`` and ``X-Spam-Level`` fields -- exactly the
+fields we write (``report.spam_headers``) -- so a sender cannot forge
+``X-Spam-Flag: NO`` past a Sieve rule, and a message filtered twice carries one
+verdict.  Other ``X-Spam-*`` fields (``X-Spam-Report``, ``X-Spam-Checker-Version``
+of an upstream SpamAssassin...) are kept: they are not ours.
 
 :func:`filter_message` is the whole fail-safe procedure: whatever goes wrong
 (no model, a damaged model, an exception or a timeout while scoring), the
@@ -35,7 +36,7 @@ __all__ = [
     "ScoringTimeout", "sanitize_header_value", "fold_header",
 ]
 
-OWN_HEADERS = ("x-spam-flag", "x-spam-score", "x-spam-status")
+OWN_HEADERS = ("x-spam-flag", "x-spam-score", "x-spam-status", "x-spam-level")
 
 # Bogofilter's exit-code convention (used with --exit-code).
 EXIT_SPAM, EXIT_HAM, EXIT_UNSURE, EXIT_ERROR = 0, 1, 2, 3
@@ -50,9 +51,22 @@ class ScoringTimeout(SpamscoreError):
 
 
 def line_ending(raw: bytes) -> bytes:
-    """The message's own line ending: CRLF if its first line ends so, else LF."""
+    """The message's own line ending: CRLF if its first line ends so, CR if it has no LF at all, else LF."""
     nl = raw.find(b"\n")
+    if nl < 0 and b"\r" in raw:
+        return b"\r"
     return b"\r\n" if nl > 0 and raw[nl - 1:nl] == b"\r" else b"\n"
+
+
+def _scan_copy(raw: bytes) -> bytes:
+    """``raw`` with CR-only line endings read as LF: the same length, so offsets into it are offsets into raw.
+
+    The parser reads mail with no LF at all the same way (``message.parse``);
+    without this, such mail was one line and our headers went after its last byte.
+    """
+    if b"\r" in raw and b"\n" not in raw:
+        return raw.replace(b"\r", b"\n")
+    return raw
 
 
 def _lines(raw: bytes, start: int, stop: int):
@@ -132,21 +146,33 @@ def mark_message(raw: bytes, headers: list[tuple[str, str]], *, subject_tag: str
     an already-tagged subject is left alone).  All other bytes are unchanged.
     """
     eol = line_ending(raw)
-    top = _mbox_from_end(raw)
-    end = header_block_end(raw, top)
+    scan = _scan_copy(raw)         # where lines end; the bytes copied out come from raw
+    top = _mbox_from_end(scan)
+    end = header_block_end(scan, top)
     removed = {n.lower().encode("ascii") for n in remove}
-    out = bytearray(raw[:top])
     new_lines: list[str] = []
     for name, value in headers:
         new_lines.extend(fold_header(name, sanitize_header_value(value)))
     tag = sanitize_header_value(subject_tag).encode("ascii") if subject_tag else None
-    fields = _fields(raw, top, end)
+    fields = _fields(scan, top, end)
     if tag and not any(n == b"subject" for n, _, _ in fields):
         new_lines.append(f"Subject: {tag.decode('ascii')}")
+    # Lines at the top of the block that start with white space continue no
+    # field: put ours after them, or they would become continuations of our
+    # last line (and a sender could append text to X-Spam-Status).
+    at = 0
+    while at < len(fields) and fields[at][0] is None and scan[fields[at][1]:fields[at][1] + 1] in (b" ", b"\t"):
+        at += 1
+    split = fields[at][1] if at < len(fields) else end
+    out = bytearray(raw[:top])
+    for _, s, e in fields[:at]:
+        out += raw[s:e]
+    if new_lines and split == len(raw) and raw and scan[-1:] != b"\n":
+        out += eol                 # a truncated last line (an mbox "From " line alone): end it first
     for line in new_lines:
         out += line.encode("ascii") + eol
     tagged = False
-    for name, s, e in fields:
+    for name, s, e in fields[at:]:
         if name in removed:
             continue
         if tag and not tagged and name == b"subject":
@@ -219,7 +245,7 @@ def filter_message(raw: bytes, model: Model | Callable[[], Model] | None, *, sub
             raise SpamscoreError("no model")
         m = model if isinstance(model, Model) else model()
         verdict = score_with_deadline(lambda: m.score(raw), timeout)
-        headers = spam_headers(verdict, m.spam_cutoff, n_clues)
+        headers = spam_headers(verdict, m, n_clues)   # the model: both cut-offs place the points
         tag = subject_tag if verdict.label == "spam" else None
         return FilterResult(mark_message(raw, headers, subject_tag=tag), verdict)
     except ScoringTimeout as exc:

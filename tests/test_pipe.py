@@ -33,6 +33,7 @@ MULTI = (b"From: a@example.org\n"
          b"Subject: hello\n"
          b"x-spam-status: No, forged\n  continued line\n"
          b"X-Spam-Level: ***\n"
+         b"X-Spam-Report: upstream\n"
          b"Content-Type: multipart/mixed; boundary=\"b\"\n"
          b"\n"
          b"--b\nContent-Type: text/plain\n\nbody \xff\xfe bytes\n--b\n"
@@ -73,9 +74,10 @@ def test_mark_message_keeps_every_other_byte(eol):
     assert out.startswith(b"X-Spam-Score: 0.5" + eol + b"X-Spam-Status: No, score=0.5" + eol + b"From: a@")
     # our own stale markup is gone (any case, with continuation), the rest is byte-identical
     expected = raw.replace(b"X-Spam-Flag: NO" + eol, b"").replace(
-        b"x-spam-status: No, forged" + eol + b"  continued line" + eol, b"")
+        b"x-spam-status: No, forged" + eol + b"  continued line" + eol, b"").replace(b"X-Spam-Level: ***" + eol, b"")
     assert out[len(b"X-Spam-Score: 0.5" + eol + b"X-Spam-Status: No, score=0.5" + eol):] == expected
-    assert b"X-Spam-Level: ***" + eol in out          # not ours: kept
+    assert b"X-Spam-Level: ***" not in out             # we write X-Spam-Level (report.spam_headers): stale one cut
+    assert b"X-Spam-Report: upstream" + eol in out     # not ours: kept
     if eol == b"\r\n":
         assert out.count(b"\n") == out.count(b"\r\n")   # no bare LF introduced
 
@@ -107,22 +109,71 @@ from hypothesis import given, settings, strategies as st
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=400), st.sampled_from([b"\n", b"\r\n"]))
+@given(st.one_of(st.binary(max_size=400),
+                 st.tuples(st.sampled_from([b"From a@b Mon", b" ", b"\t", b"From a@b\r ", b""]),
+                           st.binary(max_size=200)).map(b"".join)),
+       st.sampled_from([b"\n", b"\r\n", b"\r"]))
 def test_mark_message_only_inserts(raw, eol):
-    """For any input without our own fields, removing the added lines gives the input back."""
+    """For any input without our own fields, removing the added lines gives the input back.
+
+    The lines go in the header block: at a line start, before the first blank
+    line, not followed by a line that would continue the last of them.
+    """
     raw = raw.replace(b"\n", eol)
     low = raw.lower()
-    if any(h.encode() in low for h in ("x-spam-flag", "x-spam-score", "x-spam-status")):
+    if any(h.encode() in low for h in ("x-spam-flag", "x-spam-score", "x-spam-status", "x-spam-level")):
         return
     out = mark_message(raw, [("X-Spam-Score", "0.5")])
     nl = line_ending(raw)
-    start = 0
-    if raw.startswith(b"From "):
-        start = raw.find(b"\n") + 1 or len(raw)
     added = b"X-Spam-Score: 0.5" + nl
-    assert out[:start] == raw[:start]
-    assert out[start:start + len(added)] == added
-    assert out[:start] + out[start + len(added):] == raw
+    i = out.index(added)
+    before, after = out[:i], out[i + len(added):]
+    assert before + after == raw or (before == raw + nl and after == b"")
+    scan = out.replace(b"\r", b"\n") if b"\n" not in out else out.replace(b"\r\n", b"\n")
+    j = len(before.replace(b"\r\n", b"\n")) if b"\n" in out else i
+    assert j == 0 or scan[j - 1:j] == b"\n"                       # at a line start
+    assert after[:1] not in (b" ", b"\t")                        # nothing continues our line
+    head = scan[:j]
+    if raw.startswith(b"From "):                                   # the mbox line stays first
+        assert before.startswith(raw[:max(1, raw.find(nl[:1]))])
+        head = head[head.find(b"\n") + 1:]
+    assert b"\n\n" not in b"\n" + head                              # no blank line before ours
+
+
+def test_cr_only_mail_gets_headers_in_its_header_block():
+    """Issue 14: mail with CR-only line endings (with or without an mbox From_ line) was one long line."""
+    raw = b"From a@b.example Mon Jan  1 00:00:00 2024\rFrom: a@b.example\rSubject: hi\r\rbody\r"
+    out = mark_message(raw, [("X-Spam-Flag", "YES"), ("X-Spam-Status", "Yes")])
+    assert out == (b"From a@b.example Mon Jan  1 00:00:00 2024\rX-Spam-Flag: YES\rX-Spam-Status: Yes\r"
+                   b"From: a@b.example\rSubject: hi\r\rbody\r")
+    raw = raw[raw.index(b"\r") + 1:]
+    out = mark_message(raw, [("X-Spam-Flag", "YES")], subject_tag="[SPAM]")
+    assert out == b"X-Spam-Flag: YES\rFrom: a@b.example\rSubject: [SPAM] hi\r\rbody\r"
+
+
+def test_truncated_from_line_gets_headers_on_their_own_lines():
+    out = mark_message(b"From a@b.example Mon Jan  1 00:00:00 2024", [("X-Spam-Flag", "YES")])
+    assert out == b"From a@b.example Mon Jan  1 00:00:00 2024\nX-Spam-Flag: YES\n"
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n", b"\r"])
+def test_leading_white_space_cannot_continue_our_status_line(eol):
+    raw = b" X-Spam-Flag: NO\tfake" + eol + b"\tmore" + eol + b"Subject: hi" + eol + eol + b"body" + eol
+    out = mark_message(raw, [("X-Spam-Flag", "NO"), ("X-Spam-Status", "No, score=0.01")])
+    added = b"X-Spam-Flag: NO" + eol + b"X-Spam-Status: No, score=0.01" + eol
+    assert out == raw.replace(b"Subject: hi", added + b"Subject: hi")
+    assert mark_message(b" x", [("X-Spam-Score", "1")]) == b" x\nX-Spam-Score: 1\n"
+
+
+def test_filter_scores_cr_only_mail_like_the_same_mail_with_lf(model):
+    """CR-only mail is parsed as mail: the same verdict as its LF twin, headers on top."""
+    lf = b"From spammer@example.net Mon Jan  1 00:00:00 2024\n" + SPAM_SAMPLE.replace(b"\r\n", b"\n")
+    cr = lf.replace(b"\n", b"\r")
+    r_lf, r_cr = filter_message(lf, model), filter_message(cr, model)
+    assert r_cr.error is None and r_cr.verdict.label == "spam"
+    assert r_cr.verdict.probability == r_lf.verdict.probability
+    assert r_cr.output == r_lf.output.replace(b"\n", b"\r")
+    assert r_cr.output.split(b"\r")[1] == b"X-Spam-Flag: YES"
 
 
 def test_long_clue_cannot_make_a_long_line():
@@ -146,7 +197,7 @@ def test_filter_spam_and_ham(model, eol):
     assert r.verdict.label == "ham"
     assert b"X-Spam-Flag" not in r.output and b"[SPAM]" not in r.output
     assert r.output.split(eol)[1].startswith(b"X-Spam-Status: No, score=")
-    assert strip_added(r.output, 2, eol) == ham
+    assert strip_added(r.output, 3, eol) == ham        # X-Spam-Score, X-Spam-Status, X-Spam-Level
     assert r.exit_code() == 0 and r.exit_code(bogofilter=True) == 1
 
 
@@ -157,7 +208,7 @@ def test_large_message_passes_whole(model):
     r = filter_message(raw, big_model)
     assert r.error is None
     assert r.output.endswith(raw[-5000:]) and len(r.output) > len(raw)
-    assert strip_added(r.output, 2, b"\n") == raw
+    assert strip_added(r.output, 3, b"\n") == raw
 
 
 def test_failures_pass_message_unchanged(model, monkeypatch):
@@ -208,9 +259,9 @@ def test_cli_filter(model_path, eol):
     ham = HAM_SAMPLE.replace(b"\n", eol)
     code, out, err = run_filter(["--model", str(model_path), "--exit-code"], ham)
     assert code == 1, err
-    assert strip_added(out, 2, eol) == ham
+    assert strip_added(out, 3, eol) == ham
     code, out, err = run_filter(["--model", str(model_path)], ham)
-    assert code == 0 and strip_added(out, 2, eol) == ham
+    assert code == 0 and strip_added(out, 3, eol) == ham
 
 
 def test_cli_filter_missing_and_corrupt_model(tmp_path):
@@ -259,7 +310,7 @@ def test_real_process_crlf_exit_code(model_path):
     p = subprocess.run([sys.executable, "-m", "spamscore", "filter", "--model", str(model_path), "--exit-code"],
                        input=spam, capture_output=True, timeout=120, env=e)
     assert p.returncode == 0, p.stderr
-    assert strip_added(p.stdout, 3, b"\r\n") == spam
+    assert strip_added(p.stdout, 4, b"\r\n") == spam
 
 
 def test_real_process_scoring_timeout(model_path):

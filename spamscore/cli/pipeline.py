@@ -106,6 +106,14 @@ def milter_cmd(
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds scoring one message may take."),
     workers: int = typer.Option(0, "--workers", min=0, help="Scoring threads per process (0: one per core)."),
     processes: int = typer.Option(1, "--processes", min=1, max=64, help="Worker processes sharing the socket (one scores on one core at a time)."),
+    max_connections: int = typer.Option(200, "--max-connections", min=1, help="Connections served at once per process; when all are taken the one idle longest is closed."),
+    max_per_peer: int = typer.Option(100, "--max-per-peer", min=1, help="Connections from one address (all unix-socket peers count as one)."),
+    connect_timeout: float = typer.Option(30.0, "--connect-timeout", min=0.1, help="Seconds from connect to option negotiation."),
+    command_timeout: float = typer.Option(10.0, "--command-timeout", min=0.1, help="Seconds from the first byte of a packet to its last."),
+    idle_timeout: float = typer.Option(300.0, "--idle-timeout", min=0.1, help="Seconds to wait for the next packet."),
+    max_header_bytes: int = typer.Option(100 * 1024, "--max-header-bytes", min=1024, help="Bytes of one header field (Postfix's header_size_limit); past it, --on-error decides."),
+    max_message_header_bytes: int = typer.Option(1024 * 1024, "--max-message-header-bytes", min=1024, help="Header bytes kept for one message; past it, --on-error decides."),
+    max_process_header_bytes: int = typer.Option(64 * 1024 * 1024, "--max-process-header-bytes", min=1024, help="Header bytes kept by all connections of a process; past it, --on-error decides."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Run a milter (Sendmail milter protocol 6) that Postfix calls for every message.
@@ -132,7 +140,11 @@ def milter_cmd(
         act = "reject"
     cfg = MilterConfig(action=act, threshold=reject_above, reject_text=reject_text, on_error=on_error.value,
                        subject_tag=tag_subject, max_bytes=max_size, score_timeout=timeout,
-                       workers=workers or (os.cpu_count() or 1))
+                       workers=workers or (os.cpu_count() or 1), max_connections=max_connections,
+                       max_per_peer=max_per_peer, connect_timeout=connect_timeout, command_timeout=command_timeout,
+                       read_timeout=idle_timeout, max_header_bytes=max_header_bytes,
+                       max_message_header_bytes=max_message_header_bytes,
+                       max_process_header_bytes=max_process_header_bytes)
     try:
         serve(address, m, cfg, processes=processes)
     except OSError as exc:
