@@ -46,11 +46,42 @@ class build_py_with_model(build_py):
         return outputs + [os.path.join(self.build_lib, "spamscore", "models", name) for name in _MODEL_FILES]
 
 
+def _lxml_build_options() -> dict | None:
+    """How _htmlscan is compiled: against the headers lxml ships (libxml2's tree.h and lxml's public
+    lxml.etree.h, from lxml.get_include()), with the lxml and libxml2 versions they belong to, which
+    spamscore.features.html compares with the lxml it imports (another one: _htmlscan stays off).
+    None without lxml at build time (pyproject.toml's build requirements list it): no _htmlscan."""
+    try:
+        import lxml
+        from lxml import etree
+    except ImportError:
+        return None
+
+    def c_string(version) -> str:
+        return '"' + ".".join(map(str, version)) + '"'
+
+    return {"include_dirs": lxml.get_include(),
+            "define_macros": [("SPAMSCORE_LXML_VERSION", c_string(etree.LXML_VERSION)),
+                              ("SPAMSCORE_LIBXML_VERSION", c_string(etree.LIBXML_COMPILED_VERSION))]}
+
+
+def _extensions() -> list[Extension]:
+    out = []
+    for src in _SOURCES:
+        name = os.path.splitext(os.path.basename(src))[0]
+        extra = {}
+        if name == "_htmlscan":
+            extra = _lxml_build_options()
+            if extra is None:
+                print("setup.py: lxml is not importable at build time: spamscore._htmlscan is not built "
+                      "(the Python tree walk does the same)")
+                continue
+        out.append(Extension("spamscore." + name, [src.replace(os.sep, "/")], depends=_HEADERS, optional=True,
+                             **extra))  # (depends: an edited shared header rebuilds the helpers)
+    return out
+
+
 setup(
     cmdclass={"build_py": build_py_with_model},
-    ext_modules=[
-        Extension("spamscore." + os.path.splitext(os.path.basename(src))[0], [src.replace(os.sep, "/")],
-                  depends=_HEADERS, optional=True)  # (an edited shared header rebuilds the helpers)
-        for src in _SOURCES
-    ],
+    ext_modules=_extensions(),
 )

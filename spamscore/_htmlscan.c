@@ -28,16 +28,12 @@
  *   children or attributes.
  * - the img and a walks and the text nodes, on that tree, in document order.
  *
- * The structs below mirror the leading fields of libxml2's public xmlNode,
- * xmlAttr and xmlDoc (tree.h; unchanged through libxml2 2.x) and lxml's
- * public ``struct LxmlElement`` (lxml.etree.h).  Nothing is linked: lxml's
- * own libxml2 built the tree, this code only reads it.  The Python side
- * enables this module only after a self-test against the reference.
- * Built with -DSPAMSCORE_LXML_HEADERS and lxml.get_include() on the include
- * path, it uses those headers themselves (lxml's wheels ship libxml2's
- * tree.h and lxml.etree.h) instead of the copies: the same results
- * (tests/test_htmlscan.py and tests/test_native_equivalence.py pass with
- * either build); setup.py does not do that yet (a build-time import of lxml).
+ * It reads libxml2's public xmlNode, xmlAttr and xmlDoc and lxml's public
+ * ``struct LxmlElement`` through the headers lxml itself ships (see below):
+ * nothing is linked, lxml's own libxml2 built the tree, this code only reads
+ * it.  The Python side enables this module only when the lxml imported is
+ * the one whose headers it was built with, and after a self-test against the
+ * reference.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -50,11 +46,16 @@
 #define X_DTD 14
 #define MAX_DEPTH 1000
 
-#ifdef SPAMSCORE_LXML_HEADERS
-/* Built against the headers lxml installs (lxml.get_include(): libxml2's
- * own tree.h, of the libxml2 lxml was built with, and lxml's public
- * lxml.etree.h): no copied layouts.  (name and content are xmlChar*, UTF-8
- * bytes; read as char below.) */
+/* Built against the headers lxml installs (setup.py puts lxml.get_include()
+ * on the include path: libxml2's own tree.h, of the libxml2 lxml was built
+ * with, and lxml's public lxml.etree.h): no copied layouts.  (name and
+ * content are xmlChar*, UTF-8 bytes; read as char below.)  setup.py records
+ * the lxml and libxml2 versions whose headers it used (LXML_BUILD_VERSION,
+ * LIBXML_BUILD_VERSION); spamscore.features.html turns this module off when
+ * the lxml imported at run time is another one. */
+#ifndef SPAMSCORE_LXML_VERSION
+#error "build with setup.py: it passes lxml's include path and version (SPAMSCORE_LXML_VERSION)"
+#endif
 #include <libxml/tree.h>
 #include "lxml.etree.h"
 typedef xmlNode xnode;
@@ -63,55 +64,6 @@ typedef xmlDoc xdoc;
 typedef struct LxmlElement lxml_element;
 #define XNAME(p) ((const char *)(p)->name)
 #define XCONTENT(p) ((const char *)(p)->content)
-#else
-typedef struct xnode xnode;
-typedef struct xattr xattr;
-
-struct xnode {
-    void *_private;
-    int type;
-    const char *name;
-    xnode *children, *last, *parent, *next, *prev;
-    void *doc;
-    void *ns;
-    char *content;
-    xattr *properties;
-    void *nsDef;
-    void *psvi;
-    unsigned short line, extra;
-};
-
-struct xattr {
-    void *_private;
-    int type;
-    const char *name;
-    xnode *children, *last, *parent;
-    xattr *next, *prev;
-    void *doc;
-    void *ns;
-};
-
-typedef struct {
-    void *_private;
-    int type;
-    char *name;
-    xnode *children, *last, *parent, *next, *prev;
-    void *doc;
-    int compression;
-    int standalone;
-    xnode *intSubset;
-} xdoc;
-
-typedef struct {
-    PyObject_HEAD
-    void *_doc;
-    xnode *_c_node;
-    PyObject *_tag;
-} lxml_element;
-
-#define XNAME(p) ((p)->name)
-#define XCONTENT(p) ((p)->content)
-#endif
 
 /* ------------------------------------------------------------------ */
 
@@ -721,5 +673,13 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__htmlscan(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddStringConstant(m, "LXML_BUILD_VERSION", SPAMSCORE_LXML_VERSION) < 0
+        || PyModule_AddStringConstant(m, "LIBXML_BUILD_VERSION", SPAMSCORE_LIBXML_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -275,13 +275,15 @@ _SELF_TEST = (
 def _htmlscan_agrees() -> bool:
     """Whether _htmlscan reads this lxml's trees as _collect does.
 
-    It reads libxml2's nodes through copies of libxml2's and lxml's public
-    struct layouts; checked once, at import, on a sample that exercises
-    every field of HtmlInfo.
+    It reads libxml2's nodes through the headers of the lxml it was built
+    against (setup.py records that lxml's and its libxml2's versions): used
+    only with that same lxml, and after a check, once at import, on a
+    sample that exercises every field of HtmlInfo.
     """
-    # libxml2 2.x (its node structs are public and unchanged through 2.x) and
-    # the lxml majors whose LxmlElement layout was checked (4 to 6; 6.1 here)
-    if etree.LIBXML_VERSION[0] != 2 or not 4 <= etree.LXML_VERSION[0] <= 6:
+    # built against this very lxml's headers (setup.py): another lxml (an upgrade
+    # since the build) may lay its structs out otherwise, so the Python walk it is
+    built = getattr(_htmlscan, "LXML_BUILD_VERSION", None), getattr(_htmlscan, "LIBXML_BUILD_VERSION", None)
+    if built != (".".join(map(str, etree.LXML_VERSION)), ".".join(map(str, etree.LIBXML_COMPILED_VERSION))):
         return False
     try:
         new, ref = HtmlInfo(), HtmlInfo()
@@ -297,6 +299,7 @@ def _htmlscan_agrees() -> bool:
 
 
 if _htmlscan is not None and not _htmlscan_agrees():  # pragma: no cover
-    _native.disable("_htmlscan", f"it does not read lxml {etree.LXML_VERSION} / libxml2 "
-                                 f"{etree.LIBXML_VERSION} trees as the Python walk does")
+    _native.disable("_htmlscan", f"built against lxml {getattr(_htmlscan, 'LXML_BUILD_VERSION', '?')}, "
+                                 f"running with lxml {'.'.join(map(str, etree.LXML_VERSION))}, or it does not "
+                                 "read its trees as the Python walk does")
     _htmlscan = None
