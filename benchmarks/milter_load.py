@@ -1,17 +1,18 @@
 """Load test: concurrent SMTP clients -> private Postfix -> spamscore milter -> Maildir.
 
-Runs two phases on one private Postfix instance (recipe: tests/postfix_fixture.py):
+Runs the phases on one private Postfix instance (recipe: tests/postfix_fixture.py):
   off: Postfix without milter (baseline),
-  on:  smtpd_milters = the real `spamscore milter` command in its own process.
+  on:  smtpd_milters = the real `spamscore milter --workers N` command, once for each N of --workers.
 Reports messages/s per phase, the client-side SMTP transaction time (p50/p99),
 the latency the milter adds measured inside the milter (end of body -> reply
 written, from its per-message log lines), and checks that every message was
 delivered exactly once (Maildir files matched by Message-ID).
 
 Needs root and Postfix.  Usage:
-  python benchmarks/milter_load.py --messages 2000 --clients 8 \
+  python benchmarks/milter_load.py --messages 2000 --clients 8 --workers 1,2 \
       [--index ../shared/corpora/spamassassin-public.tsv --root /tmp/sa_corpus] [--model M]
-Writes benchmarks/results/milter_load.json and .md.
+Writes benchmarks/results/milter_workers.json and .md (milter_load.* and milter_load_1client.* are older
+one-process runs of this script).
 """
 
 from __future__ import annotations
@@ -180,10 +181,10 @@ def main(argv=None) -> int:
     ap.add_argument("--index", type=Path, default=REPO.parent / "shared" / "corpora" / "spamassassin-public.tsv")
     ap.add_argument("--root", type=Path, default=Path("/tmp/sa_corpus"))
     ap.add_argument("--model", type=Path, default=None, help="model file (default: a tiny model trained here)")
-    ap.add_argument("--processes", type=int, default=1, help="milter worker processes")
+    ap.add_argument("--workers", default="1,2", help="milter worker processes: one run for each (comma-separated)")
     ap.add_argument("--model-note", default=None, help="how the model was made, for the report")
     ap.add_argument("--timeout", type=float, default=600.0)
-    ap.add_argument("--out", type=Path, default=HERE / "results" / "milter_load")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "milter_workers")
     args = ap.parse_args(argv)
 
     if os.geteuid() != 0:
@@ -196,9 +197,8 @@ def main(argv=None) -> int:
     if model is None:
         model = work / "tiny.spamscore"
         train_tiny_model(model)
-    milter_port = free_port()
     log_path = work / "milter.log"
-    pf = PostfixInstance(None, users=("off", "on"), root=work / "postfix",
+    pf = PostfixInstance(None, users=("off", *(f"on{x.strip()}" for x in args.workers.split(","))), root=work / "postfix",
                          extra_main={"smtpd_milters": "", "non_smtpd_milters": ""})
     milter = None
     result: dict = {}
@@ -208,35 +208,40 @@ def main(argv=None) -> int:
         off = run_phase(pf, msgs, "off", args.clients, "off", args.timeout)
         print(json.dumps(off), file=sys.stderr)
 
-        with open(log_path, "wb") as logf:
-            milter = subprocess.Popen([sys.executable, "-m", "spamscore", "milter", "--listen",
-                                       f"inet:127.0.0.1:{milter_port}", "--model", str(model),
-                                       "--processes", str(args.processes)],
-                                      stderr=logf, cwd=REPO)
-        wait_port(milter_port, 60)
-        pf.reconfigure(smtpd_milters=f"inet:127.0.0.1:{milter_port}", non_smtpd_milters="$smtpd_milters")
-        time.sleep(1.0)
-        print("phase on", file=sys.stderr)
-        cpu0 = _cpu_seconds_tree(milter.pid)
-        on = run_phase(pf, msgs, "on", args.clients, "on", args.timeout)
-        cpu = _cpu_seconds_tree(milter.pid) - cpu0
-        milter.terminate()
-        milter.wait(30)
-        log = log_path.read_text(errors="replace")
-        ms = [float(x) for x in re.findall(r" ms=([0-9.]+)", log)]
-        verdicts = re.findall(r" verdict=(\w+)", log)
-        on.update({
-            "milter_messages_logged": len(ms),
-            "milter_ms_p50": round(pct(ms, 50), 2) if ms else None,
-            "milter_ms_p90": round(pct(ms, 90), 2) if ms else None,
-            "milter_ms_p99": round(pct(ms, 99), 2) if ms else None,
-            "milter_ms_mean": round(statistics.fmean(ms), 2) if ms else None,
-            "verdicts": {v: verdicts.count(v) for v in sorted(set(verdicts))},
-            "milter_errors": log.count(" error="),
-            "milter_cpu_seconds": round(cpu, 2),
-            "milter_cpu_ms_per_message": round(cpu * 1000 / max(1, len(msgs)), 2),
-        })
-        print(json.dumps(on), file=sys.stderr)
+        runs = []
+        for n in [int(x) for x in args.workers.split(",")]:
+            milter_port = free_port()
+            with open(log_path, "wb") as logf:
+                milter = subprocess.Popen([sys.executable, "-m", "spamscore", "milter", "--listen",
+                                           f"inet:127.0.0.1:{milter_port}", "--model", str(model),
+                                           "--workers", str(n)],
+                                          stderr=logf, cwd=REPO)
+            wait_port(milter_port, 60)
+            pf.reconfigure(smtpd_milters=f"inet:127.0.0.1:{milter_port}", non_smtpd_milters="$smtpd_milters")
+            time.sleep(1.0)
+            print(f"phase on, {n} worker(s)", file=sys.stderr)
+            cpu0 = _cpu_seconds_tree(milter.pid)
+            on = run_phase(pf, msgs, f"on{n}", args.clients, f"on{n}", args.timeout)
+            cpu = _cpu_seconds_tree(milter.pid) - cpu0
+            milter.terminate()
+            milter.wait(30)
+            log = log_path.read_text(errors="replace")
+            ms = [float(x) for x in re.findall(r" ms=([0-9.]+)", log)]
+            verdicts = re.findall(r" verdict=(\w+)", log)
+            on.update({
+                "workers": n,
+                "milter_messages_logged": len(ms),
+                "milter_ms_p50": round(pct(ms, 50), 2) if ms else None,
+                "milter_ms_p90": round(pct(ms, 90), 2) if ms else None,
+                "milter_ms_p99": round(pct(ms, 99), 2) if ms else None,
+                "milter_ms_mean": round(statistics.fmean(ms), 2) if ms else None,
+                "verdicts": {v: verdicts.count(v) for v in sorted(set(verdicts))},
+                "milter_errors": log.count(" error="),
+                "milter_cpu_seconds": round(cpu, 2),
+                "milter_cpu_ms_per_message": round(cpu * 1000 / max(1, len(msgs)), 2),
+            })
+            print(json.dumps(on), file=sys.stderr)
+            runs.append(on)
         result = {
             "benchmark": "milter_load",
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -245,12 +250,9 @@ def main(argv=None) -> int:
                                                   text=True).stdout.strip(),
                         "load_average_at_end": os.getloadavg()},
             "source": source,
-            "milter_processes": args.processes,
             "model": args.model_note or str(args.model or "tiny model trained from 16 test messages"),
             "milter_off": off,
-            "milter_on": on,
-            "throughput_ratio_on_off": round(on["accepted_per_s"] / off["accepted_per_s"], 3),
-            "added_smtp_ms_p50": round(on["smtp_transaction_ms_p50"] - off["smtp_transaction_ms_p50"], 2),
+            "milter_on": runs,
         }
     finally:
         if milter is not None and milter.poll() is None:
@@ -262,43 +264,44 @@ def main(argv=None) -> int:
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(render_md(result))
     print(render_md(result))
-    ok = result["milter_off"]["delivered_exactly_once"] and result["milter_on"]["delivered_exactly_once"]
+    ok = result["milter_off"]["delivered_exactly_once"] and all(x["delivered_exactly_once"] for x in result["milter_on"])
     return 0 if ok else 1
 
 
 def render_md(r: dict) -> str:
-    off, on = r["milter_off"], r["milter_on"]
-    rows = [
-        ("messages sent", off["messages"], on["messages"]),
-        ("concurrent SMTP clients", off["clients"], on["clients"]),
-        ("accepted messages/s", off["accepted_per_s"], on["accepted_per_s"]),
-        ("SMTP transaction ms p50", off["smtp_transaction_ms_p50"], on["smtp_transaction_ms_p50"]),
-        ("SMTP transaction ms p99", off["smtp_transaction_ms_p99"], on["smtp_transaction_ms_p99"]),
-        ("delivered exactly once", off["delivered_exactly_once"], on["delivered_exactly_once"]),
-        ("missing / duplicated", f'{off["missing"]} / {off["duplicated"]}', f'{on["missing"]} / {on["duplicated"]}'),
+    off, runs = r["milter_off"], r["milter_on"]
+    keys = [
+        ("messages sent", "messages"),
+        ("concurrent SMTP clients", "clients"),
+        ("accepted messages/s", "accepted_per_s"),
+        ("SMTP transaction ms p50", "smtp_transaction_ms_p50"),
+        ("SMTP transaction ms p99", "smtp_transaction_ms_p99"),
+        ("delivered exactly once", "delivered_exactly_once"),
     ]
+    cols = [off, *runs]
     lines = [
         "# Milter load test",
         "",
         f"{r['date']}; {r['machine']['cpus']} CPUs (shared with other jobs; load average at end "
         f"{', '.join(f'{x:.1f}' for x in r['machine']['load_average_at_end'])}); Postfix {r['machine']['postfix']}, "
         f"Python {r['machine']['python']}.",
-        f"Messages: {r['source']}. Model: {r['model']}. Milter processes: {r.get('milter_processes', 1)}.",
+        f"Messages: {r['source']}. Model: {r['model']}.",
         "",
-        "| | milter off | milter on |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        "| | milter off | " + " | ".join(f"milter on, {x['workers']} worker(s)" for x in runs) + " |",
+        "|---|" + "---|" * len(cols),
+        *[f"| {label} | " + " | ".join(str(c[k]) for c in cols) + " |" for label, k in keys],
+        "| missing / duplicated | " + " | ".join(f"{c['missing']} / {c['duplicated']}" for c in cols) + " |",
+        "| milter ms p50 / p99 (end of body -> reply) | - | "
+        + " | ".join(f"{x['milter_ms_p50']} / {x['milter_ms_p99']}" for x in runs) + " |",
+        "| milter CPU ms per message | - | " + " | ".join(str(x["milter_cpu_ms_per_message"]) for x in runs) + " |",
+        "| throughput, milter on / off | 1 | "
+        + " | ".join(f"{x['accepted_per_s'] / off['accepted_per_s']:.3f}" for x in runs) + " |",
         "",
-        f"Latency inside the milter (end of body -> reply written, includes scoring in the thread pool): "
-        f"p50 {on['milter_ms_p50']} ms, p90 {on['milter_ms_p90']} ms, p99 {on['milter_ms_p99']} ms, "
-        f"mean {on['milter_ms_mean']} ms over {on['milter_messages_logged']} messages; "
-        f"verdicts {on['verdicts']}; milter errors {on['milter_errors']}.",
-        f"Milter CPU time: {on['milter_cpu_ms_per_message']} ms per message ({on['milter_cpu_seconds']} s in all, "
-        f"{r.get('milter_processes', 1)} process(es), scoring in a thread pool).",
-        f"Throughput with/without milter: {r['throughput_ratio_on_off']}; "
-        f"added SMTP transaction time at p50: {r['added_smtp_ms_p50']} ms.",
+        "Verdicts and errors per run: " + "; ".join(f"{x['workers']} worker(s): {x['verdicts']}, "
+                                                    f"{x['milter_errors']} milter errors" for x in runs) + ".",
         "",
-        "Reproduce: `python benchmarks/milter_load.py --messages N --clients C` (root, Postfix installed).",
+        "Reproduce: `python benchmarks/milter_load.py --messages N --clients C --workers 1,2` "
+        "(root, Postfix installed).",
         "",
     ]
     return "\n".join(lines)

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import struct
 import time
 from collections import deque
@@ -32,6 +30,7 @@ from .errors import SpamscoreError
 from .pipe import fold_header, sanitize_header_value
 from .report import spam_headers
 from .scoring import Model, Verdict
+from .serving import Admission, Listener, check_slots, bind, parse_listen, peer_of, supervise
 
 __all__ = [
     "MilterConfig", "MilterServer", "MilterStats", "ProtocolError", "encode", "read_packet",
@@ -236,9 +235,7 @@ class MilterConfig:
             raise ValueError(f"expected action tag, reject, quarantine or tempfail, got {self.action!r}")
         if self.on_error not in ("accept", "tempfail", "reject"):
             raise ValueError(f"expected on_error accept, tempfail or reject, got {self.on_error!r}")
-        if self.max_connections < 1 or self.max_per_peer < 1:
-            raise ValueError(f"expected max_connections and max_per_peer >= 1, got {self.max_connections}, "
-                             f"{self.max_per_peer}")
+        check_slots(self.max_connections, self.max_per_peer)
 
 
 @dataclass
@@ -285,7 +282,7 @@ class _Message:
         return bool(self.size or self.headers or self.over_limit or self.header_counts)
 
 
-class MilterServer:
+class MilterServer(Listener):
     """Scores each message with ``model`` (or ``scorer``) and answers per :class:`MilterConfig`."""
 
     def __init__(self, model: Model | None, config: MilterConfig | None = None, *,
@@ -298,9 +295,14 @@ class MilterServer:
                                             thread_name_prefix="spamscore-milter")
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._conns: dict["MilterConnection", asyncio.Task] = {}   # open connections, oldest first
-        self._slot_freed: asyncio.Event | None = None
+        self._admission = Admission(self.config.max_connections, self.config.max_per_peer,
+                                    self.config.connect_timeout, self.stats, log)
         self.header_bytes = 0       # header bytes kept by all connections (max_process_header_bytes)
+
+    @property
+    def _conns(self) -> dict:
+        """The open connections (oldest first), each with its task."""
+        return self._admission.conns
 
     @property
     def spam_cutoff(self) -> float:
@@ -382,105 +384,18 @@ class MilterServer:
         fut = loop.run_in_executor(self._executor, self.scorer, raw)
         return await asyncio.wait_for(fut, self.config.score_timeout)
 
-    # -- serving ------------------------------------------------------------------
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        self._tasks.add(task)
-        self.stats.connections += 1
-        conn = MilterConnection(self, reader, writer)
-        try:
-            if await self._admit(conn):
-                self._conns[conn] = task
-                await conn.run()
-            else:
-                self.stats.refused += 1
-        except (ProtocolError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
-            log.warning("connection ended: %s", exc or type(exc).__name__)
-        except asyncio.CancelledError:
-            pass
-        except Exception:  # noqa: BLE001 - one bad connection never stops the server
-            log.exception("connection failed")
-        finally:
-            self._tasks.discard(task)
-            self._conns.pop(conn, None)
-            conn.release()                  # the message buffers and their header accounting
-            if self._slot_freed is not None:
-                self._slot_freed.set()
-            try:
-                writer.close()
-            except Exception:  # noqa: BLE001
-                pass
+    # -- serving (Listener.handle: admission, then these) -------------------------
+    ended = (ProtocolError, TimeoutError, ConnectionError)
+    log = log
 
-    def _evict(self, candidates) -> bool:
-        """Close the connection idle longest among ``candidates``; False if none is idle."""
-        idle = [c for c in candidates if c.idle]
-        if not idle:
-            return False
-        victim = min(idle, key=lambda c: c.idle_since)
-        task = self._conns.pop(victim, None)
-        if task is not None:
-            task.cancel()
-        self.stats.evicted += 1
-        log.info("closed the connection from %s idle for %.0f s to make room", victim.peer,
-                 time.monotonic() - victim.idle_since)
-        return True
+    def connection(self, reader, writer) -> "MilterConnection":
+        return MilterConnection(self, reader, writer)
 
-    async def _admit(self, conn: "MilterConnection") -> bool:
-        """Find ``conn`` a slot: per peer, then in the pool (closing idle connections, else waiting)."""
-        cfg = self.config
-        same = [c for c in self._conns if c.peer == conn.peer]
-        if len(same) >= cfg.max_per_peer and not self._evict(same):
-            log.warning("connection from %s refused: it has %d busy connections (max_per_peer)", conn.peer, len(same))
-            return False
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + cfg.connect_timeout
-        while len(self._conns) >= cfg.max_connections:
-            if self._evict(list(self._conns)):
-                continue
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                log.warning("connection from %s refused: all %d connections busy for %g s", conn.peer,
-                            cfg.max_connections, cfg.connect_timeout)
-                return False
-            if self._slot_freed is None:
-                self._slot_freed = asyncio.Event()
-            self._slot_freed.clear()
-            try:
-                async with asyncio.timeout(remaining):
-                    await self._slot_freed.wait()
-            except TimeoutError:
-                pass
-        return True
+    async def serve_connection(self, conn: "MilterConnection", reader, writer) -> None:
+        await conn.run()
 
-    async def start(self, address) -> asyncio.AbstractServer:
-        """Listen on ("inet", host, port) or ("unix", path)."""
-        if address[0] == "unix":
-            path = address[1]
-            if os.path.exists(path):
-                os.unlink(path)
-            self._server = await asyncio.start_unix_server(self.handle, path=path)
-            os.chmod(path, 0o666)
-        else:
-            self._server = await asyncio.start_server(self.handle, host=address[1], port=address[2],
-                                                      reuse_address=True)
-        return self._server
-
-    @property
-    def sockets(self):
-        return self._server.sockets if self._server else []
-
-    async def close(self, grace: float = 10.0) -> None:
-        """Stop listening, let open connections finish for ``grace`` seconds, then cancel them."""
-        if self._server is not None:
-            self._server.close()
-        pending = [t for t in self._tasks if not t.done()]
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=grace)
-            for t in still:
-                t.cancel()
-            if still:
-                await asyncio.wait(still, timeout=1.0)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def released(self, conn: "MilterConnection") -> None:
+        conn.release()                  # the message buffers and their header accounting
 
 
 class MilterConnection:
@@ -497,9 +412,7 @@ class MilterConnection:
         self.msg = _Message()
         self.idle = True           # waiting for a packet between messages: may be closed to make room
         self.idle_since = time.monotonic()
-        peer = writer.get_extra_info("peername")
-        # per-peer limit: by address for TCP; every unix-socket peer is the local MTA
-        self.peer = peer[0] if isinstance(peer, tuple) and peer else "unix"
+        self.peer = peer_of(writer)
 
     def _needs_reply(self, cmd: bytes) -> bool:
         flag = _NR_FLAG.get(cmd)
@@ -660,140 +573,16 @@ class MilterConnection:
 
 # ----------------------------------------------------------------------------
 
-def parse_listen(spec: str):
-    """'inet:HOST:PORT' / 'inet:PORT' / 'unix:/path' -> ("inet", host, port) or ("unix", path)."""
-    kind, _, rest = spec.partition(":")
-    if kind in ("unix", "local") and rest:
-        return ("unix", rest)
-    if kind in ("inet", "inet6") and rest:
-        host, _, port = rest.rpartition(":")
-        host = host.strip("[]") or "127.0.0.1"
-        if host.startswith("@"):
-            host = host[1:]
-        try:
-            p = int(port)
-        except ValueError:
-            p = -1
-        if not 0 < p < 65536:
-            raise ValueError(f"expected a port number in {spec!r}")
-        return ("inet", host, p)
-    raise ValueError(f"expected --listen inet:HOST:PORT or unix:/path/to.sock, got {spec!r}")
+def serve(address, load: "Callable[[], Model] | Model", config: MilterConfig, *, workers: int = 1,
+          grace: float = 10.0, ready: Callable[[], None] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT with ``workers`` pre-forked processes; SIGHUP reloads the model.
 
-
-def bind(address, backlog: int = 512):
-    """A listening socket for ("inet", host, port) or ("unix", path)."""
-    import socket
-
-    if address[0] == "unix":
-        path = address[1]
-        if os.path.exists(path):
-            os.unlink(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(path)
-        os.chmod(path, 0o666)
-    else:
-        infos = socket.getaddrinfo(address[1], address[2], type=socket.SOCK_STREAM)
-        family = infos[0][0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(infos[0][4])
-        except OSError:
-            sock.close()
-            raise
-    sock.listen(backlog)
-    sock.setblocking(False)
-    return sock
-
-
-async def _serve_socket(sock, model: Model, config: MilterConfig, grace: float) -> None:
-    server = MilterServer(model, config)
-    server._server = await asyncio.start_server(server.handle, sock=sock)
-    log.info("pid %d serving", os.getpid())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutting down")
-    await server.close(grace)
-
-
-def serve(address, model: Model, config: MilterConfig, *, grace: float = 10.0, processes: int = 1) -> None:
-    """Run until SIGTERM or SIGINT, then shut down cleanly.
-
-    ``processes`` > 1 forks that many workers sharing one listening socket
-    (the kernel spreads connections over them): one Python process scores on
-    one core at a time.  The parent forwards SIGTERM and waits for them.
+    One Python process scores on one core at a time, so N workers share one
+    listening socket and the model loaded before the fork
+    (:func:`spamscore.serving.supervise`).  A worker replaced at a reload
+    finishes its connections: Postfix keeps one for a whole SMTP session, so it
+    may take them until the idle timeout (``read_timeout``) closes them.
     """
-    sock = bind(address)
-    log.info("listening on %s", ":".join(str(a) for a in address))
-    try:
-        if processes <= 1:
-            asyncio.run(_serve_socket(sock, model, config, grace))
-        else:
-            _serve_forked(sock, model, config, grace, processes)
-    finally:
-        sock.close()
-        if address[0] == "unix":
-            try:
-                os.unlink(address[1])
-            except OSError:
-                pass
-
-
-def _reap(alive: set[int], until, pause, on_exit=None) -> None:
-    """Collect exited children of ``alive`` while ``until()`` holds, calling ``pause()`` when none has exited."""
-    while alive and until():
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid:
-            alive.discard(pid)
-            if on_exit is not None:
-                on_exit(pid, status)
-        else:
-            pause()
-
-
-def _serve_forked(sock, model: Model, config: MilterConfig, grace: float, processes: int) -> None:
-    import threading
-
-    stop = threading.Event()
-    old = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    children: list[int] = []
-    for _ in range(processes):
-        pid = os.fork()
-        if pid == 0:                      # child
-            code = 0
-            try:
-                for sig, handler in old.items():
-                    signal.signal(sig, handler)
-                asyncio.run(_serve_socket(sock, model, config, grace))
-            except BaseException:  # noqa: BLE001 - report, then leave without running the parent's cleanup
-                log.exception("worker failed")
-                code = 1
-            finally:
-                logging.shutdown()
-                os._exit(code)
-        children.append(pid)
-    alive = set(children)
-
-    def exited(pid: int, status: int) -> None:
-        log.error("worker %d exited (status %d); %d left", pid, status, len(alive))
-
-    _reap(alive, lambda: not stop.is_set(), lambda: stop.wait(0.2), exited)
-    for pid in alive:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + grace + 5
-    _reap(alive, lambda: time.monotonic() < deadline, lambda: time.sleep(0.05))
-    for pid in alive:
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+    loader = load if callable(load) else (lambda: load)
+    supervise(address, loader, lambda model: MilterServer(model, config), workers=workers, grace=grace,
+              retire_grace=max(grace, config.read_timeout), ready=ready, logger=log)

@@ -48,9 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import signal
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -58,15 +56,15 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .errors import SpamscoreError
-from .milter import bind, parse_listen
 from .pipe import OWN_HEADERS as PIPE_OWN_HEADERS, header_block_end, mark_message
 from .report import REQUIRED_POINTS, spam_headers, spam_points
 from .scoring import Model, Verdict
+from .serving import Admission, Listener, check_slots, parse_listen, peer_of, supervise
 
 __all__ = [
     "SpamdConfig", "SpamdServer", "SpamdError", "Request", "parse_request_line", "parse_header_line",
     "read_request", "format_reply", "error_reply", "symbols", "report_text", "serve", "parse_listen",
-    "EX_OK", "EX_DATAERR", "EX_UNAVAILABLE", "EX_SOFTWARE", "EX_PROTOCOL", "EX_TIMEOUT",
+    "EX_OK", "EX_DATAERR", "EX_UNAVAILABLE", "EX_SOFTWARE", "EX_TEMPFAIL", "EX_PROTOCOL", "EX_TIMEOUT",
 ]
 
 log = logging.getLogger("spamscore.spamd")
@@ -121,10 +119,16 @@ class SpamdConfig:
     max_header_lines: int = 64          # request header lines (spamc sends four at most)
     max_line: int = 8192                # bytes in one request line
     read_timeout: float = 30.0          # seconds for a client to send its whole request (spamd's --timeout-tcp)
+    idle_timeout: float = 10.0          # seconds from connect to the end of the request line (spamc sends at once)
     score_timeout: float = 10.0         # seconds scoring one message may take
     threads: int = 2                    # scoring threads per process
     n_clues: int = 10                   # clues in SYMBOLS, REPORT and X-Spam-Status
-    max_connections: int = 200          # per process; more wait for a slot
+    # Connection slots (serving.Admission): when all are taken, the connection idle
+    # longest (its request line not yet in) is closed to make room; with none idle a
+    # new connection waits up to idle_timeout, then gets EX_TEMPFAIL (spamc passes
+    # the message through).  One address may hold half the pool, never all of it.
+    max_connections: int = 200          # per process
+    max_per_peer: int = 100
     allow_tell: bool = False            # TELL learns into model_path
     model_path: str | None = None       # the model file TELL updates
     tell_timeout: float = 30.0          # seconds a TELL may wait for the model's lock and write it
@@ -132,6 +136,7 @@ class SpamdConfig:
     def __post_init__(self):
         if self.max_bytes < 1:
             raise ValueError(f"expected max_bytes >= 1, got {self.max_bytes}")
+        check_slots(self.max_connections, self.max_per_peer)
 
 
 @dataclass
@@ -153,7 +158,18 @@ class SpamdStats:
     messages: int = 0
     errors: int = 0
     connections: int = 0
+    evicted: int = 0                 # idle connections closed to make room for new ones
+    refused: int = 0                 # connections turned away (per-peer limit, or no slot in time)
     by_verdict: dict = field(default_factory=dict)
+
+
+class _Slot:
+    """One connection as :class:`~spamscore.serving.Admission` sees it: idle until its request line is in."""
+
+    __slots__ = ("peer", "idle", "idle_since")
+
+    def __init__(self, peer: str):
+        self.peer, self.idle, self.idle_since = peer, True, time.monotonic()
 
 
 # ----------------------------------------------------------------------------
@@ -184,14 +200,16 @@ def _shown(line: bytes) -> str:
     return "".join(c if " " <= c <= "~" else "?" for c in text)
 
 
-async def read_request(reader: asyncio.StreamReader, config: SpamdConfig) -> Request | None:
+async def read_request(reader: asyncio.StreamReader, config: SpamdConfig, *,
+                       first_line: bytes | None = None) -> Request | None:
     """Read one request (None if the client closed without sending one).
 
     The caller bounds the time (one deadline for the whole request).  Raises
     SpamdError for a malformed request or an oversized message; the body is
     inflated (``Compress: zlib``) here, never past ``max_bytes``.
+    ``first_line``: the request line, when the caller has read it already.
     """
-    line = await _readline(reader)
+    line = await _readline(reader) if first_line is None else first_line
     if not line:
         return None
     method, version = parse_request_line(line)
@@ -387,7 +405,7 @@ def _targets(value: str | None) -> set[str]:
 # ----------------------------------------------------------------------------
 # the server
 
-class SpamdServer:
+class SpamdServer(Listener):
     """Answers spamd requests with ``model`` (swappable with :meth:`reload`)."""
 
     def __init__(self, model: Model | None, config: SpamdConfig | None = None, *,
@@ -402,7 +420,9 @@ class SpamdServer:
                                             thread_name_prefix="spamscore-spamd")
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._slots = asyncio.Semaphore(self.config.max_connections)
+        self._admission = Admission(self.config.max_connections, self.config.max_per_peer,
+                                    self.config.idle_timeout, self.stats, log)
+        self.stream_limit = self.config.max_line      # a longer request line or header: EX_PROTOCOL
 
     def reload(self, model: Model) -> None:
         """Score the next requests with ``model``; requests being scored finish with the old one."""
@@ -471,35 +491,32 @@ class SpamdServer:
             raise SpamdError(EX_SOFTWARE, f"Internal error while {what}: {type(exc).__name__}: {exc}") from None
         return format_reply(req, verdict, model, self.config.n_clues), verdict
 
-    # -- one connection -----------------------------------------------------------
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        self._tasks.add(task)
-        self.stats.connections += 1
-        try:
-            async with self._slots:
-                await self._serve_one(reader, writer)
-        except (ConnectionError, TimeoutError, asyncio.TimeoutError) as exc:
-            log.warning("connection ended: %s", exc or type(exc).__name__)
-        except asyncio.CancelledError:
-            pass
-        except Exception:  # noqa: BLE001 - one bad connection never stops the server
-            log.exception("connection failed")
-        finally:
-            self._tasks.discard(task)
-            try:
-                writer.close()
-            except Exception:  # noqa: BLE001
-                pass
+    # -- one connection (Listener.handle: admission, then these) -------------------
+    log = log
 
-    async def _serve_one(self, reader, writer) -> None:
+    def connection(self, reader, writer) -> _Slot:
+        return _Slot(peer_of(writer))
+
+    async def refuse(self, slot: _Slot, reader, writer) -> None:
+        writer.write(error_reply(EX_TEMPFAIL, "Service busy: all connections taken, try again"))
+        await self._finish(reader, writer)
+
+    async def serve_connection(self, slot: _Slot, reader, writer) -> None:
         cfg = self.config
         t0 = time.perf_counter()
         req = None
         try:
             try:
+                # idle (and so closable to make room) until the request line is in: idle_timeout;
+                # then busy, and the whole request within read_timeout
+                async with asyncio.timeout(cfg.idle_timeout):
+                    line = await _readline(reader)
+            except (asyncio.TimeoutError, TimeoutError):
+                raise SpamdError(EX_TIMEOUT, f"Timeout: no request line within {cfg.idle_timeout:g} s") from None
+            slot.idle = False
+            try:
                 async with asyncio.timeout(cfg.read_timeout):
-                    req = await read_request(reader, cfg)
+                    req = await read_request(reader, cfg, first_line=line)
             except (asyncio.TimeoutError, TimeoutError):
                 raise SpamdError(EX_TIMEOUT, f"Timeout: no complete request within {cfg.read_timeout:g} s") from None
             if req is None or req.method == "SKIP":
@@ -545,40 +562,6 @@ class SpamdServer:
         except (asyncio.TimeoutError, TimeoutError, ConnectionError, OSError):
             pass
 
-    # -- listening --------------------------------------------------------------
-    async def start(self, address=None, *, sock=None) -> asyncio.AbstractServer:
-        """Listen on ("inet", host, port), ("unix", path) or an already bound ``sock``."""
-        limit = self.config.max_line
-        if sock is not None:
-            self._server = await asyncio.start_server(self.handle, sock=sock, limit=limit)
-        elif address[0] == "unix":
-            path = address[1]
-            if os.path.exists(path):
-                os.unlink(path)
-            self._server = await asyncio.start_unix_server(self.handle, path=path, limit=limit)
-            os.chmod(path, 0o666)
-        else:
-            self._server = await asyncio.start_server(self.handle, host=address[1], port=address[2],
-                                                      reuse_address=True, limit=limit)
-        return self._server
-
-    @property
-    def sockets(self):
-        return self._server.sockets if self._server else []
-
-    async def close(self, grace: float = 10.0) -> None:
-        """Stop accepting, let open connections finish for ``grace`` seconds, then cancel them."""
-        if self._server is not None:
-            self._server.close()
-        pending = [t for t in self._tasks if not t.done()]
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=grace)
-            for t in still:
-                t.cancel()
-            if still:
-                await asyncio.wait(still, timeout=1.0)
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
 
 def _learn_into(model_path: str):
     from .learn import learn_messages
@@ -592,158 +575,15 @@ def _learn_into(model_path: str):
 # ----------------------------------------------------------------------------
 # pre-forked workers
 
-async def _worker_main(sock, model: Model, config: SpamdConfig, grace: float, parent: int) -> None:
-    server = SpamdServer(model, config)
-    await server.start(sock=sock)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
-    log.info("worker %d serving", os.getpid())
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), 1.0)
-        except (asyncio.TimeoutError, TimeoutError):
-            if os.getppid() != parent:          # the parent died (SIGKILL...): do not serve on alone
-                log.error("worker %d: parent %d is gone, stopping", os.getpid(), parent)
-                break
-    await server.close(grace)
-
-
-_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
-
-
-def _fork_worker(sock, model: Model, config: SpamdConfig, grace: float) -> int:
-    """Fork one worker (signals are blocked by the caller around the fork, so none is lost)."""
-    parent = os.getpid()
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 0
-    try:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)     # the parent reloads; a terminal's hang-up is its
-        asyncio.run(_worker_main(sock, model, config, grace, parent))
-    except BaseException:  # noqa: BLE001 - report, then leave without running the parent's cleanup
-        log.exception("worker failed")
-        code = 1
-    finally:
-        logging.shutdown()
-        os._exit(code)
-
-
 def serve(address, load: Callable[[], Model], config: SpamdConfig, *, workers: int = 1,
           grace: float = 10.0, ready: Callable[[], None] | None = None) -> None:
     """Serve until SIGTERM or SIGINT with ``workers`` pre-forked processes; SIGHUP reloads.
 
-    The parent binds the socket and loads the model (``load()``) before it
-    forks, so the workers share the model's pages; each worker accepts on the
-    shared socket (the kernel hands each connection to one of them) and scores
-    in its own threads.  The parent itself never serves: it restarts a worker
-    that dies, and on SIGHUP loads the model again and replaces the workers by
-    a new generation -- the old ones stop accepting and finish the requests
-    they hold, new connections wait in the socket's backlog for the new ones,
-    so no connection is dropped.  If the new model cannot be loaded, the old
-    workers go on and the error is logged.  SIGTERM stops every worker the
-    same way (``grace`` seconds for open requests) and removes a Unix socket.
+    :func:`spamscore.serving.supervise` runs them: the model is loaded before
+    the fork (shared pages), SIGHUP starts a new generation of workers while
+    the old ones finish the requests they hold (no connection dropped; if the
+    new model cannot be loaded the old workers go on), a dead worker is
+    replaced, SIGTERM stops them all (``grace`` seconds for open requests).
     """
-    model = load()
-    sock = bind(address)
-    log.info("listening on %s with %d worker(s), pid %d", ":".join(str(a) for a in address), workers, os.getpid())
-    flags = {"stop": False, "reload": False}
-
-    def on_stop(*_):
-        flags["stop"] = True
-
-    def on_hup(*_):
-        flags["reload"] = True
-
-    old = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_stop), signal.SIGINT: signal.signal(signal.SIGINT, on_stop),
-           signal.SIGHUP: signal.signal(signal.SIGHUP, on_hup)}
-    current: set[int] = set()
-    retiring: set[int] = set()
-    restarts: list[float] = []
-
-    def spawn(n: int) -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-        try:
-            for _ in range(n):
-                current.add(_fork_worker(sock, model, config, grace))
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
-
-    try:
-        spawn(workers)
-        if ready is not None:
-            ready()
-        while not flags["stop"]:
-            if flags["reload"]:
-                flags["reload"] = False
-                try:
-                    new = load()
-                except Exception as exc:  # noqa: BLE001 - keep serving with the old model
-                    log.error("reload failed, still serving the old model: %s", exc)
-                else:
-                    model = new
-                    old_gen = set(current)
-                    current.clear()
-                    spawn(workers)
-                    _signal_all(old_gen, signal.SIGTERM)
-                    retiring |= old_gen
-                    log.info("reloaded the model; %d new worker(s), %d finishing", len(current), len(old_gen))
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                pid, status = 0, 0
-            if not pid:
-                time.sleep(0.05)
-                continue
-            if pid in retiring:
-                retiring.discard(pid)
-            elif pid in current:
-                current.discard(pid)
-                log.error("worker %d exited (status %d); starting another", pid, status)
-                now = time.monotonic()
-                restarts[:] = [t for t in restarts if now - t < 10.0] + [now]
-                if len(restarts) > 2 * workers:          # dying at once, again and again: slow down
-                    time.sleep(1.0)
-                if not flags["stop"]:
-                    spawn(1)
-    finally:
-        everyone = current | retiring
-        _signal_all(everyone, signal.SIGTERM)
-        deadline = time.monotonic() + grace + 5
-        while everyone and time.monotonic() < deadline:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid:
-                everyone.discard(pid)
-            else:
-                time.sleep(0.05)
-        _signal_all(everyone, signal.SIGKILL)
-        for pid in everyone:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-        sock.close()
-        if address[0] == "unix":
-            try:
-                os.unlink(address[1])
-            except OSError:
-                pass
-        log.info("stopped")
-
-
-def _signal_all(pids, sig) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
+    supervise(address, load, lambda model: SpamdServer(model, config), workers=workers, grace=grace,
+              ready=ready, logger=log)

@@ -360,7 +360,7 @@ def test_unix_socket_and_sigterm_shutdown(model, tmp_path, processes):
     model.save(model_path)
     sock_path = tmp_path / "milter.sock"
     p = subprocess.Popen([sys.executable, "-m", "spamscore", "milter", "--listen", f"unix:{sock_path}",
-                          "--model", str(model_path), "--processes", str(processes)],
+                          "--model", str(model_path), "--workers", str(processes)],
                          stderr=open(tmp_path / "stderr", "wb"))
     try:
         _wait(lambda: (tmp_path / "stderr").read_text().count("serving") == processes, timeout=60)
@@ -377,7 +377,7 @@ def test_unix_socket_and_sigterm_shutdown(model, tmp_path, processes):
         err = (tmp_path / "stderr").read_text()
         assert err.count("shutting down") == processes, err
         import re
-        for pid in re.findall(r"pid (\d+) serving", err):
+        for pid in re.findall(r"worker (\d+) serving", err):
             with pytest.raises(ProcessLookupError):
                 os.kill(int(pid), 0)
     finally:

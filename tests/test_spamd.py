@@ -27,7 +27,8 @@ from spamscore.pipe import mark_message
 from spamscore.report import (HAM_POINTS, REQUIRED_POINTS, points_from_probability, spam_headers, spam_points,
                               stars)
 from spamscore.scoring import Clue, Verdict
-from spamscore.spamd import (EX_DATAERR, EX_PROTOCOL, EX_SOFTWARE, EX_TIMEOUT, EX_UNAVAILABLE, OWN_HEADERS,
+from spamscore.spamd import (EX_DATAERR, EX_PROTOCOL, EX_SOFTWARE, EX_TEMPFAIL, EX_TIMEOUT, EX_UNAVAILABLE,
+                             OWN_HEADERS,
                              Request, SpamdConfig, SpamdError, SpamdServer, format_reply, inflate,
                              parse_header_line, parse_request_line, symbols)
 
@@ -318,6 +319,119 @@ def test_one_bad_connection_does_not_stop_the_server():
         return reply
 
     assert asyncio.run(run()).startswith(b"SPAMD/1.1 0 EX_OK")
+
+
+# -- issue 14: connection slots ------------------------------------------------------
+
+async def _open(port: int, send: bytes = b""):
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    if send:
+        w.write(send)
+        await w.drain()
+    return r, w
+
+
+async def _check(port: int) -> bytes:
+    r, w = await _open(port, request("CHECK", MSG))
+    w.write_eof()
+    reply = await asyncio.wait_for(r.read(), 10)
+    w.close()
+    return reply
+
+
+async def _closed(r: asyncio.StreamReader, within: float = 5.0) -> bytes:
+    """What the server sent before closing (raises TimeoutError if it does not close in time)."""
+    return await asyncio.wait_for(r.read(), within)
+
+
+def _slots(config: SpamdConfig, scenario) -> object:
+    async def run():
+        server = SpamdServer(FakeModel(0.95), config)
+        await server.start(("inet", "127.0.0.1", 0))
+        try:
+            return await scenario(server, server.sockets[0].getsockname()[1])
+        finally:
+            await server.close(1.0)
+
+    return asyncio.run(run())
+
+
+def test_idle_connections_do_not_stop_scoring():
+    """Issue 14: with a semaphore held until the read timeout, max_connections idle clients stopped all
+    scoring; now the connection idle longest is closed to make room, at once."""
+    async def scenario(server, port):
+        idle = [await _open(port) for _ in range(6)]               # connect, send nothing
+        await asyncio.sleep(0.1)
+        assert len(server._admission.conns) == 3
+        replies = [await _check(port) for _ in range(3)]           # each served without waiting for a timeout
+        assert all(r.startswith(b"SPAMD/1.1 0 EX_OK\r\nSpam: True") for r in replies), replies
+        assert server.stats.evicted >= 3 and server.stats.refused == 0             # 6 idle in 3 slots
+        assert await _closed(idle[0][0]) == b""                    # the oldest idle one: closed, no reply
+        for _, w in idle:
+            w.close()
+
+    _slots(SpamdConfig(max_connections=3, max_per_peer=10, idle_timeout=30, read_timeout=30), scenario)
+
+
+def test_busy_connections_are_kept_and_newcomers_get_ex_tempfail():
+    async def scenario(server, port):
+        # inside a request (request line in, body pending): busy, never closed to make room
+        busy = [await _open(port, b"CHECK SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(MSG)) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        assert not any(c.idle for c in server._admission.conns)
+        r, w = await _open(port)
+        late = await _closed(r)
+        assert code_of(late) == EX_TEMPFAIL and b"busy" in late
+        w.close()
+        assert server.stats.refused == 1 and server.stats.evicted == 0
+        for r, w in busy:                                          # and they are still answered
+            w.write(MSG)
+            w.write_eof()
+            assert (await _closed(r)).startswith(b"SPAMD/1.1 0 EX_OK"), "busy connection dropped"
+            w.close()
+
+    _slots(SpamdConfig(max_connections=2, max_per_peer=10, idle_timeout=0.3, read_timeout=30), scenario)
+
+
+def test_per_peer_limit_and_idle_timeout():
+    async def scenario(server, port):
+        head = b"CHECK SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(MSG)
+        busy = [await _open(port, head) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        r, w = await _open(port)                                   # a third from 127.0.0.1: refused at once
+        assert code_of(await _closed(r, 2)) == EX_TEMPFAIL
+        w.close()
+        for r, w in busy:
+            w.write(MSG)
+            w.write_eof()
+            await _closed(r)
+            w.close()
+        # a client that sends nothing is closed after idle_timeout, with spamd's timeout answer
+        r, w = await _open(port)
+        silent = await _closed(r, 5)
+        assert code_of(silent) == EX_TIMEOUT and b"request line" in silent
+        w.close()
+        # one that trickles its request line is idle too: closed after idle_timeout, not read_timeout
+        r, w = await _open(port, b"CHE")
+        assert code_of(await _closed(r, 5)) == EX_TIMEOUT
+        w.close()
+
+    _slots(SpamdConfig(max_connections=50, max_per_peer=2, idle_timeout=0.3, read_timeout=30), scenario)
+
+
+def test_serve_command_passes_the_slot_options(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import spamscore.spamd as S
+    from spamscore.cli import app
+
+    seen = {}
+    monkeypatch.setattr(S, "serve", lambda address, load, cfg, **kw: seen.update(cfg=cfg, kw=kw))
+    r = CliRunner().invoke(app, ["serve", "--listen", "inet:127.0.0.1:7830", "--max-connections", "7",
+                                 "--max-per-peer", "3", "--idle-timeout", "2.5", "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    cfg = seen["cfg"]
+    assert (cfg.max_connections, cfg.max_per_peer, cfg.idle_timeout, seen["kw"]["workers"]) == (7, 3, 2.5, 2)
 
 
 # -- the real command, with the real spamc -----------------------------------------

@@ -24,6 +24,9 @@ def serve_cmd(
     score_bytes: int = typer.Option(512 * 1024, "--score-bytes", min=1024, help="Score only the first BYTES of a message."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds scoring one message may take (then EX_TIMEOUT)."),
     read_timeout: float = typer.Option(30.0, "--read-timeout", min=0.1, help="Seconds a client has to send its whole request."),
+    idle_timeout: float = typer.Option(10.0, "--idle-timeout", min=0.1, help="Seconds from connect to the request line (an idle client is closed after it, or sooner to make room)."),
+    max_connections: int = typer.Option(200, "--max-connections", min=1, help="Connections served at once per worker; when all are taken the one idle longest is closed."),
+    max_per_peer: int = typer.Option(100, "--max-per-peer", min=1, help="Connections from one address per worker (all unix-socket peers count as one)."),
     clues: int = typer.Option(10, "--clues", min=0, max=100, help="Clues in the symbols, the report and X-Spam-Status."),
     trusted: Optional[List[str]] = typer.Option(None, "--trusted-authserv-id", help="Trust Authentication-Results from this authserv-id (repeatable)."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
@@ -41,6 +44,7 @@ def serve_cmd(
     import logging
 
     from ..scoring import load_model
+    from ..serving import preloaded
     from ..spamd import SpamdConfig, parse_listen, serve
 
     try:
@@ -56,12 +60,10 @@ def serve_cmd(
         return settle(load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=score_bytes)))
 
     first = load()        # errors here (a missing or damaged model) end the command with one line, exit 2
-    cfg = SpamdConfig(max_bytes=max_size, read_timeout=read_timeout, score_timeout=timeout, n_clues=clues,
+    cfg = SpamdConfig(max_bytes=max_size, read_timeout=read_timeout, idle_timeout=idle_timeout,
+                      max_connections=max_connections, max_per_peer=max_per_peer, score_timeout=timeout, n_clues=clues,
                       allow_tell=allow_tell, model_path=first.path if allow_tell else None)
-    pending = [first]
-
-    def loader():          # the model loaded above first, then a fresh load at each SIGHUP
-        return pending.pop() if pending else load()
+    loader = preloaded(load, first)     # the model loaded above first, then a fresh load at each SIGHUP
 
     try:
         serve(address, loader, cfg, workers=workers or (os.cpu_count() or 1))
