@@ -55,6 +55,7 @@ def build(corpus: Path, out_dir: Path) -> dict:
         "train_seconds": train_s,
         "metrics": metrics,
         "size_bytes": model.stat().st_size,
+        "format_version": int(m.meta.get("format_version", 1)),
         "vocabulary": len(m.nb.vocabulary_),
         "spam_cutoff": m.spam_cutoff,
         "ham_cutoff": m.ham_cutoff,
@@ -188,7 +189,7 @@ def card(i: dict) -> str:
 | feature profile | `{i.get('profile', 'full')}` (`spamscore.features.profiles`): the training mailbox's own relays, Date time zone, charset and encoding words, Organization, X-Originating-IP, mailing-list identities and sender user names are left out; the measured reason for each is in `training/PROFILES.md` |
 | parameters | {i['params']} |
 | vocabulary | {i['vocabulary']:,} features |
-| size | {i['size_bytes'] / 1024:.0f} KiB (`.npz` of plain arrays + JSON header; loads with `allow_pickle=False`) |
+| size | {i['size_bytes'] / 1024:,.0f} KiB (model file format {i.get('format_version', 1)}: {"a mapped file of fixed-width arrays and a JSON header, used in place (`spamscore.modelfile`); loading executes nothing" if i.get('format_version', 1) >= 2 else "`.npz` of plain arrays + JSON header; loads with `allow_pickle=False`"}) |
 | training time | {i['train_seconds']:.1f} s for the whole `spamscore train` command on this machine (2 cores) |
 | cut-offs | ham < {i['ham_cutoff']:.4f} <= unsure < {i['spam_cutoff']:.4f} <= spam (probability) |
 | calibration | P(spam) = sigmoid({i['calibration']['w_s']:.4f} * S + {i['calibration']['w_text']:.4f} * S_text + {i['calibration']['w_meta']:.4f} * S_meta + {i['calibration']['bias']:.4f}), with {i['calibration']['family_clues']:g} neutral pseudo-clues in S_text and S_meta (weights of logit(I) and z: {i['calibration']['w_logit']:g}, {i['calibration']['w_z']:g}; see `spamscore.scoring.Calibration`) |
@@ -272,6 +273,13 @@ def main(argv=None) -> int:
     if args.card_only:
         info = json.loads((args.out / "default.metrics.json").read_text())
         info["benchmark"] = benchmark_summary()
+        model_file = args.out / "default.spamscore"
+        if model_file.exists():  # (converted since training: spamscore convert)
+            sys.path.insert(0, str(REPO))
+            from spamscore.modelfile import read_header
+
+            info["size_bytes"] = model_file.stat().st_size
+            info["format_version"] = int(read_header(model_file).get("format_version", 1))
         info["cross_corpus"] = cross_corpus_summary()
         info["online"] = online_summary()
         (args.out / "MODEL_CARD.md").write_text(card(info))
