@@ -4,7 +4,12 @@ Issue 16's targets: `spamscore filter` on one message with the default model in 
 scoring process's resident memory at most the model file's size plus 60 MB; a TREC-sized model (1.5 M
 tokens) loaded in under 50 ms.  Each figure is the median of ``--runs`` runs, CPU (user + system) and
 peak RSS from ``wait4`` of the child; the model formats are the same counts written as format 1 (the
-.npz, unpacked and its tables built at every start) and format 2 (mapped).
+.npz, unpacked and its tables built at every start) and format 2 (mapped).  `spamscore filter` runs
+as a user runs it (the console script: options spelt plainly take the path without typer,
+``spamscore.cli.main``) and, for comparison, through typer.  Every Python child runs with its
+bytecode compiled once into a temporary PYTHONPYCACHEPREFIX (and one warm-up run), as an installed
+wheel has it: a checkout whose .pyc are stale (files edited since, or PYTHONDONTWRITEBYTECODE set)
+compiles those modules at every start (23 ms measured for five of them).
 
     python benchmarks/startup.py                     # writes benchmarks/results/startup.{json,md}
     python benchmarks/startup.py --runs 5 --tokens 1500000
@@ -58,10 +63,22 @@ def _finish(p, t0, cmd, stdin):
 
 
 def median_runs(cmd, stdin, runs, env=None) -> dict:
-    rows = [run(cmd, stdin, env) for _ in range(runs)]
-    return {"cpu_s": round(statistics.median(r[0] for r in rows), 3),
-            "wall_s": round(statistics.median(r[1] for r in rows), 3),
-            "peak_rss_mb": round(statistics.median(r[2] for r in rows), 1), "runs": runs}
+    return interleaved({"": (cmd, env)}, stdin, runs)[""]
+
+
+def interleaved(cmds: dict, stdin: bytes, runs: int) -> dict:
+    """``median_runs`` of each of ``cmds`` (name: (command, env)), run in turn round after round, so
+    that the machine's load (shared, and it varies by the minute) weighs on each the same."""
+    for cmd, env in cmds.values():
+        run(cmd, stdin, env)  # warm-up: bytecode compiled, files in the page cache
+    rows = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, (cmd, env) in cmds.items():
+            rows[name].append(run(cmd, stdin, env))
+    return {name: {"cpu_s": round(statistics.median(r[0] for r in rs), 3),
+                   "wall_s": round(statistics.median(r[1] for r in rs), 3),
+                   "peak_rss_mb": round(statistics.median(r[2] for r in rs), 1), "runs": runs}
+            for name, rs in rows.items()}
 
 
 def bogofilter_db(tmp: str) -> str | None:
@@ -109,6 +126,14 @@ def synthetic_model(path_npz: str, path_map: str, tokens: int, seed: int = 1) ->
             "save_format2_s": round(t_map, 2)}
 
 
+# `spamscore filter ARGS` through typer, as before the fast path (spamscore.cli.main takes it when
+# the options are spelt plainly): the command's module registered, then the typer app
+TYPER_FILTER = ("import sys\n"
+                "from spamscore.cli import load_commands\n"
+                "load_commands(['filter'])\n"
+                "from spamscore.cli._app import main\n"
+                "main()\n")
+
 LOAD_SNIPPET = """
 import sys, time
 from spamscore.scoring import load_model
@@ -123,11 +148,11 @@ print(t1 - t0, c1 - c0, t2 - t1, c2 - c1, int(hwm) / 1024)
 """
 
 
-def load_times(path: str, runs: int) -> dict:
+def load_times(path: str, runs: int, env: dict | None = None) -> dict:
     rows = []
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", LOAD_SNIPPET, path, str(MSG)], capture_output=True, text=True,
-                             check=True, cwd=REPO).stdout.split()
+                             check=True, cwd=REPO, env=env).stdout.split()
         rows.append([float(v) for v in out])
     med = [statistics.median(r[i] for r in rows) for i in range(5)]
     return {"load_wall_ms": round(med[0] * 1000, 1), "load_cpu_ms": round(med[1] * 1000, 1),
@@ -152,25 +177,35 @@ def main() -> None:
     result = {"message": str(MSG.relative_to(REPO)), "python": platform.python_version(),
               "loadavg": os.getloadavg(), "filter": {}, "imports": {}}
     with tempfile.TemporaryDirectory() as tmp:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONDONTWRITEBYTECODE", "SPAMSCORE_MODEL", "OPENBLAS_NUM_THREADS")}
+        env["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "pycache")
         src = Model.load(args.model)
         f1, f2 = os.path.join(tmp, "default.v1.spamscore"), os.path.join(tmp, "default.v2.spamscore")
         src.save(f1, format_version=1)
         src.save(f2)
-        for name, path in (("format 1 (.npz)", f1), ("format 2 (mapped)", f2)):
-            r = median_runs(spamscore + ["filter", "--model", path], raw, args.runs)
-            r["file_mb"] = round(os.path.getsize(path) / 2**20, 1)
-            result["filter"][f"spamscore filter, default model, {name}"] = r
+        cmds = {"spamscore filter, default model, format 1 (.npz)": (spamscore + ["filter", "--model", f1], env),
+                "spamscore filter, default model, format 2 (mapped)": (spamscore + ["filter", "--model", f2], env),
+                "the same through typer, format 2 (mapped)":
+                    ([sys.executable, "-c", TYPER_FILTER, "filter", "--model", f2], env)}
         db = bogofilter_db(tmp)
         if db:
-            result["filter"]["bogofilter -v"] = median_runs(["bogofilter", "-d", db, "-v"], raw, args.runs)
-        for what, code in (("python -c pass", "pass"), ("import numpy", "import numpy"),
-                           ("import typer", "import typer"), ("import spamscore.scoring", "import spamscore.scoring"),
-                           ("import spamscore.cli", "import spamscore.cli")):
-            result["imports"][what] = median_runs([sys.executable, "-c", code], b"", args.runs)["cpu_s"]
+            cmds["bogofilter -v"] = (["bogofilter", "-d", db, "-v"], None)
+        result["filter"] = interleaved(cmds, raw, args.runs)
+        for name, r in result["filter"].items():
+            if "format" in name:
+                r["file_mb"] = round(os.path.getsize(f1 if "format 1" in name else f2) / 2**20, 1)
+        one_thread = {**env, "OPENBLAS_NUM_THREADS": "1"}
+        for what, code, e in (("python -c pass", "pass", env), ("import numpy", "import numpy", env),
+                              ("import numpy, OPENBLAS_NUM_THREADS=1", "import numpy", one_thread),
+                              ("import typer", "import typer", env),
+                              ("import spamscore.pipe, OPENBLAS_NUM_THREADS=1", "import spamscore.pipe", one_thread),
+                              ("import spamscore.cli", "import spamscore.cli", env)):
+            result["imports"][what] = median_runs([sys.executable, "-c", code], b"", args.runs, e)["cpu_s"]
         n1, n2 = os.path.join(tmp, "trec.v1.spamscore"), os.path.join(tmp, "trec.v2.spamscore")
         result["trec_sized"] = synthetic_model(n1, n2, args.tokens)
-        result["trec_sized"]["format 1 (.npz)"] = load_times(n1, max(3, args.runs // 2))
-        result["trec_sized"]["format 2 (mapped)"] = load_times(n2, args.runs)
+        result["trec_sized"]["format 1 (.npz)"] = load_times(n1, max(3, args.runs // 2), env)
+        result["trec_sized"]["format 2 (mapped)"] = load_times(n2, args.runs, env)
     Path(args.out + ".json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [f"# Start-up (benchmarks/startup.py, median of {args.runs} runs, Python {result['python']}, "
              f"load average {', '.join(f'{v:.1f}' for v in result['loadavg'])})", "",

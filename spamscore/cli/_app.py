@@ -46,6 +46,15 @@ class _OneLineErrors(TyperGroup):
     is shown as before.
     """
 
+    def list_commands(self, ctx) -> list[str]:
+        """The commands in ``spamscore.cli.COMMANDS``'s order, whichever module was imported first
+        (they register when imported, and only the one being run is imported by ``main``)."""
+        from . import COMMANDS
+
+        order = {name: i for i, name in enumerate(COMMANDS)}
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: (order.get(n, len(order)), names.index(n)))
+
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)

@@ -11,6 +11,7 @@ from typing import List, Optional
 import typer
 
 from ..message import Limits
+from . import _filter
 from ._app import app, cli_errors, fail, settle
 
 ModelOpt = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model, or $SPAMSCORE_MODEL).")
@@ -26,9 +27,7 @@ def _read_stdin() -> bytes:
 
 
 def _loader(model: Optional[Path], trusted, max_size: int):
-    from ..scoring import load_model
-
-    return lambda: load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size))
+    return _filter.loader(model, trusted, max_size)
 
 
 @app.command("filter")
@@ -50,31 +49,9 @@ def filter_cmd(
     Example (procmail): :0fw
                         | spamscore filter
     """
-    from ..pipe import EXIT_ERROR, filter_message
-
-    try:
-        raw = _read_stdin()
-    except (OSError, ValueError) as exc:
-        typer.echo(f"spamscore: error: cannot read the message on stdin: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
-    result = filter_message(raw, _loader(model, trusted, max_size), subject_tag=tag_subject, timeout=timeout or None)
-    code = result.exit_code(bogofilter=exit_code)
-    try:
-        out = sys.stdout.buffer
-        out.write(result.output)
-        out.flush()
-    except BrokenPipeError:
-        typer.echo("spamscore: error: stdout closed before the message was written", err=True)
-        code = EXIT_ERROR
-    except OSError as exc:
-        typer.echo(f"spamscore: error: cannot write the message: {exc}", err=True)
-        code = EXIT_ERROR
-    if result.error is not None:
-        typer.echo(f"spamscore: error: message passed through unmarked: {result.error}", err=True)
-    if result.timed_out:  # a scoring thread is still running: leave without waiting for it
-        sys.stderr.flush()
-        os._exit(code)
-    raise typer.Exit(code)
+    # the work is _filter.run's, which spamscore.cli.main also calls without typer (the same bytes out)
+    raise typer.Exit(_filter.run(lambda: _read_stdin(), _loader(model, trusted, max_size),
+                                 tag_subject=tag_subject, exit_code=exit_code, timeout=timeout))
 
 
 class Action(str, Enum):
@@ -104,9 +81,9 @@ def milter_cmd(
     max_size: int = MaxSize,
     trusted: Optional[List[str]] = Trusted,
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds scoring one message may take."),
-    workers: int = typer.Option(0, "--workers", min=0, help="Scoring threads per process (0: one per core)."),
-    processes: int = typer.Option(1, "--processes", min=1, max=64, help="Worker processes sharing the socket (one scores on one core at a time)."),
-    max_connections: int = typer.Option(200, "--max-connections", min=1, help="Connections served at once per process; when all are taken the one idle longest is closed."),
+    workers: int = typer.Option(0, "--workers", "--processes", min=0, max=64, help="Worker processes sharing the socket and the model (0: one per core; one process scores on one core at a time)."),
+    threads: int = typer.Option(2, "--threads", min=1, max=64, help="Scoring threads per worker (the event loop stays responsive while one scores)."),
+    max_connections: int = typer.Option(200, "--max-connections", min=1, help="Connections served at once per worker; when all are taken the one idle longest is closed."),
     max_per_peer: int = typer.Option(100, "--max-per-peer", min=1, help="Connections from one address (all unix-socket peers count as one)."),
     connect_timeout: float = typer.Option(30.0, "--connect-timeout", min=0.1, help="Seconds from connect to option negotiation."),
     command_timeout: float = typer.Option(10.0, "--command-timeout", min=0.1, help="Seconds from the first byte of a packet to its last."),
@@ -118,6 +95,9 @@ def milter_cmd(
 ) -> None:
     """Run a milter (Sendmail milter protocol 6) that Postfix calls for every message.
 
+    SIGHUP reloads the model in every worker (open connections finish with the old
+    one), SIGTERM stops cleanly, a worker that dies is replaced.
+
     Example: spamscore milter --listen inet:127.0.0.1:11332 --model my.spamscore
     main.cf:  smtpd_milters = inet:127.0.0.1:11332
               non_smtpd_milters = $smtpd_milters
@@ -127,6 +107,7 @@ def milter_cmd(
 
     from ..milter import MilterConfig, parse_listen, serve
     from ..scoring import load_model
+    from ..serving import preloaded
 
     try:
         address = parse_listen(listen)
@@ -134,18 +115,22 @@ def milter_cmd(
         raise fail(str(exc)) from None
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
-    m = settle(load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size)))
+
+    def load():
+        return settle(load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size)))
+
+    loader = preloaded(load)        # errors here (a missing or damaged model): one line, exit 2
     act = action.value
     if reject_above is not None and action is Action.tag:
         act = "reject"
     cfg = MilterConfig(action=act, threshold=reject_above, reject_text=reject_text, on_error=on_error.value,
                        subject_tag=tag_subject, max_bytes=max_size, score_timeout=timeout,
-                       workers=workers or (os.cpu_count() or 1), max_connections=max_connections,
+                       workers=threads, max_connections=max_connections,
                        max_per_peer=max_per_peer, connect_timeout=connect_timeout, command_timeout=command_timeout,
                        read_timeout=idle_timeout, max_header_bytes=max_header_bytes,
                        max_message_header_bytes=max_message_header_bytes,
                        max_process_header_bytes=max_process_header_bytes)
     try:
-        serve(address, m, cfg, processes=processes)
+        serve(address, loader, cfg, workers=workers or (os.cpu_count() or 1))
     except OSError as exc:
         raise fail(f"cannot listen on {listen}: {exc.strerror or exc}") from None
