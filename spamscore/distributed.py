@@ -9,8 +9,10 @@ work runs in three steps, all on the workers:
    its own memory (a Dask future); only the per-message status (read or not)
    comes back to the client;
 2. **counts**: the client numbers the readable messages in input order and
-   assigns them to the same stratified cross-validation folds
-   :func:`spamscore.scoring.train` would use; each worker counts its shard
+   assigns them to the cross-validation folds one-process training uses
+   (:func:`spamscore.scoring.train`'s up to :data:`spamscore.batch.SAMPLE`
+   messages, :class:`~spamscore.batch.FoldAssigner`'s past it, when only the
+   :class:`~spamscore.batch.Reservoir` sample is calibrated on); each worker counts its shard
    per fold (vocabulary + spam/ham document counts, one column per fold), and
    the partial counts are summed pairwise on the workers (a tree);
 3. **calibration**: the summed table goes to every worker once; the counts of
@@ -43,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch import TrainReport
+from .batch import SAMPLE, FoldAssigner, Reservoir, TrainReport
 from .corpus import Item, iter_source, read_index
 from .errors import SpamscoreError
 from .features import FEATURE_VERSION, FeatureOptions, extract
@@ -297,9 +299,11 @@ def _fold_models(total: FoldCounts, key: str, nb_params: dict) -> tuple[list[Tok
     return cached
 
 
-def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_params: dict) -> np.ndarray:
-    """Cross-validated ``(logit I, z, S, S_text, S_meta)`` of a shard's documents: the code of
-    one-process training (``scoring._fold_evidence``) on this worker's documents."""
+def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_params: dict,
+              keep: np.ndarray | None = None) -> np.ndarray:
+    """Cross-validated ``(logit I, z, S, S_text, S_meta)`` of a shard's documents (those ``keep``
+    marks, when given: the calibration sample): the code of one-process training
+    (``scoring._fold_evidence``) on this worker's documents."""
     from .scoring import _doc_rows, _fold_evidence
 
     nbs, vocab, meta = _fold_models(total, key, nb_params)
@@ -310,10 +314,10 @@ def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_
     out = np.zeros((len(shard.docs), 5))
     fold_of = np.asarray(folds)
     for k, nb in enumerate(nbs):
-        which = np.flatnonzero(fold_of == k)
+        which = np.flatnonzero((fold_of == k) if keep is None else (fold_of == k) & keep)
         if len(which):
             out[which] = _fold_evidence(nb, rows, which, meta)
-    return out
+    return out if keep is None else out[keep]
 
 
 def _forget_fold_models() -> None:
@@ -421,8 +425,9 @@ class DaskTrainReport(TrainReport):
 def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None = None,
                limits: Limits = DEFAULT_LIMITS, folds: int = 5, seed: int = 0, target_fpr: float = 0.001,
                target_fnr: float = 0.01, nb_params: dict | None = None, meta: dict | None = None,
-               shard_size: int | None = None) -> tuple[Model, DaskTrainReport]:
-    """Train on a Dask cluster; the model equals :func:`spamscore.batch.train_items` on the same items."""
+               shard_size: int | None = None, sample: int = SAMPLE) -> tuple[Model, DaskTrainReport]:
+    """Train on a Dask cluster; the model equals :func:`spamscore.batch.train_items` on the same items
+    (with the same ``sample``: past it, the same stream folds and calibration sample)."""
     from ._fit import stratified_folds
 
     t0 = time.perf_counter()
@@ -442,13 +447,32 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
         for f in shard_f:
             f.cancel()
         raise DistributedError("expected both spam and ham examples to train on")
-    # the folds of spamscore.scoring.train (_cv_statistics), assigned here
     n_folds = min(folds, int(min(y.sum(), len(y) - y.sum())))
     fold_of = np.zeros(len(y), dtype=np.int64)
-    if n_folds >= 2:
-        for k, test_idx in enumerate(stratified_folds(y, n_folds, seed)):
-            fold_of[test_idx] = k
-    width = max(n_folds, 1)
+    keep = order = None
+    if len(y) <= sample:
+        # the folds of spamscore.scoring.train (_cv_statistics), assigned here
+        if n_folds >= 2:
+            for k, test_idx in enumerate(stratified_folds(y, n_folds, seed)):
+                fold_of[test_idx] = k
+        width = max(n_folds, 1)
+    else:
+        # past the sample: the folds and the calibration sample of batch.StreamingCounts,
+        # which depend on the labels' order and the seed only
+        assign = FoldAssigner(folds if folds >= 2 else 1, seed)
+        fold_of[:] = [assign(v) for v in y.tolist()]
+        width = assign.folds
+        res = Reservoir(sample, seed)
+        kept = np.zeros(sample, dtype=np.int64)
+        for i in range(len(y)):
+            s = res.slot(i)
+            if s is not None:
+                kept[s] = i
+        keep = np.zeros(len(y), dtype=bool)
+        keep[kept] = True
+        order = np.argsort(np.argsort(kept))   # slot s's row among the kept messages in input order
+        if not 0 < int(y[kept].sum()) < sample:
+            n_folds = 0                        # a sample of one class: no calibration (as one process)
     bounds = np.concatenate(([0], np.cumsum(sizes)))
     shard_folds = [fold_of[bounds[i]:bounds[i + 1]] for i in range(len(shards))]
     counts = [client.submit(_count_shard, f, sf, width, pure=False) for f, sf in zip(shard_f, shard_folds)]
@@ -456,11 +480,15 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
     cal, spam_cut, ham_cut = Calibration(), 0.9, 0.2
     if n_folds >= 2:
         key = f"{time.time_ns()}-{id(total_f)}"
-        parts = [client.submit(_cv_shard, f, sf, total_f, key, nb_params, pure=False)
-                 for f, sf in zip(shard_f, shard_folds)]
+        shard_keep = [None if keep is None else keep[bounds[i]:bounds[i + 1]] for i in range(len(shards))]
+        parts = [client.submit(_cv_shard, f, sf, total_f, key, nb_params, sk, pure=False)
+                 for f, sf, sk in zip(shard_f, shard_folds, shard_keep)]
         stats = np.concatenate([p for p in client.gather(parts) if len(p)]) if len(y) else np.zeros((0, 5))
+        y_cal = y
+        if keep is not None:   # in the sample's slot order, as one process holds it
+            stats, y_cal = stats[order], y[kept]
         # the calibration of spamscore.scoring.train, on the same statistics
-        cal, spam_cut, ham_cut = calibrate(stats, y, target_fpr, target_fnr)
+        cal, spam_cut, ham_cut = calibrate(stats, y_cal, target_fpr, target_fnr)
     total: FoldCounts = total_f.result()
     for f in shard_f:
         f.release()
@@ -470,6 +498,8 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
                          int(total.n_spam.sum()), int(total.n_ham.sum()), nb_params)
     meta = dict(meta or {})
     meta.setdefault("trained_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    if keep is not None:
+        meta.setdefault("calibration_sample", sample)
     model = Model(nb, calibration=cal, spam_cutoff=spam_cut, ham_cutoff=ham_cut, options=options,
                   limits=limits, meta=meta)
     n_spam = int(y.sum())

@@ -1,0 +1,243 @@
+"""Streaming training (issue 16, item 4): counts in a table, calibration on a bounded sample.
+
+Below the sample size the model must be the one ``scoring.train`` makes from
+every message's feature list (same counts, calibration and cut-offs to the
+last bit); past it, the counts are still every message's, and what is kept per
+message is bounded by the sample.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spamscore.batch import FoldAssigner, Reservoir, StreamingCounts, extract_items, train_items
+from spamscore.corpus import iter_index
+from spamscore.model import TokenNB
+from spamscore.scoring import Model, calibrate, train
+
+SPAM_WORDS = "free money offer click winner cash prize loan cheap pills urgent bonus casino".split()
+HAM_WORDS = "meeting patch review lunch kernel build report thanks agenda release python debian draft".split()
+COMMON = "the and you for with this that have from your about will".split()
+
+
+def _message(rng: random.Random, n: int, spam: bool) -> bytes:
+    pool = SPAM_WORDS if spam else HAM_WORDS
+    words = [rng.choice(pool if rng.random() < 0.5 else COMMON) for _ in range(rng.randint(20, 80))]
+    words += [f"w{rng.randint(0, 400)}" for _ in range(rng.randint(3, 15))]
+    subject = " ".join(rng.choice(pool) for _ in range(3))
+    sender = "promo@deals.example" if spam and rng.random() < 0.7 else f"user{n % 7}@lists.example.org"
+    return (f"From: {sender}\nTo: me@example.org\nSubject: {subject}\nMessage-ID: <{n}@example>\n\n"
+            f"{' '.join(words)}\n").encode()
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("stream")
+    rng = random.Random(11)
+    lines = []
+    for n in range(120):
+        spam = n % 3 == 0
+        (root / f"{n:03d}.eml").write_bytes(_message(rng, n, spam))
+        lines.append(f"{n:03d}.eml\t{'spam' if spam else 'ham'}")
+    (root / "index.tsv").write_text("\n".join(lines) + "\n")
+    return root / "index.tsv"
+
+
+def _docs(index):
+    docs, labels = [], []
+    for item, feats in extract_items(iter_index(index)):
+        docs.append(feats)
+        labels.append(item.label)
+    return docs, labels
+
+
+def _counts(nb: TokenNB) -> dict:
+    return {t: (int(nb.spam_counts_[i]), int(nb.ham_counts_[i])) for t, i in nb.vocabulary_.items()}
+
+
+def _assert_same_model(a: Model, b: Model) -> None:
+    assert _counts(a.nb) == _counts(b.nb)
+    assert (a.nb.n_spam_, a.nb.n_ham_) == (b.nb.n_spam_, b.nb.n_ham_)
+    assert a.calibration == b.calibration                       # exact, not approximately
+    assert (a.spam_cutoff, a.ham_cutoff) == (b.spam_cutoff, b.ham_cutoff)
+
+
+@pytest.mark.parametrize("folds", [5, 3, 0])
+def test_below_the_sample_the_model_is_train_on_feature_lists(index, folds):
+    docs, labels = _docs(index)
+    want = train(docs, labels, folds=folds)
+    got, rep = train_items(iter_index(index), folds=folds)
+    _assert_same_model(got, want)
+    assert (rep.spam, rep.ham) == (40, 80)
+    assert "calibration_sample" not in got.meta
+
+
+def test_in_small_batches_and_at_exactly_the_sample_size(index):
+    docs, labels = _docs(index)
+    want = train(docs, labels)
+    acc = StreamingCounts(5, sample=len(docs))
+    y = [1 if lab == "spam" else 0 for lab in labels]
+    for i in range(0, len(docs), 7):
+        acc.add(docs[i:i + 7], y[i:i + 7])
+    assert not acc.streaming
+    _assert_same_model(acc.model(), want)
+
+
+SA = Path(os.environ.get("SA_CORPUS", "/tmp/sa_corpus"))
+SA_INDEX = Path(__file__).resolve().parent.parent / "data" / "spamassassin-public.tsv"
+
+
+@pytest.mark.skipif(not (SA / "spam").is_dir(), reason="the SpamAssassin corpus is not unpacked at $SA_CORPUS")
+def test_sa_train_half_model_is_unchanged():
+    """The SA train half (3,034 messages, below the sample): today's model, to the last bit."""
+    docs, labels = [], []
+    for item, feats in extract_items(iter_index(SA_INDEX, SA, "train")):
+        docs.append(feats)
+        labels.append(item.label)
+    want = train(docs, labels)
+    del docs
+    got, rep = train_items(iter_index(SA_INDEX, SA, "train"))
+    assert (rep.spam, rep.ham) == (945, 2089)
+    _assert_same_model(got, want)
+
+
+def test_past_the_sample_counts_are_every_messages_and_calibration_uses_the_sample(index):
+    docs, labels = _docs(index)
+    y = np.array([1 if lab == "spam" else 0 for lab in labels])
+    model, rep = train_items(iter_index(index), sample=45)
+    assert _counts(model.nb) == _counts(TokenNB().fit(docs, y))
+    assert (model.nb.n_spam_, model.nb.n_ham_) == (40, 80)
+    assert model.meta["calibration_sample"] == 45
+    # the calibration is fitted on the sample's out-of-fold statistics: recompute them
+    # independently (a TokenNB fitted per fold on the documents outside it)
+    slots = Reservoir(45, 0)
+    kept = {}
+    for i in range(len(docs)):
+        s = slots.slot(i)
+        if s is not None:
+            kept[s] = i
+    assign = FoldAssigner(5, 0)
+    fold_of = np.array([assign(int(v)) for v in y])
+    which = np.array([kept[s] for s in range(45)])
+    assert len(set(which.tolist())) == 45 and which.max() >= 45    # a sample, not the first 45
+    stats = np.zeros((45, 5))
+    for k in range(5):
+        out = np.flatnonzero(fold_of != k)
+        m = Model(TokenNB().fit([docs[i] for i in out], y[out]))
+        for j, i in enumerate(which):
+            if fold_of[i] == k:
+                stats[j] = m.family_evidence(docs[i])
+    cal, spam_cut, ham_cut = calibrate(stats, y[which], 0.001, 0.01)
+    for name in ("w_s", "w_text", "w_meta", "bias"):
+        assert getattr(model.calibration, name) == pytest.approx(getattr(cal, name), rel=1e-9, abs=1e-12)
+    assert (model.spam_cutoff, model.ham_cutoff) == pytest.approx((spam_cut, ham_cut), rel=1e-9)
+    again, _ = train_items(iter_index(index), sample=45)
+    assert again.calibration == model.calibration                     # seeded: the same sample each time
+
+
+def test_what_is_kept_is_bounded_by_the_sample_and_the_vocabulary():
+    """Memory grows with the vocabulary: 20,000 messages over a fixed vocabulary keep 50 rows
+    and a table of at most 1.5 x the vocabulary, the same as after 2,000."""
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(500)]
+    acc = StreamingCounts(5, sample=50)
+    sizes = []
+    for batch in range(80):
+        docs = [rng.sample(words, rng.randint(5, 40)) for _ in range(250)]
+        acc.add(docs, [rng.randint(0, 1) for _ in docs])
+        if batch in (7, 79):
+            acc.counts()
+            sizes.append((len(acc.rows), acc._table.shape[0], sum(r.nbytes for r in acc.rows) <= 50 * 40 * 4))
+    assert acc.n == 20_000 and acc.streaming
+    assert sizes[0][0] == sizes[1][0] == 50 and sizes[0][2] and sizes[1][2]
+    assert sizes[0][1] == sizes[1][1] <= 1.5 * len(acc.vocab)
+    spam, ham, n_spam, n_ham = acc.counts()
+    assert int(n_spam.sum() + n_ham.sum()) == 20_000
+    assert int(spam.sum() + ham.sum()) > 20_000 * 5
+
+
+def test_folds_are_stratified_and_seeded():
+    y = [1] * 37 + [0] * 63
+    random.Random(2).shuffle(y)
+    a = FoldAssigner(5, 0)
+    folds = np.array([a(v) for v in y])
+    y = np.array(y)
+    for c in (0, 1):
+        per = np.bincount(folds[y == c], minlength=5)
+        assert per.max() - per.min() <= 1
+    b = FoldAssigner(5, 0)
+    assert [b(v) for v in y.tolist()] == folds.tolist()
+    c = FoldAssigner(5, 1)
+    assert [c(v) for v in y.tolist()] != folds.tolist()
+
+
+def test_reservoir_is_uniform_enough_and_depends_only_on_the_seed():
+    hits = np.zeros(1000)
+    for seed in range(200):
+        r = Reservoir(100, seed)
+        kept = [None] * 100
+        for i in range(1000):
+            s = r.slot(i)
+            if s is not None:
+                kept[s] = i
+        hits[kept] += 1
+    # each message is kept with probability 0.1: 20 of 200 runs; the first and last tenth alike
+    assert 15 < hits[:100].mean() < 25 and 15 < hits[-100:].mean() < 25
+
+
+def test_batches_must_match_their_labels():
+    with pytest.raises(ValueError, match="expected 2 labels"):
+        StreamingCounts().add([["a"], ["b"]], [1])
+
+
+def test_dask_past_the_sample_gives_the_one_process_model(index):
+    """The Dask client assigns the same stream folds and picks the same sample: the same model."""
+    pytest.importorskip("dask.distributed")
+    from dask.distributed import Client, LocalCluster
+
+    from spamscore.distributed import plan_index, train_dask
+
+    one, _ = train_items(iter_index(index), sample=45)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address="127.0.0.1:0", memory_limit="1GiB", silence_logs=40)
+    try:
+        with Client(cluster) as client:
+            two, rep = train_dask(plan_index(index), client, sample=45, shard_size=25)
+    finally:
+        cluster.close()
+    assert rep.shards > 1
+    _assert_same_model(one, two)
+    assert two.meta["calibration_sample"] == 45
+
+
+@pytest.mark.parametrize("sample", [45, 1000])
+def test_two_jobs_count_what_one_job_counts(index, sample):
+    """With --jobs 2 the workers send each chunk's token list once and per-message indices into it."""
+    one, _ = train_items(iter_index(index), sample=sample)
+    two, rep = train_items(iter_index(index), sample=sample, jobs=2)
+    _assert_same_model(one, two)
+    assert (rep.spam, rep.ham) == (40, 80)
+
+
+def test_chunks_with_newline_tokens_leave_them_out():
+    acc = StreamingCounts(0, sample=10)
+    tokens = ["a", "b\nc", "d"]
+    acc.add_chunk([(tokens, np.array([0, 1, 2])), (tokens, np.array([1]))], [1, 0])
+    spam, ham, n_spam, n_ham = acc.counts()
+    assert "b\nc" not in acc.vocab
+    assert [r.tolist() for r in acc.rows] == [[acc.vocab["a"], acc.vocab["d"]], []]
+    assert int(spam.sum()) == 2 and int(ham.sum()) == 0 and (int(n_spam.sum()), int(n_ham.sum())) == (1, 1)
+
+
+def test_an_unlabelled_item_is_a_corpus_error():
+    from spamscore.corpus import Item
+    from spamscore.errors import CorpusError
+
+    raw = _message(random.Random(1), 1, False)
+    with pytest.raises(CorpusError, match="expected the label"):
+        train_items([Item("a.eml", raw, "spam"), Item("b.eml", raw, None)])
