@@ -118,13 +118,11 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def run_clients(cmd_for, messages: list[bytes], clients: int) -> tuple[float, list[float], list[int]]:
-    """Run ``cmd_for(i)`` with message i on stdin from ``clients`` threads: (wall s, latencies, exit codes)."""
+def _pool(n: int, clients: int, one) -> float:
+    """Call ``one(i)`` for i in range(n) from ``clients`` threads, each taking the next index; the wall seconds."""
     q: queue.Queue = queue.Queue()
-    for i in range(len(messages)):
+    for i in range(n):
         q.put(i)
-    lat = [0.0] * len(messages)
-    codes = [0] * len(messages)
 
     def work():
         while True:
@@ -132,10 +130,7 @@ def run_clients(cmd_for, messages: list[bytes], clients: int) -> tuple[float, li
                 i = q.get_nowait()
             except queue.Empty:
                 return
-            t = time.perf_counter()
-            r = subprocess.run(cmd_for(i), input=messages[i], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            lat[i] = time.perf_counter() - t
-            codes[i] = r.returncode
+            one(i)
 
     threads = [threading.Thread(target=work) for _ in range(clients)]
     t0 = time.perf_counter()
@@ -143,37 +138,37 @@ def run_clients(cmd_for, messages: list[bytes], clients: int) -> tuple[float, li
         t.start()
     for t in threads:
         t.join()
-    return time.perf_counter() - t0, lat, codes
+    return time.perf_counter() - t0
+
+
+def run_clients(cmd_for, messages: list[bytes], clients: int) -> tuple[float, list[float], list[int]]:
+    """Run ``cmd_for(i)`` with message i on stdin from ``clients`` threads: (wall s, latencies, exit codes)."""
+    lat = [0.0] * len(messages)
+    codes = [0] * len(messages)
+
+    def one(i: int) -> None:
+        t = time.perf_counter()
+        r = subprocess.run(cmd_for(i), input=messages[i], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        lat[i] = time.perf_counter() - t
+        codes[i] = r.returncode
+
+    return _pool(len(messages), clients, one), lat, codes
 
 
 def raw_clients(port: int, messages: list[bytes], clients: int) -> tuple[float, list[int]]:
     """The same CHECK requests from ``clients`` threads over plain sockets (no process per message):
     (wall s, 1 for spam / 0 / -1 for an error reply, per message)."""
-    q: queue.Queue = queue.Queue()
-    for i in range(len(messages)):
-        q.put(i)
     out = [0] * len(messages)
 
-    def work():
-        while True:
-            try:
-                i = q.get_nowait()
-            except queue.Empty:
-                return
-            raw = messages[i]
-            with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-                s.sendall(b"CHECK SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(raw) + raw)
-                s.shutdown(socket.SHUT_WR)
-                reply = b"".join(iter(lambda: s.recv(65536), b""))
-            out[i] = 1 if b"Spam: True" in reply else (0 if b"Spam: False" in reply else -1)
+    def one(i: int) -> None:
+        raw = messages[i]
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+            s.sendall(b"CHECK SPAMC/1.5\r\nContent-length: %d\r\n\r\n" % len(raw) + raw)
+            s.shutdown(socket.SHUT_WR)
+            reply = b"".join(iter(lambda: s.recv(65536), b""))
+        out[i] = 1 if b"Spam: True" in reply else (0 if b"Spam: False" in reply else -1)
 
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return time.perf_counter() - t0, out
+    return _pool(len(messages), clients, one), out
 
 
 def pct(xs, q):
