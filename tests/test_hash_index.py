@@ -122,9 +122,14 @@ def test_the_extensions_are_built_where_a_compiler_is():
     if not os.path.exists(header):
         pytest.skip(f"no Python headers ({header}): the Python code is used")
     import spamscore
+    from spamscore import _native
 
+    # every helper _native knows; in a checkout, every spamscore/_*.c must be one of them (an installed
+    # wheel carries no C sources)
+    names = sorted(_native.NAMES)
     pkg = os.path.dirname(spamscore.__file__)
-    names = sorted(os.path.splitext(f)[0] for f in os.listdir(pkg) if f.startswith("_") and f.endswith(".c"))
+    sources = {os.path.splitext(f)[0] for f in os.listdir(pkg) if f.startswith("_") and f.endswith(".c")}
+    assert sources <= set(names), f"helpers _native does not know: {sorted(sources - set(names))}"
     assert "_speedups" in names
     missing = []
     for name in names:
