@@ -335,6 +335,7 @@ class Model:
         clues = []
         if max_clues > 0 and len(idx):
             sc = self.nb._get_scorer()
+            idx = np.sort(idx)  # clues of equal weight in row order: the same in every process (as explain's)
             weights = sc.log_odds[idx]
             order = np.argsort(-np.abs(weights), kind="stable")[:max_clues]
             clues = list(map(Clue, sc.tokens.take(idx[order]), weights[order].tolist()))

@@ -532,7 +532,10 @@ def test_spamc_report_symbols_process_headers(spamc, tcp_server, samples, small_
     m, v, pts = _expected(small_model_path, spam)
     r = run_spamc(spamc, where, ["-R"], spam)
     out = r.stdout.decode()
-    assert out.startswith(f"{pts:.1f}/5.0\n") and "Content analysis details" in out and v.clues[0].feature in out
+    # the strongest clue is reported (clues of equal weight may come in another order in the server's process:
+    # the order of tied clues follows the vocabulary's, which follows the process's string hashes)
+    top = [c.feature for c in v.clues if abs(c.weight) == abs(v.clues[0].weight)]
+    assert out.startswith(f"{pts:.1f}/5.0\n") and "Content analysis details" in out and any(t in out for t in top)
     r = run_spamc(spamc, where, ["-y"], spam)
     assert r.stdout.decode() == symbols(v, 10) and "," in r.stdout.decode()
     r = run_spamc(spamc, where, [], spam)                       # PROCESS
