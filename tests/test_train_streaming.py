@@ -103,7 +103,18 @@ def test_sa_train_half_model_is_unchanged():
     del docs
     got, rep = train_items(iter_index(SA_INDEX, SA, "train"))
     assert (rep.spam, rep.ham) == (945, 2089)
-    _assert_same_model(got, want)
+    from spamscore import _native
+
+    if not _native.PURE:
+        _assert_same_model(got, want)
+        return
+    # With the Python reference (SPAMSCORE_PURE=1) the two ways may number the vocabulary in another order (a
+    # set's iteration order follows its insertion history), and a message with more than max_clues clues keeps
+    # its strongest ones with ties broken by row: the same counts, a calibration equal to ~1e-9.
+    assert _counts(got.nb) == _counts(want.nb)
+    assert (got.nb.n_spam_, got.nb.n_ham_) == (want.nb.n_spam_, want.nb.n_ham_)
+    for name, value in vars(want.calibration).items():
+        assert getattr(got.calibration, name) == pytest.approx(value, rel=1e-8, abs=1e-10), name
 
 
 def test_past_the_sample_counts_are_every_messages_and_calibration_uses_the_sample(index):
