@@ -29,7 +29,7 @@ newsletters, and the Message-ID and Date that the sending system adds.
 Campaign mode (the default, ``unsent=True``): the message is scored as it will
 look on arrival, without the features only delivery creates (Received
 chain, trace headers, a receiver's Authentication-Results:
-:func:`spamscore.features.profiles.drop_unsent`), and a missing Message-ID or
+``FeatureOptions(unsent=True)``, :mod:`spamscore.features.profiles`), and a missing Message-ID or
 Date is a note, since the sending system adds them.  ``unsent=False`` judges a
 received message as it is.
 
@@ -191,7 +191,7 @@ def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues:
     """Score ``raw`` and check it as a campaign message.
 
     ``unsent`` (default): score it as it will look on arrival, without the
-    features only delivery creates (:func:`~spamscore.features.profiles.drop_unsent`);
+    features only delivery creates (``FeatureOptions(unsent=True)``, as ``Model.score(raw, unsent=True)``);
     False judges a received message as it is.  ``bulk``: whether it is bulk
     mail (one-click unsubscribe required); None decides from the message
     (:func:`looks_bulk`).  ``resolver`` (a ``txt(name) -> list[str]``
@@ -205,11 +205,8 @@ def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues:
     analysis = analyze(pm, model.options)
     from .features import extract
 
-    feats = extract(pm, model.options, analysis)
-    if unsent:
-        from .features.profiles import drop_unsent
-
-        feats = drop_unsent(feats)
+    # unsent: extracted as Model.score(raw, unsent=True) extracts (delivery features left out)
+    feats = extract(pm, model.unsent_options if unsent else model.options, analysis)
     verdict, toks, weights = model.explain(feats)  # one clue lookup for the verdict and the explanations
     pairs = sorted(zip(toks, weights.tolist()), key=lambda tw: (-abs(tw[1]), tw[0]))  # ties: stable order
     ctx = _Context(pm, analysis)

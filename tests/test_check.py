@@ -825,33 +825,35 @@ DELIVERED = (b"Received: from mx.example.net by mail.example.org; Tue, 4 Mar 202
              b"Received-SPF: pass (example.org: domain of example-shop.com designates 192.0.2.1)\n" + CLEAN)
 
 
-def test_check_drops_delivery_features_through_drop_unsent(model, monkeypatch):
-    """check_message applies spamscore.features.profiles.drop_unsent before explaining (a stub records it)."""
-    import spamscore.features.profiles as profiles
+def test_check_leaves_delivery_features_out_as_model_score_unsent_does(model, monkeypatch):
+    """check_message extracts with the model's unsent options: the verdict of Model.score(raw, unsent=True)."""
+    import spamscore.features as features
 
-    seen = []
+    used = []
+    real = features.extract
 
-    def stub(features):
-        seen.append(list(features))
-        return [f for f in features if not f.startswith(("received:", "hdr:received", "auth:", "spf-hdr:",
-                                                          "hdr:authentication-results", "hdr:received-spf"))]
+    def spy(pm, options, *args, **kwargs):
+        used.append(options)
+        return real(pm, options, *args, **kwargs)
 
-    monkeypatch.setattr(profiles, "drop_unsent", stub)
+    monkeypatch.setattr(features, "extract", spy)
     rep = check_message(DELIVERED, model, now=NOW)
-    assert len(seen) == 1 and "hdr:received-count:1" in seen[0]
-    kept = stub(seen[0])
-    assert rep.probability == model.score_features(kept).probability
+    assert [o.unsent for o in used] == [True]
+    full = extract(parse(DELIVERED), model.options)
+    kept = extract(parse(DELIVERED), model.unsent_options)
+    assert "hdr:received-count:1" in full and not [f for f in kept if f.startswith(("received:", "hdr:received"))]
+    assert rep.probability == model.score_features(kept).probability == model.score(DELIVERED, unsent=True).probability
     assert not [c for c in rep.spammy + rep.hammy if c.feature.startswith(("received:", "hdr:received"))]
     assert rep.unsent and rep.to_dict()["scored_as"] == "unsent"
-    seen.clear()
+    used.clear()
     rep = check_message(DELIVERED, model, now=NOW, unsent=False)
-    assert seen == []  # --delivered: every feature counts
-    assert rep.probability == model.score_features(extract(parse(DELIVERED), model.options)).probability
+    assert [o.unsent for o in used] == [False]
+    assert rep.probability == model.score_features(full).probability   # --delivered: every feature counts
     assert rep.to_dict()["scored_as"] == "delivered"
 
 
 def test_unsent_scores_like_the_message_without_its_delivery_headers(model):
-    """With the real drop_unsent: a delivered copy, checked as a campaign, scores as the unsent original."""
+    """A delivered copy, checked as a campaign, scores as the unsent original."""
     assert check_message(DELIVERED, model, now=NOW).probability == check_message(CLEAN, model, now=NOW).probability
 
 

@@ -51,7 +51,7 @@ class FeatureOptions:
     # or "portable".  Stored in the model file.
     profile: str = "full"
     # Campaign mode: the message has not been sent; features that only exist
-    # after delivery are left out (see .profiles.drop_unsent).
+    # after delivery are left out (.profiles.UNSENT_PREFIXES).
     unsent: bool = False
 
     def __post_init__(self):

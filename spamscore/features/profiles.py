@@ -23,18 +23,15 @@ model was trained on.  Dropping happens after extraction (a filter on
 prefixes), so the families themselves stay defined in one place each.
 
 Campaign mode: a message that has not been sent yet has no delivery
-headers.  :func:`drop_unsent` removes the features that only exist after
-delivery (the Received chain, trace headers, a receiver's
+headers.  ``FeatureOptions(unsent=True)`` leaves out the features that only
+exist after delivery (the Received chain, trace headers, a receiver's
 Authentication-Results), so that their absence is no evidence either way
 (the model only counts features that are present).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-__all__ = ["FAMILIES", "PROFILES", "PORTABLE_DROPS", "UNSENT_PREFIXES", "drop_families", "drop_unsent",
-           "check_profile"]
+__all__ = ["FAMILIES", "PROFILES", "PORTABLE_DROPS", "UNSENT_PREFIXES", "check_profile"]
 
 # Feature families by prefix.  Used by training/cross_corpus.py --families
 # (one run per family left out) and by the profiles below.
@@ -103,15 +100,3 @@ def check_profile(profile: str) -> str:
 
         raise InputError(f"expected a feature profile among {', '.join(sorted(PROFILES))}, got {profile!r}")
     return profile
-
-
-def drop_families(features: Iterable[str], prefixes: tuple[str, ...]) -> list[str]:
-    """The features that start with none of ``prefixes``."""
-    if not prefixes:
-        return list(features)
-    return [f for f in features if not f.startswith(prefixes)]
-
-
-def drop_unsent(features: Iterable[str]) -> list[str]:
-    """The features of a message as it stands before sending: delivery features removed."""
-    return [f for f in features if not f.startswith(UNSENT_PREFIXES)]
