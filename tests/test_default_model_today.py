@@ -36,18 +36,35 @@ def test_the_campaign_fixtures_are_ham_sent_or_unsent(default_model, name):
     assert default_model.score(raw, unsent=True).label == "ham"
 
 
-@pytest.mark.parametrize("row", _rows("ham"), ids=lambda r: r["path"])
-def test_legitimate_mail_is_never_spam(receiving_model, row):
-    assert receiving_model.score((FIXTURES / "modern" / row["path"]).read_bytes()).label != "spam"
+# The campaign fixtures that are legitimate mail (the others are built to fail every check).
+LEGITIMATE_CAMPAIGNS = CAMPAIGNS + ["esp-tracked-newsletter.eml", "transactional-receipt.eml", "announcement-images.eml"]
 
 
-def test_most_legitimate_mail_is_ham_and_most_spam_is_not(receiving_model):
-    ham = [receiving_model.score((FIXTURES / "modern" / r["path"]).read_bytes()).label for r in _rows("ham")]
-    spam = [receiving_model.score((FIXTURES / "modern" / r["path"]).read_bytes()).label for r in _rows("spam")]
-    # measured with the shipped model: 29 of 33 ham are ham; 19 of 22 spam are spam or unsure
-    assert ham.count("ham") >= 0.85 * len(ham), ham
-    assert len(spam) - spam.count("ham") >= 0.8 * len(spam), spam
+def _legitimate() -> list[Path]:
+    return [FIXTURES / "modern" / r["path"] for r in _rows("ham")] + \
+        [FIXTURES / "campaigns" / n for n in LEGITIMATE_CAMPAIGNS]
+
+
+@pytest.mark.parametrize("path", _legitimate(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_legitimate_mail_is_ham_received_and_unsent(receiving_model, path):
+    """Issue 18's done-means: every legitimate-bulk, transactional and Japanese fixture is ham, both as its
+    receiver scores it and as `check` scores it before sending (dev and judge rows alike)."""
+    raw = path.read_bytes()
+    received = receiving_model.score(raw)
+    unsent = receiving_model.score(raw, unsent=True)
+    assert (received.label, unsent.label) == ("ham", "ham"), (received.probability, unsent.probability,
+                                                              [c.feature for c in received.clues[:5]])
+
+
+def test_spam_is_seldom_ham(receiving_model):
+    for unsent in (False, True):
+        labels = [receiving_model.score((FIXTURES / "modern" / r["path"]).read_bytes(), unsent=unsent).label
+                  for r in _rows("spam")]
+        # measured with the shipped model: 22 of 24 spam or unsure received, 23 of 24 unsent
+        assert len(labels) - labels.count("ham") >= 0.9 * len(labels), (unsent, labels)
+        assert labels.count("spam") >= 0.75 * len(labels), (unsent, labels)
 
 
 def test_the_fixtures_are_there():
     assert len(_rows("ham")) >= 30 and len(_rows("spam")) >= 20
+    assert all(p.exists() for p in _legitimate())
