@@ -234,6 +234,12 @@ _DROPPED = ("script", "style", "noscript", "template", "title")
 # child's text, descendants and tail; not its own tail (as itertext()).
 _TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
 
+# The Python reference of _htmlscan.collect and the parts a reference of the walks needs (tests/).
+collect_py = _collect
+int_attr = _int_attr
+HIDDEN_STYLE = _HIDDEN_STYLE
+lxml_parser = _parser
+
 
 def html_features(info: HtmlInfo, plain_text_chars: int) -> list[str]:
     """HTML signal features (prefixed, bucketed)."""
