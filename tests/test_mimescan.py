@@ -28,12 +28,8 @@ def _snap(pm):
 
 
 def _ref(raw, limits=message.DEFAULT_LIMITS):
-    saved = message._mimescan
-    message._mimescan = None
-    try:
+    with eq.off((message, "_mimescan")):
         return parse(raw, limits)
-    finally:
-        message._mimescan = saved
 
 
 def _same(raw, limits=message.DEFAULT_LIMITS):

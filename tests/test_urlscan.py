@@ -20,20 +20,13 @@ pytestmark = pytest.mark.skipif(C is None, reason=native_reason("_urlscan"))
 
 
 def both(fn):
-    """fn() with the C module and with the Python reference: (C result, Python result)."""
-    saved = urls._urlscan
-    out = []
-    for mod in (C, None):
-        for f in (urls.parse_url, urls._url_tokens_cached, urls._link_mismatch_cached):
-            f.cache_clear()  # each path computes afresh
-        urls._urlscan = mod
-        try:
-            out.append(fn())
-        except Exception as e:  # the same exception either way
-            out.append(("raised", type(e)))
-        finally:
-            urls._urlscan = saved
-    return out[0], out[1]
+    """fn() with the C module and with the Python reference: (C result, Python result), each computed afresh."""
+    _clear_caches()
+    c = eq.outcome(fn)
+    _clear_caches()
+    with eq.off((urls, "_urlscan")):
+        p = eq.outcome(fn)
+    return c, p
 
 
 def py_tokens(url):
