@@ -16,6 +16,7 @@ from spamscore.features import FeatureOptions, analyze, extract
 from spamscore.features import tokens as T
 from spamscore.message import parse
 
+import equivalence as eq
 from conftest import fixture_bytes, native_reason
 
 B = T._bodyscan
@@ -41,14 +42,11 @@ BIGRAMS = st.sampled_from([False, True, "", "bi:", "é "])
 MAX_CHARS = st.sampled_from([200_000, 20_000, 2000, 50, 7, 1, 0, -3])
 
 
-def both(fn, monkeypatch):
-    """fn() with the C pass, then with the Python code."""
-    c = fn()
-    monkeypatch.setattr(T, "_bodyscan", None)
-    try:
-        py = fn()
-    finally:
-        monkeypatch.setattr(T, "_bodyscan", B)
+def both(fn, monkeypatch=None):
+    """fn() with the C pass, then with the Python code (an exception either way as its type's name)."""
+    c = eq.outcome(fn)
+    with eq.off((T, "_bodyscan")):
+        py = eq.outcome(fn)
     return c, py
 
 
@@ -207,18 +205,29 @@ def test_extract_and_analyze_either_way(name, monkeypatch):
         monkeypatch.setattr(T, "_bodyscan", B)
 
 
-def test_the_fixtures_either_way(monkeypatch):
-    import glob
-    import os
+_WORD_ARGS = [dict(), dict(bigrams=True), dict(prefix="subject:", max_chars=2000), dict(bigrams="bi:", max_chars=37)]
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    paths = sorted(glob.glob(os.path.join(here, "fixtures", "**", "*.eml"), recursive=True))
-    assert paths
-    for path in paths:
-        with open(path, "rb") as fh:
-            pm = parse(fh.read())
-        fc, fp = both(lambda: extract(pm), monkeypatch)
-        assert set(fc) == set(fp), path
+
+def test_corpus_fixtures_and_hostile_cases():
+    """analyze, body_tokens, words, subject_tokens and extract with _bodyscan and with the Python code
+    on every input of tests/equivalence.py (extract's list is compared as a multiset: its order is not
+    part of its contract, and the C pass adds words in another order)."""
+    switch = (T, "_bodyscan")
+    n = 0
+    for name, raw in eq.messages():
+        pm = parse(raw)
+        a = eq.compare(lambda: (lambda x: (x.plain_text, x.visible_text, x.urls, x.html, x.seq_chars))(analyze(pm)),
+                       switch, label=name)
+        texts = [a[0]] + ([a[1]] if a[3].parts else [])
+        for mc in (200_000, 20_000, 100):
+            eq.compare(lambda: T.body_tokens(list(texts), mc), switch, label=f"{name} body_tokens {mc}")
+        for text in texts[:2] + [pm.subject]:
+            for kw in _WORD_ARGS:
+                eq.compare(lambda: T.words(text[:50_000], **kw), switch, label=f"{name} words {kw}")
+        eq.compare(lambda: sorted(T.subject_tokens(pm.subject[:3000])), switch, label=name + " subject")
+        eq.compare(lambda: sorted(extract(pm)), switch, label=name + " extract")
+        n += 1
+    assert n > 60
 
 
 def test_every_bmp_character_is_what_the_python_code_makes_of_it(monkeypatch):

@@ -6,7 +6,6 @@ on any tag soup: dropped elements with tails, hidden elements inside hidden
 ones, what libxml2 puts after ``</html>``, links in links, odd attributes.
 """
 
-import glob
 import os
 import random
 import sys
@@ -18,6 +17,7 @@ from lxml import etree
 
 from spamscore.features import html as H
 
+import equivalence as eq
 from conftest import native_reason
 
 from spamscore import _native
@@ -218,30 +218,33 @@ def test_a_tree_it_does_not_model_falls_back_to_the_reference(monkeypatch):
     assert Declines.calls == 2
 
 
-def test_the_fixtures_match():
+def test_corpus_fixtures_and_hostile_cases():
+    """analyze_html as the pipeline calls it and with small bounds, on every input of tests/equivalence.py."""
     from spamscore.message import parse
 
-    here = os.path.dirname(os.path.abspath(__file__))
     n = 0
-    for path in sorted(glob.glob(os.path.join(here, "fixtures", "**", "*.eml"), recursive=True)):
-        with open(path, "rb") as f:
-            parts = parse(f.read()).html
+    for name, raw in eq.messages():
+        parts = parse(raw).html
         if parts:
             n += 1
-            assert_same(parts)
-    assert n > 0
+            for max_bytes, max_links in ((512 * 1024, 500), (2000, 7)):
+                eq.compare(lambda: H.analyze_html(parts, max_bytes=max_bytes, max_links=max_links),
+                           (H, "_htmlscan"), label=name)
+    assert n > 10
 
 
-def test_hostile_cases_match():
+def test_the_large_hostile_cases_match():
+    """The hostile cases above the harness' 512 KB (deep trees, a million images or links)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from hostile import hostile_cases
 
     from spamscore.message import parse
 
     for name, raw in hostile_cases(huge=False):
-        parts = parse(raw).html
-        if parts:
-            assert_same(parts)
+        if len(raw) > eq.MAX_HOSTILE:
+            parts = parse(raw).html
+            if parts:
+                assert_same(parts)
 
 
 def test_the_crude_fallback_is_untouched():

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from spamscore import message
 from spamscore.message import Limits, parse
 
+import equivalence as eq
 from conftest import native_reason
 
 needs_c = pytest.mark.skipif(message._mimescan is None,
@@ -27,12 +28,8 @@ def _snap(pm):
 
 
 def _ref(raw, limits=message.DEFAULT_LIMITS):
-    saved = message._mimescan
-    message._mimescan = None
-    try:
+    with eq.off((message, "_mimescan")):
         return parse(raw, limits)
-    finally:
-        message._mimescan = saved
 
 
 def _same(raw, limits=message.DEFAULT_LIMITS):
@@ -559,3 +556,29 @@ def test_split_mime_falls_back():
     assert ms.split_mime("str", 200, 30) is None
     for raw in _SPLIT_FIXED[:3] + [top + body.replace(b"x\n", b"x\r")]:
         _same(raw)
+
+
+# --------------------------------------------------------------------------
+# the corpus sample, the fixtures, the hostile cases and mutated messages (tests/equivalence.py)
+
+def _fields(raw, limits):
+    pm = parse(raw, limits)
+    return [(f, [(a.name, a.content_type, a.size) for a in pm.attachments] if f == "attachments" else getattr(pm, f))
+            for f in FIELDS]
+
+
+_SMALL = [Limits(max_headers=3), Limits(max_headers=0), Limits(max_headers=-1), Limits(max_bytes=300)]
+
+
+@needs_c
+def test_corpus_fixtures_hostile_and_mutated_messages():
+    """Every ParsedMessage field the same with _mimescan and with the Python code; mutated messages (header
+    blocks, multipart lines, Content-Type parameters) also with small limits."""
+    n = 0
+    for name, raw in eq.messages():
+        eq.compare(lambda: _fields(raw, message.DEFAULT_LIMITS), (message, "_mimescan"), label=name)
+        n += 1
+    for k, (name, raw) in enumerate(eq.mutated(600)):
+        eq.compare(lambda: _fields(raw, message.DEFAULT_LIMITS), (message, "_mimescan"), label=name)
+        eq.compare(lambda: _fields(raw, _SMALL[k % 4]), (message, "_mimescan"), label=f"{name} {_SMALL[k % 4]}")
+    assert n > 60

@@ -8,12 +8,12 @@ body words by token hash, the dense clue table) and of ``score_features``
 with the default model, floats written exactly (``float.hex``); the test
 compares the two outputs record by record.
 
-The messages: every test fixture, every case of ``tests/hostile.py`` up to
-512 KB, and, when the SpamAssassin tarball is at ``../shared/corpora/``
-(``$SPAMSCORE_CORPUS_TARBALL`` elsewhere), every 20th of its 6,046 messages
-(303).  This replaces training/experiments/speedups_equivalence.py, which
-CI never ran; each helper's own tests (test_bodyscan.py, test_mimescan.py,
-...) compare it alone on generated input.
+The messages: those of every equivalence test (tests/equivalence.py: every
+fixture, every hostile case up to 512 KB and every 20th of the SpamAssassin
+corpus' 6,046 messages when the corpus is at hand).  This replaced
+training/experiments/speedups_equivalence.py, which CI never ran; each
+helper's own tests (test_bodyscan.py, test_mimescan.py, ...) compare it alone
+on the same messages and on generated input.
 
 Run the harness by hand: ``python tests/test_native_equivalence.py DIR OUT [MODEL]``
 (DIR: a folder of messages; OUT: the JSON lines written; MODEL: a model file,
@@ -24,19 +24,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-TARBALL = Path(os.environ.get("SPAMSCORE_CORPUS_TARBALL",
-                              REPO.parent / "shared" / "corpora" / "spamassassin-public.tar.xz"))
-EVERY = 20           # every 20th corpus message
-MAX_HOSTILE = 512 * 1024
+import equivalence as eq
+
 
 
 def _records(folder: Path, out: Path, model_path: str) -> None:
@@ -73,28 +69,10 @@ def _features(raw: bytes) -> list[str]:
 
 
 def _write_messages(folder: Path) -> int:
-    """The fixtures, the hostile cases and the corpus sample as files of ``folder``; how many from the corpus."""
-    sys.path.insert(0, str(HERE))
-    import hostile
-
-    for i, path in enumerate(sorted((HERE / "fixtures").rglob("*.eml"))):
-        (folder / f"fixture-{i:03d}-{path.name}").write_bytes(path.read_bytes())
-    for name in hostile.CASE_NAMES:
-        if name in hostile.HUGE:
-            continue
-        raw = hostile.make_case(name)
-        if len(raw) <= MAX_HOSTILE:
-            (folder / f"hostile-{name}").write_bytes(raw)
-    n = 0
-    if TARBALL.is_file():
-        with tarfile.open(TARBALL, "r:xz") as tar:  # the names, then one more pass (no seeking back in xz)
-            chosen = set(sorted(m.name for m in tar if m.isfile())[::EVERY])
-        with tarfile.open(TARBALL, "r|xz") as tar:
-            for m in tar:
-                if m.name in chosen:
-                    (folder / f"corpus-{m.name.replace('/', '_')}").write_bytes(tar.extractfile(m).read())
-                    n += 1
-    return n
+    """The messages of tests/equivalence.py as files of ``folder``; how many from the corpus."""
+    for i, (name, raw) in enumerate(eq.messages()):
+        (folder / f"{i:04d}-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}").write_bytes(raw)
+    return len(eq.corpus_sample())
 
 
 def _model_path(folder: Path, tmp: Path) -> str:
@@ -154,8 +132,8 @@ def test_the_switch_turns_every_helper_off(both_ways):
 def test_features_and_scores_are_the_same_bit_for_bit(both_ways):
     compiled, pure, n_corpus = both_ways
     assert len(compiled) == len(pure) > 60
-    if os.environ.get("CI") and not TARBALL.is_file():
-        print(f"no corpus tarball at {TARBALL}: fixtures and hostile cases only")
+    if os.environ.get("CI") and not n_corpus:
+        print("no corpus (tests/equivalence.py): fixtures and hostile cases only")
     differ = []
     for c, p in zip(compiled[1:], pure[1:]):
         assert c["name"] == p["name"]
@@ -172,8 +150,8 @@ def test_features_and_scores_are_the_same_bit_for_bit(both_ways):
 
 def test_the_corpus_sample_was_compared(both_ways):
     _, _, n_corpus = both_ways
-    if not TARBALL.is_file():
-        pytest.skip(f"no corpus tarball at {TARBALL}")
+    if not n_corpus:
+        pytest.skip(f"no corpus (not at $SPAMSCORE_CORPUS, /tmp/sa_corpus or {eq.TARBALL})")
     assert n_corpus >= 300
 
 

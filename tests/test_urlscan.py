@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from spamscore.features import urls
 
+import equivalence as eq
 from conftest import native_reason
 
 C = urls._urlscan
@@ -19,24 +20,17 @@ pytestmark = pytest.mark.skipif(C is None, reason=native_reason("_urlscan"))
 
 
 def both(fn):
-    """fn() with the C module and with the Python reference: (C result, Python result)."""
-    saved = urls._urlscan
-    out = []
-    for mod in (C, None):
-        for f in (urls.parse_url, urls._url_tokens_cached, urls._link_mismatch_cached):
-            f.cache_clear()  # each path computes afresh
-        urls._urlscan = mod
-        try:
-            out.append(fn())
-        except Exception as e:  # the same exception either way
-            out.append(("raised", type(e)))
-        finally:
-            urls._urlscan = saved
-    return out[0], out[1]
+    """fn() with the C module and with the Python reference: (C result, Python result), each computed afresh."""
+    _clear_caches()
+    c = eq.outcome(fn)
+    _clear_caches()
+    with eq.off((urls, "_urlscan")):
+        p = eq.outcome(fn)
+    return c, p
 
 
 def py_tokens(url):
-    return urls._url_tokens_uncached(url)
+    return urls.url_tokens_py(url)
 
 
 def c_tokens(url):
@@ -254,3 +248,45 @@ def test_fixed_link_mismatch():
             assert c == p, (href, text)
     assert urls.link_mismatch("http://www.evil.example/login", "www.PayPal.com") == ("paypal.com", "evil.example")
     assert urls.link_mismatch("http://é.example/", "paypal.com") == ("paypal.com", "é.example")
+
+
+# ---- the corpus sample, the fixtures and the hostile cases (tests/equivalence.py) ----
+
+def _clear_caches():
+    """Each side computes every value itself (registered_domain, pure Python and shared, is kept)."""
+    for f in (urls.parse_url, urls._url_tokens_cached, urls._link_mismatch_cached):
+        f.cache_clear()
+
+
+def test_corpus_fixtures_and_hostile_cases():
+    """find_urls (split given and not, small limits), url_features, each URL's tokens, link_mismatch and
+    extract with _urlscan and with the Python code, on every input of tests/equivalence.py."""
+    from spamscore.features import analyze, extract
+    from spamscore.message import parse
+
+    switch = (urls, "_urlscan")
+    n = 0
+    for name, raw in eq.messages():
+        pm = parse(raw)
+        eq.compare(lambda: analyze(pm).urls, switch, label=name, before=_clear_caches)
+        with eq.off(switch):
+            a = analyze(pm)
+        texts = [a.plain_text] + ([a.visible_text] if a.visible_text is not None else [])
+        for text in texts:
+            low = text.lower()
+            seq = low.split()
+            for limit in (500, 3, 0):
+                for args in ((text, limit), (text, limit, low), (text, limit, low, seq)):
+                    eq.compare(lambda: urls.find_urls(*args), switch, label=f"{name} find_urls {limit} {len(args)}",
+                               before=_clear_caches)
+        for max_urls in (500, 2):
+            eq.compare(lambda: urls.url_features(a.urls, a.html.links, max_urls), switch, label=name,
+                       before=_clear_caches)
+        for u in a.urls[:50]:
+            eq.assert_same(C.url_tokens(u, urls.registered_domain, urls.SHORTENERS, urls.url_tokens_py),
+                           urls.url_tokens_py(u), f"{name} {u[:80]!r}")
+        for href, text in a.html.links[:50]:
+            eq.compare(lambda: urls.link_mismatch(href, text), switch, label=f"{name} {href[:80]!r}")
+        eq.compare(lambda: sorted(extract(pm)), switch, label=name + " extract", before=_clear_caches)
+        n += 1
+    assert n > 60

@@ -26,6 +26,7 @@ from spamscore.features import extract
 from spamscore.features import tokens as T
 from spamscore.message import parse
 
+import equivalence as eq
 from conftest import FIXTURES, fixture_bytes, make_message, native_reason
 from test_bodyscan import ANY_TEXT, ASCII_TEXT, LATIN1_TEXT, PREFIXES
 
@@ -202,6 +203,8 @@ def _messages():
     out += [make_message(rng, i % 2 == 0, i) for i in range(40)]
     out += [b"", b"\n\n", b"Subject: x\n\n" + "d\u00e9j\u00e0 vu caf\u00e9 “q” ".encode() * 50,
             b"Content-Type: text/html\n\n<p>free <b>money</b> now</p>"]
+    # the corpus sample and the hostile cases of tests/equivalence.py
+    out += [raw for _name, raw in eq.messages()]
     return out
 
 

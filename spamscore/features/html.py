@@ -82,8 +82,8 @@ def analyze_html(parts: list[str], max_bytes: int = 512 * 1024, max_links: int =
     Tree walks use lxml's C iterators (``iter(tag)``, ``itertext``) rather
     than a Python loop over every element: four times faster on the corpus.
     When built, ``_htmlscan`` does all of ``_collect`` in one read-only walk
-    over libxml2's nodes (same results: tests/test_htmlscan.py,
-    training/experiments/equiv_htmlscan.py); ``_collect`` is the reference
+    over libxml2's nodes (same results: tests/test_htmlscan.py, on the
+    inputs of tests/equivalence.py too); ``_collect`` is the reference
     and runs for the rare trees the compiled walk declines (returns None).
     """
     info = HtmlInfo()
@@ -233,6 +233,12 @@ _DROPPED = ("script", "style", "noscript", "template", "title")
 # The text nodes under an element in document order: its text, then each
 # child's text, descendants and tail; not its own tail (as itertext()).
 _TEXT_NODES = etree.XPath("descendant::text()", smart_strings=False)
+
+# The Python reference of _htmlscan.collect and the parts a reference of the walks needs (tests/).
+collect_py = _collect
+int_attr = _int_attr
+HIDDEN_STYLE = _HIDDEN_STYLE
+lxml_parser = _parser
 
 
 def html_features(info: HtmlInfo, plain_text_chars: int) -> list[str]:

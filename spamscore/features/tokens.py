@@ -495,6 +495,11 @@ def _header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DE
     return out
 
 
+# The Python references of the compiled loops, by public names (tests/test_hdrscan.py, test_speedups.py).
+header_tokens_py = _header_tokens
+word_tokens_py = _word_tokens
+
+
 _UPPER = bytes(range(65, 91))
 _LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 

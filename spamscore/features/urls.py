@@ -339,6 +339,9 @@ def _url_tokens_uncached(url: str) -> tuple[str, tuple[str, ...]] | None:
 _url_tokens_cached = lru_cache(maxsize=8192)(_url_tokens_uncached)
 _link_mismatch_cached = lru_cache(maxsize=8192)(link_mismatch)
 _CACHE_MAX_LEN = 2048  # longer keys are not cached (bounded memory on hostile input)
+# The Python references of _urlscan.url_tokens and _speedups.url_words, by public names (tests/).
+url_tokens_py = _url_tokens_uncached
+url_words_py = _url_words
 
 
 def _url_tokens(url: str) -> tuple[str, tuple[str, ...]] | None:
