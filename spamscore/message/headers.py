@@ -145,7 +145,11 @@ def split_headers(raw: bytes, limits: Limits, defects: list[str]) -> tuple[list[
 
 
 def split_headers_by_field(raw: bytes, pos: int, limits: Limits, defects: list[str]) -> tuple[list[tuple[str, str]], int]:
-    """Field by field: the body starts at the first line that is not a field."""
+    """Field by field from ``pos``: the body starts at the first line that is not a field.
+
+    split_headers' fallback for blocks its one-regex split cannot take (and the
+    reference its fast path is tested against, tests/test_features_tune.py).
+    """
     fields = []
     n = len(raw)
     while pos < n:
