@@ -1,6 +1,6 @@
 """The MIME splitter in spamscore.message: explicit expectations, and email's feedparser as an oracle.
 
-``message._MimeSplitter`` replaced ``email.message_from_bytes(policy=compat32)``
+``message.MimeSplitter`` replaced ``email.message_from_bytes(policy=compat32)``
 in ``parse``; it must build the same tree (content types, payload bytes,
 defect names) for the same bytes.
 """
@@ -12,7 +12,7 @@ from email import policy
 
 import pytest
 
-from spamscore.message import Limits, _MimeSplitter, parse
+from spamscore.message import Limits, MimeSplitter, parse
 
 H = b"From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
 
@@ -36,7 +36,7 @@ def _split_tree(raw: bytes):
         body = [node(c) for c in p.payload] if isinstance(p.payload, list) else p.payload
         return (p.content_type, body, p.defects)
 
-    return node(_MimeSplitter(raw).run())
+    return node(MimeSplitter(raw).run())
 
 
 def _mp(boundary: bytes, parts: list[bytes], ctype: bytes = b"multipart/mixed", close: bool = True,
@@ -174,7 +174,7 @@ def test_deep_nesting_limit():
 
 def test_rfc822_nesting_needs_no_recursion():
     raw = H + b"Content-Type: message/rfc822\r\n\r\n" * 3000 + b"Subject: x\r\n\r\nbody\r\n"
-    tree = _MimeSplitter(raw).run()
+    tree = MimeSplitter(raw).run()
     depth = 0
     while isinstance(tree.payload, list):
         tree, depth = tree.payload[0], depth + 1
