@@ -10,8 +10,8 @@ import time
 import pytest
 
 from postfix_fixture import HAM_SAMPLE, SPAM_SAMPLE, MilterThread, train_tiny_model
-from spamscore import milter as M
-from spamscore.milter import MilterConfig, encode, parse_listen, read_packet
+from spamscore.serve import milter as M
+from spamscore.serve.milter import MilterConfig, encode, parse_listen, read_packet
 from spamscore.scoring import Verdict
 
 FINAL = {b"a", b"c", b"r", b"t", b"y", b"d"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from postfix_fixture import HAM_SAMPLE, SPAM_SAMPLE, train_tiny_model
-from spamscore.pipe import filter_message, header_block_end, line_ending, mark_message
+from spamscore.serve.pipe import filter_message, header_block_end, line_ending, mark_message
 
 
 @pytest.fixture(scope="module")
@@ -328,6 +328,6 @@ def test_real_process_scoring_timeout(model_path):
 
 
 def test_pipe_module_does_not_import_typer():
-    code = "import sys, spamscore.pipe, spamscore.milter; print('typer' in sys.modules)"
+    code = "import sys, spamscore.serve.pipe, spamscore.serve.milter; print('typer' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.stdout.strip() == "False", p.stderr

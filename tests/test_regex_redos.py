@@ -160,7 +160,7 @@ PATTERNS = {**MODULE_PATTERNS, **INLINE_PATTERNS}
 # checks that the sources use them with .match only).
 ANCHORED = {
     "spamscore.message._HEADER_FIELD": "lines",    # message._split_headers, at each field start
-    "spamscore.pipe._FIELD_NAME": "lines",         # pipe._fields: .match(raw, line_start, line_end)
+    "spamscore.serve.pipe._FIELD_NAME": "lines",   # pipe._fields: .match(raw, line_start, line_end)
     "spamscore.message._CTYPE": "once",
     "spamscore.features.html._NUM": "once",
     "spamscore.features.auth._RESINFO": "once",
@@ -236,7 +236,8 @@ def _work(name: str, pattern: re.Pattern, n: int):
 
 
 def test_introspection_finds_every_pattern():
-    from spamscore import check, learn, message, pipe
+    from spamscore import check, learn, message
+    from spamscore.serve import pipe
     from spamscore.features import auth, html, tokens, urls
 
     found = {id(p) for p in MODULE_PATTERNS.values()}

@@ -20,7 +20,7 @@ import pytest
 
 from postfix_fixture import HAM_SAMPLE, SPAM_SAMPLE, free_port, train_tiny_model
 from spamscore.scoring import Model
-from spamscore.serving import Admission, parse_listen
+from spamscore.serve.serving import Admission, parse_listen
 from test_milter import MiniMTA, _wait, headers_of
 
 
@@ -104,7 +104,7 @@ def test_admission_per_peer_limit():
 
 
 def test_parse_listen_is_shared():
-    from spamscore import milter, spamd
+    from spamscore.serve import milter, spamd
 
     assert milter.parse_listen is spamd.parse_listen is parse_listen
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 
 from conftest import make_message, require_tool
-from spamscore.pipe import mark_message
-from spamscore.report import (HAM_POINTS, REQUIRED_POINTS, points_from_probability, spam_headers, spam_points,
+from spamscore.serve.pipe import mark_message
+from spamscore.serve.headers import (HAM_POINTS, REQUIRED_POINTS, points_from_probability, spam_headers, spam_points,
                               stars)
 from spamscore.scoring import Clue, Verdict
-from spamscore.spamd import (EX_DATAERR, EX_PROTOCOL, EX_SOFTWARE, EX_TEMPFAIL, EX_TIMEOUT, EX_UNAVAILABLE,
+from spamscore.serve.spamd import (EX_DATAERR, EX_PROTOCOL, EX_SOFTWARE, EX_TEMPFAIL, EX_TIMEOUT, EX_UNAVAILABLE,
                              OWN_HEADERS,
                              Request, SpamdConfig, SpamdError, SpamdServer, format_reply, inflate,
                              parse_header_line, parse_request_line, symbols)
@@ -422,7 +422,7 @@ def test_per_peer_limit_and_idle_timeout():
 def test_serve_command_passes_the_slot_options(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import spamscore.spamd as S
+    import spamscore.serve.spamd as S
     from spamscore.cli import app
 
     seen = {}

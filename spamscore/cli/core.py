@@ -14,7 +14,7 @@ import typer
 
 from ..batch import EXTRACTING, evaluate_items, score_items, train_items
 from ..corpus import check_index_files, index_base, iter_entries, iter_source, iter_sources, read_index
-from ..report import verdict_json, verdict_text
+from ..serve.headers import verdict_json, verdict_text
 from ..features import FeatureOptions
 from ..features.profiles import check_profile
 from ..message import Limits

@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import math
 
-from .scoring import Verdict
+from ..scoring import Verdict
 
 _JSONL = json.JSONEncoder(ensure_ascii=False).encode  # (json.dumps with options: a new encoder per call)
 

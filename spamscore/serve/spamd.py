@@ -55,10 +55,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .errors import SpamscoreError
+from ..errors import SpamscoreError
+from ..scoring import Model, Verdict
+from .headers import REQUIRED_POINTS, spam_headers, spam_points
 from .pipe import OWN_HEADERS as PIPE_OWN_HEADERS, header_block_end, mark_message
-from .report import REQUIRED_POINTS, spam_headers, spam_points
-from .scoring import Model, Verdict
 from .serving import Admission, Listener, check_slots, parse_listen, peer_of, supervise
 
 __all__ = [
@@ -564,7 +564,7 @@ class SpamdServer(Listener):
 
 
 def _learn_into(model_path: str):
-    from .learn import learn_messages
+    from ..learn import learn_messages
 
     def learn(items, *, spam: bool, forget: bool):
         return learn_messages(model_path, items, spam=spam, forget=forget, lock_timeout=10.0)

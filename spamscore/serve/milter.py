@@ -26,10 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .errors import SpamscoreError
+from ..errors import SpamscoreError
+from ..scoring import Model, Verdict
+from .headers import spam_headers
 from .pipe import fold_header, sanitize_header_value
-from .report import spam_headers
-from .scoring import Model, Verdict
 from .serving import Admission, Listener, check_slots, bind, parse_listen, peer_of, supervise
 
 __all__ = [

@@ -26,9 +26,9 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import SpamscoreError
-from .report import spam_headers
-from .scoring import Model, Verdict
+from ..errors import SpamscoreError
+from ..scoring import Model, Verdict
+from .headers import spam_headers
 
 __all__ = [
     "OWN_HEADERS", "FilterResult", "EXIT_SPAM", "EXIT_HAM", "EXIT_UNSURE", "EXIT_ERROR",
