@@ -277,7 +277,8 @@ def child_main(conn, parent_end, model_path: str, mem_bytes: int, learn_dir: str
         resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
     from spamscore.check import check_message
     from spamscore.learn import LearnResult, _apply, learn_messages
-    from spamscore.serve.pipe import filter_message, mark_message
+    from spamscore.serve.pipe import filter_message
+    from spamscore.serve.splice import mark_message
     from spamscore.scoring import load_model
 
     model = load_model(model_path)

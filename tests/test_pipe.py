@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from postfix_fixture import HAM_SAMPLE, SPAM_SAMPLE, train_tiny_model
-from spamscore.serve.pipe import filter_message, header_block_end, line_ending, mark_message
+from spamscore.serve.pipe import filter_message
+from spamscore.serve.splice import header_block_end, line_ending, mark_message
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""spamscore serve: the spamd protocol (spamscore.spamd), the points scale (report.py), the real spamc client.
+"""spamscore serve: the spamd protocol (spamscore.serve.spamd), the points scale (serve.headers), the real spamc client.
 
 Unit tests drive the codec and an in-process SpamdServer over loopback
 sockets; the integration tests start ``spamscore serve`` (TCP and a Unix
@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 
 from conftest import make_message, require_tool
-from spamscore.serve.pipe import mark_message
-from spamscore.serve.headers import (HAM_POINTS, REQUIRED_POINTS, points_from_probability, spam_headers, spam_points,
-                              stars)
 from spamscore.scoring import Clue, Verdict
+from spamscore.serve.headers import (HAM_POINTS, REQUIRED_POINTS, points_from_probability, spam_headers, spam_points,
+                                     stars)
 from spamscore.serve.spamd import (EX_DATAERR, EX_PROTOCOL, EX_SOFTWARE, EX_TEMPFAIL, EX_TIMEOUT, EX_UNAVAILABLE,
-                             OWN_HEADERS,
-                             Request, SpamdConfig, SpamdError, SpamdServer, format_reply, inflate,
-                             parse_header_line, parse_request_line, symbols)
+                                   OWN_HEADERS,
+                                   Request, SpamdConfig, SpamdError, SpamdServer, format_reply, inflate,
+                                   parse_header_line, parse_request_line, symbols)
+from spamscore.serve.splice import mark_message
 
 
 class Cut:
