@@ -209,7 +209,7 @@ def test_stale_markup_removed_and_subject_tagged(model):
         assert (2, b"X-Spam-Flag\0\0") in changes and (1, b"X-Spam-Flag\0\0") in changes
         assert changes.index((2, b"X-Spam-Flag\0\0")) < changes.index((1, b"X-Spam-Flag\0\0"))
         assert (1, b"X-Spam-Status\0\0") in changes
-        assert (1, b"X-Spam-Level\0\0") in changes          # report.spam_headers writes it: ours too
+        assert (1, b"X-Spam-Level\0\0") in changes          # headers.spam_headers writes it: ours too
         assert (1, b"Subject\0 [SPAM] WIN CASH NOW\0") in changes
         mta.close()
 

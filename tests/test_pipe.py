@@ -77,7 +77,7 @@ def test_mark_message_keeps_every_other_byte(eol):
     expected = raw.replace(b"X-Spam-Flag: NO" + eol, b"").replace(
         b"x-spam-status: No, forged" + eol + b"  continued line" + eol, b"").replace(b"X-Spam-Level: ***" + eol, b"")
     assert out[len(b"X-Spam-Score: 0.5" + eol + b"X-Spam-Status: No, score=0.5" + eol):] == expected
-    assert b"X-Spam-Level: ***" not in out             # we write X-Spam-Level (report.spam_headers): stale one cut
+    assert b"X-Spam-Level: ***" not in out             # we write X-Spam-Level (headers.spam_headers): stale one cut
     assert b"X-Spam-Report: upstream" + eol in out     # not ours: kept
     if eol == b"\r\n":
         assert out.count(b"\n") == out.count(b"\r\n")   # no bare LF introduced

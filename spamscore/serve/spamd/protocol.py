@@ -13,7 +13,7 @@ Haraka's spamassassin plugin, aiospamc.  One request per connection
     <message>
 
     SPAMD/1.1 0 EX_OK\\r\\n
-    Spam: True ; 8.2 / 5.0\\r\\n     our label, points and the required points (report.spam_points)
+    Spam: True ; 8.2 / 5.0\\r\\n     our label, points and the required points (headers.spam_points)
     \\r\\n
 
 ``SYMBOLS`` adds the clue features (comma-separated, SpamAssassin's rule
