@@ -1,4 +1,4 @@
-"""spamscore.serve.serving: connection admission shared by the milter and spamd, and the pre-forked workers.
+"""spamscore.serve.serving and .workers: connection admission shared by the milter and spamd, the pre-forked workers.
 
 The workers are driven through the real ``spamscore milter --workers 2`` command with a small
 milter-protocol client (test_milter.MiniMTA): SIGHUP with a connection held open, a killed worker

@@ -107,7 +107,7 @@ def milter_cmd(
 
     from ..serve.milter import MilterConfig, parse_listen, serve
     from ..scoring import load_model
-    from ..serve.serving import preloaded
+    from ..serve.workers import preloaded
 
     try:
         address = parse_listen(listen)

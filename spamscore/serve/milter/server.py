@@ -26,7 +26,8 @@ from typing import Callable
 from ...errors import SpamscoreError
 from ...scoring import Model, Verdict
 from ..headers import spam_headers
-from ..serving import Admission, Listener, check_slots, peer_of, supervise
+from ..serving import Admission, Listener, check_slots, peer_of
+from ..workers import supervise
 from ..splice import fold_header, sanitize_header_value
 from .protocol import (MILTER_VERSION, NO_REPLY_FLAG, SMFIC_ABORT, SMFIC_BODY, SMFIC_BODYEOB, SMFIC_CONNECT, SMFIC_DATA,
                        SMFIC_EOH, SMFIC_HEADER, SMFIC_HELO, SMFIC_MACRO, SMFIC_MAIL, SMFIC_OPTNEG, SMFIC_QUIT,
@@ -435,7 +436,7 @@ def serve(address, load: "Callable[[], Model] | Model", config: MilterConfig, *,
 
     One Python process scores on one core at a time, so N workers share one
     listening socket and the model loaded before the fork
-    (:func:`spamscore.serve.serving.supervise`).  A worker replaced at a reload
+    (:func:`spamscore.serve.workers.supervise`).  A worker replaced at a reload
     finishes its connections: Postfix keeps one for a whole SMTP session, so it
     may take them until the idle timeout (``read_timeout``) closes them.
     """

@@ -18,7 +18,8 @@ from typing import Callable
 
 from ...scoring import Model, Verdict
 from ..headers import spam_points
-from ..serving import Admission, Listener, check_slots, peer_of, supervise
+from ..serving import Admission, Listener, check_slots, peer_of
+from ..workers import supervise
 from .protocol import (EX_PROTOCOL, EX_SOFTWARE, EX_TEMPFAIL, EX_TIMEOUT, EX_UNAVAILABLE, Request, SpamdError,
                        error_reply, format_reply, read_request, readline, shown, tell_reply, tell_targets)
 
@@ -246,7 +247,7 @@ def serve(address, load: Callable[[], Model], config: SpamdConfig, *, workers: i
           grace: float = 10.0, ready: Callable[[], None] | None = None) -> None:
     """Serve until SIGTERM or SIGINT with ``workers`` pre-forked processes; SIGHUP reloads.
 
-    :func:`spamscore.serve.serving.supervise` runs them: the model is loaded before
+    :func:`spamscore.serve.workers.supervise` runs them: the model is loaded before
     the fork (shared pages), SIGHUP starts a new generation of workers while
     the old ones finish the requests they hold (no connection dropped; if the
     new model cannot be loaded the old workers go on), a dead worker is
