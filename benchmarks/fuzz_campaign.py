@@ -3,7 +3,7 @@
 Each message goes through
 
 * ``Model.score`` (the library call),
-* ``spamscore.pipe.filter_message`` (the pipe filter; it must score, not fail, and agree with ``Model.score``),
+* ``spamscore.serve.pipe.filter_message`` (the pipe filter; it must score, not fail, and agree with ``Model.score``),
 * ``spamscore.check.check_message`` (``check``'s library entry point),
 * ``spamscore.learn``: learned in memory into a copy of the model (``learn._apply``, what ``learn_messages``
   does between loading and saving), and every ``--learn-file-every`` messages through ``learn_messages``
@@ -277,7 +277,8 @@ def child_main(conn, parent_end, model_path: str, mem_bytes: int, learn_dir: str
         resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
     from spamscore.check import check_message
     from spamscore.learn import LearnResult, _apply, learn_messages
-    from spamscore.pipe import filter_message, mark_message
+    from spamscore.serve.pipe import filter_message
+    from spamscore.serve.splice import mark_message
     from spamscore.scoring import load_model
 
     model = load_model(model_path)

@@ -199,7 +199,7 @@ def main() -> None:
         for what, code, e in (("python -c pass", "pass", env), ("import numpy", "import numpy", env),
                               ("import numpy, OPENBLAS_NUM_THREADS=1", "import numpy", one_thread),
                               ("import typer", "import typer", env),
-                              ("import spamscore.pipe, OPENBLAS_NUM_THREADS=1", "import spamscore.pipe", one_thread),
+                              ("import spamscore.serve.pipe, OPENBLAS_NUM_THREADS=1", "import spamscore.serve.pipe", one_thread),
                               ("import spamscore.cli", "import spamscore.cli", env)):
             result["imports"][what] = median_runs([sys.executable, "-c", code], b"", args.runs, e)["cpu_s"]
         n1, n2 = os.path.join(tmp, "trec.v1.spamscore"), os.path.join(tmp, "trec.v2.spamscore")

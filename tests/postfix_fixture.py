@@ -134,7 +134,7 @@ class MilterThread:
     """The milter server on 127.0.0.1:port in a background thread."""
 
     def __init__(self, model, config=None, port: int | None = None, scorer=None):
-        from spamscore.milter import MilterServer
+        from spamscore.serve.milter import MilterServer
 
         self.port = port or free_port()
         self.server = MilterServer(model, config, scorer=scorer)

@@ -113,7 +113,7 @@ def test_resource_limits_apply_in_one_process_and_in_workers(small_model_path, t
 
 
 def test_text_output_escapes_control_characters_from_the_message():
-    from spamscore.report import printable
+    from spamscore.serve.render import printable
 
     assert printable("free\x1b[31mred\u202e") == "free\\x1b[31mred\\u202e"
     assert printable("無料") == "無料"

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from postfix_fixture import HAM_SAMPLE, SPAM_SAMPLE, MilterThread, train_tiny_model
-from spamscore import milter as M
-from spamscore.milter import MilterConfig, encode, parse_listen, read_packet
+from spamscore.serve import milter as M
+from spamscore.serve.milter import MilterConfig, encode, parse_listen, read_packet
 from spamscore.scoring import Verdict
 
 FINAL = {b"a", b"c", b"r", b"t", b"y", b"d"}
@@ -150,7 +150,7 @@ def test_parse_listen():
 
 def test_decide_policy(model):
     srv = M.MilterServer(model, MilterConfig(action="reject", reject_text="go away"))
-    msg = M._Message()
+    msg = M.MessageBuffer()
     spam = Verdict(0.99, "spam")
     ham = Verdict(0.01, "ham")
     d = srv.decide(spam, msg)
@@ -209,7 +209,7 @@ def test_stale_markup_removed_and_subject_tagged(model):
         assert (2, b"X-Spam-Flag\0\0") in changes and (1, b"X-Spam-Flag\0\0") in changes
         assert changes.index((2, b"X-Spam-Flag\0\0")) < changes.index((1, b"X-Spam-Flag\0\0"))
         assert (1, b"X-Spam-Status\0\0") in changes
-        assert (1, b"X-Spam-Level\0\0") in changes          # report.spam_headers writes it: ours too
+        assert (1, b"X-Spam-Level\0\0") in changes          # headers.spam_headers writes it: ours too
         assert (1, b"Subject\0 [SPAM] WIN CASH NOW\0") in changes
         mta.close()
 
@@ -322,7 +322,7 @@ def test_random_garbage_never_stops_the_server(model):
 def test_long_header_values_are_folded(model):
     from spamscore.scoring import Clue
     srv = M.MilterServer(model)
-    d = srv.decide(Verdict(0.99, "spam", [Clue("y" * 3000, 1.0)] * 5), M._Message())
+    d = srv.decide(Verdict(0.99, "spam", [Clue("y" * 3000, 1.0)] * 5), M.MessageBuffer())
     for pkt in d.replies:
         if pkt[4:5] == b"i":
             value = pkt[5 + 4:].split(b"\0")[1]
@@ -567,7 +567,7 @@ def test_only_negotiated_modifications_are_sent(model, actions):
         assert ("X-Spam-Flag" in headers_of(r)) == bool(actions & M.SMFIF_ADDHDRS)
         mta.close()
     srv = M.MilterServer(model, MilterConfig(action="quarantine"))
-    d = srv.decide(Verdict(0.99, "spam"), M._Message(), actions=actions)
+    d = srv.decide(Verdict(0.99, "spam"), M.MessageBuffer(), actions=actions)
     assert d.action == "tag" and "quarantine not allowed" in d.note
 
 

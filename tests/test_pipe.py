@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from postfix_fixture import HAM_SAMPLE, SPAM_SAMPLE, train_tiny_model
-from spamscore.pipe import filter_message, header_block_end, line_ending, mark_message
+from spamscore.serve.pipe import filter_message
+from spamscore.serve.splice import header_block_end, line_ending, mark_message
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_mark_message_keeps_every_other_byte(eol):
     expected = raw.replace(b"X-Spam-Flag: NO" + eol, b"").replace(
         b"x-spam-status: No, forged" + eol + b"  continued line" + eol, b"").replace(b"X-Spam-Level: ***" + eol, b"")
     assert out[len(b"X-Spam-Score: 0.5" + eol + b"X-Spam-Status: No, score=0.5" + eol):] == expected
-    assert b"X-Spam-Level: ***" not in out             # we write X-Spam-Level (report.spam_headers): stale one cut
+    assert b"X-Spam-Level: ***" not in out             # we write X-Spam-Level (headers.spam_headers): stale one cut
     assert b"X-Spam-Report: upstream" + eol in out     # not ours: kept
     if eol == b"\r\n":
         assert out.count(b"\n") == out.count(b"\r\n")   # no bare LF introduced
@@ -328,6 +329,6 @@ def test_real_process_scoring_timeout(model_path):
 
 
 def test_pipe_module_does_not_import_typer():
-    code = "import sys, spamscore.pipe, spamscore.milter; print('typer' in sys.modules)"
+    code = "import sys, spamscore.serve.pipe, spamscore.serve.milter; print('typer' in sys.modules)"
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.stdout.strip() == "False", p.stderr

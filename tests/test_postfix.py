@@ -15,7 +15,7 @@ import pytest
 
 from postfix_fixture import (HAM_SAMPLE, SPAM_SAMPLE, TEST_DOMAIN, MilterThread, PostfixInstance,
                              make_message, require_postfix, train_tiny_model)
-from spamscore.milter import MilterConfig
+from spamscore.serve.milter import MilterConfig
 
 
 @pytest.fixture(scope="session")

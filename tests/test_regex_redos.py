@@ -14,7 +14,7 @@ battery is built at 2 KB, 8 KB and 32 KB per string; from 8 KB to 32 KB a
 linear pattern takes 4x as long and a quadratic one 16x.  The bound (< 8x, on
 medians of 3 runs of ``time.process_time``) fails every quadratic pattern and
 cannot flake on a busy machine, which the former 20 s wall-clock watchdog did
-(``check._DKIM_TAG`` and ``pipe._FIELD_NAME`` failed it on 2 shared cores).
+(``check._DKIM_TAG`` and ``pipe._FIELD_NAME``, now ``splice._FIELD_NAME``, failed it on 2 shared cores).
 ``test_the_growth_test_fails_on_a_quadratic_pattern`` shows the test can fail.
 
 Patterns that other code hands our input to (email.header's encoded-word
@@ -160,7 +160,7 @@ PATTERNS = {**MODULE_PATTERNS, **INLINE_PATTERNS}
 # checks that the sources use them with .match only).
 ANCHORED = {
     "spamscore.message._HEADER_FIELD": "lines",    # message._split_headers, at each field start
-    "spamscore.pipe._FIELD_NAME": "lines",         # pipe._fields: .match(raw, line_start, line_end)
+    "spamscore.serve.splice._FIELD_NAME": "lines",  # splice._fields: .match(raw, line_start, line_end)
     "spamscore.message._CTYPE": "once",
     "spamscore.features.html._NUM": "once",
     "spamscore.features.auth._RESINFO": "once",
@@ -236,14 +236,15 @@ def _work(name: str, pattern: re.Pattern, n: int):
 
 
 def test_introspection_finds_every_pattern():
-    from spamscore import check, learn, message, pipe
+    from spamscore import check, learn, message
+    from spamscore.serve import splice
     from spamscore.features import auth, html, tokens, urls
 
     found = {id(p) for p in MODULE_PATTERNS.values()}
     # a few known ones: proof that the walk sees every module and every dict
     for expected in (message._HEADER_FIELD, urls._URL_RE, urls._DOMAIN_IN_TEXT, auth._PROP, tokens._ADDRESS,
                      message._PARAM["charset"], message._ENCODED_WORD, learn._TRAIL, check._DKIM_TAG,
-                     pipe._FIELD_NAME):
+                     splice._FIELD_NAME):
         assert id(expected) in found, expected.pattern
     assert len(found) >= 45
     assert set(ANCHORED) <= set(PATTERNS), set(ANCHORED) - set(PATTERNS)

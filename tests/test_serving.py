@@ -1,4 +1,4 @@
-"""spamscore.serving: connection admission shared by the milter and spamd, and the pre-forked workers.
+"""spamscore.serve.serving and .workers: connection admission shared by the milter and spamd, the pre-forked workers.
 
 The workers are driven through the real ``spamscore milter --workers 2`` command with a small
 milter-protocol client (test_milter.MiniMTA): SIGHUP with a connection held open, a killed worker
@@ -20,7 +20,7 @@ import pytest
 
 from postfix_fixture import HAM_SAMPLE, SPAM_SAMPLE, free_port, train_tiny_model
 from spamscore.scoring import Model
-from spamscore.serving import Admission, parse_listen
+from spamscore.serve.serving import Admission, parse_listen
 from test_milter import MiniMTA, _wait, headers_of
 
 
@@ -104,7 +104,7 @@ def test_admission_per_peer_limit():
 
 
 def test_parse_listen_is_shared():
-    from spamscore import milter, spamd
+    from spamscore.serve import milter, spamd
 
     assert milter.parse_listen is spamd.parse_listen is parse_listen
 

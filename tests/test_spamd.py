@@ -1,4 +1,4 @@
-"""spamscore serve: the spamd protocol (spamscore.spamd), the points scale (report.py), the real spamc client.
+"""spamscore serve: the spamd protocol (spamscore.serve.spamd), the points scale (serve.headers), the real spamc client.
 
 Unit tests drive the codec and an in-process SpamdServer over loopback
 sockets; the integration tests start ``spamscore serve`` (TCP and a Unix
@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 
 from conftest import make_message, require_tool
-from spamscore.pipe import mark_message
-from spamscore.report import (HAM_POINTS, REQUIRED_POINTS, points_from_probability, spam_headers, spam_points,
-                              stars)
 from spamscore.scoring import Clue, Verdict
-from spamscore.spamd import (EX_DATAERR, EX_PROTOCOL, EX_SOFTWARE, EX_TEMPFAIL, EX_TIMEOUT, EX_UNAVAILABLE,
-                             OWN_HEADERS,
-                             Request, SpamdConfig, SpamdError, SpamdServer, format_reply, inflate,
-                             parse_header_line, parse_request_line, symbols)
+from spamscore.serve.headers import (HAM_POINTS, REQUIRED_POINTS, points_from_probability, spam_headers, spam_points,
+                                     stars)
+from spamscore.serve.spamd import (EX_DATAERR, EX_PROTOCOL, EX_SOFTWARE, EX_TEMPFAIL, EX_TIMEOUT, EX_UNAVAILABLE,
+                                   OWN_HEADERS,
+                                   Request, SpamdConfig, SpamdError, SpamdServer, format_reply, inflate,
+                                   parse_header_line, parse_request_line, symbols)
+from spamscore.serve.splice import mark_message
 
 
 class Cut:
@@ -422,7 +422,7 @@ def test_per_peer_limit_and_idle_timeout():
 def test_serve_command_passes_the_slot_options(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import spamscore.spamd as S
+    import spamscore.serve.spamd as S
     from spamscore.cli import app
 
     seen = {}

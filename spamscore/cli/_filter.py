@@ -37,7 +37,7 @@ def loader(model, trusted, max_size: int):
 def run(read_stdin, load, *, tag_subject: str | None, exit_code: bool, timeout: float) -> int:
     """Read the message, score and mark it, write it out; the exit code (the process ends here on a
     scoring timeout, without waiting for the abandoned scoring thread)."""
-    from ..pipe import EXIT_ERROR, filter_message
+    from ..serve.pipe import EXIT_ERROR, filter_message
 
     try:
         raw = read_stdin()

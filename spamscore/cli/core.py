@@ -14,11 +14,11 @@ import typer
 
 from ..batch import EXTRACTING, evaluate_items, score_items, train_items
 from ..corpus import check_index_files, index_base, iter_entries, iter_source, iter_sources, read_index
-from ..report import verdict_json, verdict_text
 from ..features import FeatureOptions
 from ..features.profiles import check_profile
 from ..message import Limits
 from ..sanity import input_warnings
+from ..serve.render import verdict_json, verdict_text
 from ._app import MAX_LISTED, Stages, app, cli_errors, fail, load_cli_model, progress, report_unreadable, settle
 
 

@@ -105,9 +105,9 @@ def milter_cmd(
     """
     import logging
 
-    from ..milter import MilterConfig, parse_listen, serve
+    from ..serve.milter import MilterConfig, parse_listen, serve
     from ..scoring import load_model
-    from ..serving import preloaded
+    from ..serve.workers import preloaded
 
     try:
         address = parse_listen(listen)

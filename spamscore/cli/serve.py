@@ -44,8 +44,8 @@ def serve_cmd(
     import logging
 
     from ..scoring import load_model
-    from ..serving import preloaded
-    from ..spamd import SpamdConfig, parse_listen, serve
+    from ..serve.spamd import SpamdConfig, parse_listen, serve
+    from ..serve.workers import preloaded
 
     try:
         address = parse_listen(listen)

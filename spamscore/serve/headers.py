@@ -1,4 +1,4 @@
-"""Verdict -> text, JSON and X-Spam-* headers, and SpamAssassin's points scale.
+"""A verdict as X-Spam-* header fields, and SpamAssassin's points scale (what the pipe filter, milter and spamd write).
 
 Points (:func:`spam_points`): mail systems written for SpamAssassin read a
 score in *points* against a required score (``X-Spam-Status: Yes, score=8.2
@@ -31,45 +31,17 @@ JSON keeps the probability; ``X-Spam-Score`` stays the probability too.
 
 from __future__ import annotations
 
-import json
 import math
 
-from .scoring import Verdict
+from ..scoring import Verdict
 
-_JSONL = json.JSONEncoder(ensure_ascii=False).encode  # (json.dumps with options: a new encoder per call)
-
-__all__ = ["verdict_text", "verdict_json", "spam_headers", "spam_points", "points_from_probability", "stars",
-           "REQUIRED_POINTS", "HAM_POINTS", "POINTS_PER_DECADE"]
+__all__ = ["spam_headers", "spam_points", "points_from_probability", "stars", "REQUIRED_POINTS", "HAM_POINTS",
+           "POINTS_PER_DECADE"]
 
 REQUIRED_POINTS = 5.0      # the model's spam cut-off (SpamAssassin's default required_score)
 HAM_POINTS = 2.5           # the model's ham cut-off
 POINTS_PER_DECADE = 2.0    # beyond the cut-offs: points per factor of ten in the odds
 MAX_STARS = 50             # SpamAssassin caps _STARS_ at 50
-
-
-def printable(text: str) -> str:
-    """Escape control, bidi-override and other non-printable characters (a
-    clue comes from the message: it must not drive a terminal or a log)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-def _clue_str(v: Verdict, n: int) -> str:
-    return ", ".join(f"{printable(c.feature)}({c.weight:+.2f})" for c in v.clues[:n])
-
-
-def verdict_text(path: str, v: Verdict, n_clues: int = 5) -> str:
-    return f"{printable(path)}\t{v.label}\t{v.probability:.6f}\t{_clue_str(v, n_clues)}"
-
-
-def verdict_json(path: str | None, v: Verdict, n_clues: int | None = 15) -> dict:
-    d = v.to_dict(n_clues)
-    return {"path": path, **d} if path is not None else d
-
-
-def verdict_jsonl(path: str, v: Verdict, n_clues: int | None = 15) -> str:
-    return _JSONL(verdict_json(path, v, n_clues))
 
 
 def _log10_odds(p: float) -> float:

@@ -1,4 +1,4 @@
-"""Pipe filter: one raw message in, the same message with X-Spam-* headers out.
+"""Header fields spliced into a raw message, byte for byte: what the pipe filter, the milter and spamd's PROCESS share.
 
 Everything here works on bytes and never re-serialises the message: the
 header fields we add are spliced in at the top of the header block (after an
@@ -9,45 +9,24 @@ attachments -- is copied through unchanged.
 Stale markup: like SpamAssassin (which strips its own ``X-Spam-*`` markup
 before it adds fresh headers), we remove incoming ``X-Spam-Flag``,
 ``X-Spam-Score``, ``X-Spam-Status`` and ``X-Spam-Level`` fields -- exactly the
-fields we write (``report.spam_headers``) -- so a sender cannot forge
-``X-Spam-Flag: NO`` past a Sieve rule, and a message filtered twice carries one
-verdict.  Other ``X-Spam-*`` fields (``X-Spam-Report``, ``X-Spam-Checker-Version``
-of an upstream SpamAssassin...) are kept: they are not ours.
-
-:func:`filter_message` is the whole fail-safe procedure: whatever goes wrong
-(no model, a damaged model, an exception or a timeout while scoring), the
-result carries the original bytes unchanged and the reason.
+fields we write (:func:`spamscore.serve.headers.spam_headers`) -- so a sender
+cannot forge ``X-Spam-Flag: NO`` past a Sieve rule, and a message filtered
+twice carries one verdict.  Other ``X-Spam-*`` fields (``X-Spam-Report``,
+``X-Spam-Checker-Version`` of an upstream SpamAssassin...) are kept: they are
+not ours.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-from dataclasses import dataclass
-from typing import Callable
 
-from .errors import SpamscoreError
-from .report import spam_headers
-from .scoring import Model, Verdict
-
-__all__ = [
-    "OWN_HEADERS", "FilterResult", "EXIT_SPAM", "EXIT_HAM", "EXIT_UNSURE", "EXIT_ERROR",
-    "line_ending", "header_block_end", "mark_message", "filter_message", "score_with_deadline",
-    "ScoringTimeout", "sanitize_header_value", "fold_header",
-]
+__all__ = ["OWN_HEADERS", "line_ending", "mbox_from_end", "header_block_end", "sanitize_header_value", "fold_header",
+           "mark_message"]
 
 OWN_HEADERS = ("x-spam-flag", "x-spam-score", "x-spam-status", "x-spam-level")
 
-# Bogofilter's exit-code convention (used with --exit-code).
-EXIT_SPAM, EXIT_HAM, EXIT_UNSURE, EXIT_ERROR = 0, 1, 2, 3
-_LABEL_EXIT = {"spam": EXIT_SPAM, "ham": EXIT_HAM, "unsure": EXIT_UNSURE}
-
 _FIELD_NAME = re.compile(rb"([!-9;-~]{1,200})[ \t]*:")  # bounded: linear even when searched
 _CTRL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-class ScoringTimeout(SpamscoreError):
-    """Scoring did not finish before its deadline."""
 
 
 def line_ending(raw: bytes) -> bytes:
@@ -79,7 +58,7 @@ def _lines(raw: bytes, start: int, stop: int):
         pos = end
 
 
-def _mbox_from_end(raw: bytes) -> int:
+def mbox_from_end(raw: bytes) -> int:
     """Offset just after a leading mbox ``From `` line (0 if none)."""
     if raw.startswith(b"From "):
         nl = raw.find(b"\n")
@@ -147,7 +126,7 @@ def mark_message(raw: bytes, headers: list[tuple[str, str]], *, subject_tag: str
     """
     eol = line_ending(raw)
     scan = _scan_copy(raw)         # where lines end; the bytes copied out come from raw
-    top = _mbox_from_end(scan)
+    top = mbox_from_end(scan)
     end = header_block_end(scan, top)
     removed = {n.lower().encode("ascii") for n in remove}
     new_lines: list[str] = []
@@ -189,67 +168,3 @@ def mark_message(raw: bytes, headers: list[tuple[str, str]], *, subject_tag: str
         out += raw[s:e]
     out += raw[end:]
     return bytes(out)
-
-
-def score_with_deadline(fn: Callable[[], Verdict], timeout: float | None) -> Verdict:
-    """Run ``fn`` in a daemon thread; raise ScoringTimeout after ``timeout`` seconds.
-
-    The thread cannot be killed: on a timeout it is abandoned (it is a daemon,
-    so it does not keep the process alive).
-    """
-    if timeout is None or timeout <= 0:
-        return fn()
-    box: dict = {}
-
-    def run():
-        try:
-            box["v"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-            box["e"] = exc
-
-    t = threading.Thread(target=run, name="spamscore-score", daemon=True)
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        raise ScoringTimeout(f"scoring took longer than {timeout:g} s")
-    if "e" in box:
-        raise box["e"]
-    return box["v"]
-
-
-@dataclass(frozen=True)
-class FilterResult:
-    output: bytes                 # what to write to stdout (the original bytes on any error)
-    verdict: Verdict | None       # None on error
-    error: str | None = None      # why the message went through unchanged
-    timed_out: bool = False
-
-    def exit_code(self, bogofilter: bool = False) -> int:
-        """0 for any verdict (or Bogofilter's 0 spam, 1 ham, 2 unsure); 3 on error."""
-        if self.error is not None or self.verdict is None:
-            return EXIT_ERROR
-        return _LABEL_EXIT[self.verdict.label] if bogofilter else 0
-
-
-def filter_message(raw: bytes, model: Model | Callable[[], Model] | None, *, subject_tag: str | None = None,
-                   timeout: float | None = 5.0, n_clues: int = 5) -> FilterResult:
-    """Score ``raw`` and mark it; on any failure return it unchanged with the reason.
-
-    ``model`` may be a loaded Model, or a callable that loads one (its errors
-    are caught too), or None when loading already failed.
-    """
-    try:
-        if not raw.strip():
-            raise SpamscoreError("empty message")
-        if model is None:
-            raise SpamscoreError("no model")
-        m = model if isinstance(model, Model) else model()
-        verdict = score_with_deadline(lambda: m.score(raw), timeout)
-        headers = spam_headers(verdict, m, n_clues)   # the model: both cut-offs place the points
-        tag = subject_tag if verdict.label == "spam" else None
-        return FilterResult(mark_message(raw, headers, subject_tag=tag), verdict)
-    except ScoringTimeout as exc:
-        return FilterResult(raw, None, str(exc), timed_out=True)
-    except Exception as exc:  # noqa: BLE001 - mail is never lost: any failure passes it through
-        msg = str(exc) if isinstance(exc, SpamscoreError) else f"{type(exc).__name__}: {exc}"
-        return FilterResult(raw, None, msg or type(exc).__name__)

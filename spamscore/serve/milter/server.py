@@ -1,18 +1,15 @@
-"""A milter (Sendmail milter protocol, version 6) in pure asyncio.
+"""The milter server: Postfix's connections in, one scoring call per message, header changes and an action out.
 
 Postfix (smtpd_milters / non_smtpd_milters) connects to this server, one
-connection per SMTP session, and sends the message as protocol events.  We
-collect headers and body (up to ``max_bytes``), score the message in a thread
-pool at end of body, and answer with header changes and a final action.
-
-Protocol summary (libmilter's mfdef.h; Postfix's milter8.c speaks the same):
-every packet is ``uint32 length`` (big-endian, counting the command byte),
-one command byte, then data.  Strings are NUL-terminated.
+connection per SMTP session, and sends the message as protocol events
+(:mod:`spamscore.serve.milter.protocol`).  We collect headers and body (up to
+``max_bytes``), score the message in a thread pool at end of body, and answer
+with header changes and a final action.
 
 The layers follow aiosmtpd's handler style: :class:`MilterConnection` adapts
 protocol events to one call (:meth:`MilterServer.decide`), which returns named
-actions; the codec (:func:`encode`, :func:`read_packet`) knows nothing of
-scoring.
+actions; the codec (:func:`~spamscore.serve.milter.protocol.encode`,
+:func:`~spamscore.serve.milter.protocol.read_packet`) knows nothing of scoring.
 """
 
 from __future__ import annotations
@@ -26,171 +23,27 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .errors import SpamscoreError
-from .pipe import fold_header, sanitize_header_value
-from .report import spam_headers
-from .scoring import Model, Verdict
-from .serving import Admission, Listener, check_slots, bind, parse_listen, peer_of, supervise
+from ...errors import SpamscoreError
+from ...scoring import Model, Verdict
+from ..headers import spam_headers
+from ..serving import Admission, Listener, check_slots, peer_of
+from ..workers import supervise
+from ..splice import fold_header, sanitize_header_value
+from .protocol import (MILTER_VERSION, NO_REPLY_FLAG, SMFIC_ABORT, SMFIC_BODY, SMFIC_BODYEOB, SMFIC_CONNECT, SMFIC_DATA,
+                       SMFIC_EOH, SMFIC_HEADER, SMFIC_HELO, SMFIC_MACRO, SMFIC_MAIL, SMFIC_OPTNEG, SMFIC_QUIT,
+                       SMFIC_QUIT_NC, SMFIC_RCPT, SMFIC_UNKNOWN, SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE,
+                       SMFIP_HDR_LEADSPC, SMFIP_SKIP, SMFIR_ADDHEADER, SMFIR_CHGHEADER, SMFIR_CONTINUE,
+                       SMFIR_INSHEADER, SMFIR_QUARANTINE, SMFIR_REPLYCODE, SMFIR_SKIP, SMFIR_TEMPFAIL, WANTED_ACTIONS,
+                       WANTED_PROTOCOL, ProtocolError, cstr, decode_optneg, encode, encode_optneg, read_packet,
+                       split_nul)
 
-__all__ = [
-    "MilterConfig", "MilterServer", "MilterStats", "ProtocolError", "encode", "read_packet",
-    "parse_listen", "serve", "bind", "decode_optneg", "encode_optneg",
-]
+__all__ = ["MilterConfig", "MilterServer", "MilterStats", "MilterConnection", "Decision", "MessageBuffer",
+           "OWN_HEADERS", "serve"]
 
 log = logging.getLogger("spamscore.milter")
 
-MILTER_VERSION = 6
-
-# Commands, MTA -> milter
-SMFIC_ABORT = b"A"
-SMFIC_BODY = b"B"
-SMFIC_CONNECT = b"C"
-SMFIC_MACRO = b"D"
-SMFIC_BODYEOB = b"E"
-SMFIC_HELO = b"H"
-SMFIC_QUIT_NC = b"K"
-SMFIC_HEADER = b"L"
-SMFIC_MAIL = b"M"
-SMFIC_EOH = b"N"
-SMFIC_OPTNEG = b"O"
-SMFIC_QUIT = b"Q"
-SMFIC_RCPT = b"R"
-SMFIC_DATA = b"T"
-SMFIC_UNKNOWN = b"U"
-
-# Replies, milter -> MTA
-SMFIR_ADDRCPT = b"+"
-SMFIR_DELRCPT = b"-"
-SMFIR_ACCEPT = b"a"
-SMFIR_REPLBODY = b"b"
-SMFIR_CONTINUE = b"c"
-SMFIR_DISCARD = b"d"
-SMFIR_ADDHEADER = b"h"
-SMFIR_INSHEADER = b"i"
-SMFIR_CHGHEADER = b"m"
-SMFIR_PROGRESS = b"p"
-SMFIR_QUARANTINE = b"q"
-SMFIR_REJECT = b"r"
-SMFIR_SKIP = b"s"
-SMFIR_TEMPFAIL = b"t"
-SMFIR_REPLYCODE = b"y"
-
-# Actions the milter may take (SMFIF_*)
-SMFIF_ADDHDRS = 0x01
-SMFIF_CHGBODY = 0x02
-SMFIF_ADDRCPT = 0x04
-SMFIF_DELRCPT = 0x08
-SMFIF_CHGHDRS = 0x10
-SMFIF_QUARANTINE = 0x20
-
-# Protocol flags (SMFIP_*): events the MTA need not send, replies it need not wait for
-SMFIP_NOCONNECT = 0x01
-SMFIP_NOHELO = 0x02
-SMFIP_NOMAIL = 0x04
-SMFIP_NORCPT = 0x08
-SMFIP_NOBODY = 0x10
-SMFIP_NOHDRS = 0x20
-SMFIP_NOEOH = 0x40
-SMFIP_NR_HDR = 0x80
-SMFIP_NOUNKNOWN = 0x100
-SMFIP_NODATA = 0x200
-SMFIP_SKIP = 0x400
-SMFIP_RCPT_REJ = 0x800
-SMFIP_NR_CONN = 0x1000
-SMFIP_NR_HELO = 0x2000
-SMFIP_NR_MAIL = 0x4000
-SMFIP_NR_RCPT = 0x8000
-SMFIP_NR_DATA = 0x10000
-SMFIP_NR_UNKN = 0x20000
-SMFIP_NR_EOH = 0x40000
-SMFIP_NR_BODY = 0x80000
-SMFIP_HDR_LEADSPC = 0x100000
-
-# What we ask for: no connect / HELO / MAIL / RCPT events, no reply to headers /
-# EOH, header values with their leading space (so the scored bytes are the sent
-# bytes).  DATA is NOT skipped on purpose: Postfix's smtpd writes the envelope
-# macros and then hands the socket to cleanup, whose first write then waits
-# (Nagle) for our delayed ACK -- about 40 ms per message on Linux.  Answering
-# DATA acknowledges smtpd's data at once; measured with one SMTP client,
-# transaction time p50 went from 60 ms to about 13 ms (4 ms with no milter).
-WANTED_PROTOCOL = (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT | SMFIP_NOUNKNOWN
-                   | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_SKIP | SMFIP_HDR_LEADSPC)
-WANTED_ACTIONS = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE
-
-# Which commands need a reply unless the matching NR flag was negotiated.
-_NR_FLAG = {
-    SMFIC_CONNECT: SMFIP_NR_CONN, SMFIC_HELO: SMFIP_NR_HELO, SMFIC_MAIL: SMFIP_NR_MAIL,
-    SMFIC_RCPT: SMFIP_NR_RCPT, SMFIC_DATA: SMFIP_NR_DATA, SMFIC_UNKNOWN: SMFIP_NR_UNKN,
-    SMFIC_HEADER: SMFIP_NR_HDR, SMFIC_EOH: SMFIP_NR_EOH, SMFIC_BODY: SMFIP_NR_BODY,
-}
-
-OWN_HEADERS = ("X-Spam-Flag", "X-Spam-Score", "X-Spam-Status", "X-Spam-Level")   # what report.spam_headers writes
+OWN_HEADERS = ("X-Spam-Flag", "X-Spam-Score", "X-Spam-Status", "X-Spam-Level")   # what headers.spam_headers writes
 _COUNTED = frozenset(h.lower().encode() for h in OWN_HEADERS)
-
-
-class ProtocolError(SpamscoreError):
-    """The peer broke the milter protocol (bad length, unknown command, oversize packet...)."""
-
-
-# ----------------------------------------------------------------------------
-# codec
-
-def encode(cmd: bytes, data: bytes = b"") -> bytes:
-    """One packet: uint32 length (command byte + data), command, data."""
-    return struct.pack("!I", len(data) + 1) + cmd + data
-
-
-async def read_packet(reader: asyncio.StreamReader, max_size: int, timeout: float | None,
-                      body_timeout: float | None = None) -> tuple[bytes, bytes] | None:
-    """(command, data), or None at a clean end of stream.  Raises ProtocolError / TimeoutError.
-
-    ``timeout`` bounds the wait for the packet's length; ``body_timeout`` (default:
-    the same) the rest of the packet once its length has come, so a client that
-    trickles a packet byte by byte is dropped after the short command timeout.
-    ``asyncio.timeout`` (not ``wait_for``, which makes a task per call): this
-    runs for every packet, some thirty per message.
-    """
-    async with asyncio.timeout(timeout):
-        try:
-            head = await reader.readexactly(4)
-        except asyncio.IncompleteReadError as exc:
-            if not exc.partial:
-                return None
-            raise ProtocolError("connection closed inside a packet length") from None
-    (n,) = struct.unpack("!I", head)
-    if n < 1:
-        raise ProtocolError("packet of length 0")
-    if n > max_size:
-        raise ProtocolError(f"packet of {n} bytes exceeds the {max_size}-byte limit")
-    async with asyncio.timeout(timeout if body_timeout is None else body_timeout):
-        try:
-            body = await reader.readexactly(n)
-        except asyncio.IncompleteReadError:
-            raise ProtocolError("connection closed inside a packet") from None
-    return body[:1], body[1:]
-
-
-def encode_optneg(version: int, actions: int, protocol: int) -> bytes:
-    return struct.pack("!III", version, actions, protocol)
-
-
-def decode_optneg(data: bytes) -> tuple[int, int, int]:
-    if len(data) < 12:
-        raise ProtocolError(f"expected 12 bytes of option negotiation, got {len(data)}")
-    return struct.unpack("!III", data[:12])
-
-
-def split_nul(data: bytes) -> list[bytes]:
-    """NUL-terminated strings; a missing final NUL is tolerated."""
-    parts = data.split(b"\0")
-    if parts and parts[-1] == b"":
-        parts.pop()
-    return parts
-
-
-def _cstr(s: str | bytes) -> bytes:
-    b = s.encode("utf-8", "replace") if isinstance(s, str) else s
-    return b.replace(b"\0", b"") + b"\0"
 
 
 # ----------------------------------------------------------------------------
@@ -265,7 +118,11 @@ class Decision:
     note: str | None = None     # what the negotiated actions did not allow, and what we did instead
 
 
-class _Message:
+class MessageBuffer:
+    """One message as its connection collects it: the bytes to score (at most ``max_bytes``), the header
+    fields kept apart for the Subject tag (within the header caps), and how many of our own stale
+    X-Spam-* fields it carries (to delete them)."""
+
     __slots__ = ("headers", "body", "size", "truncated", "header_counts", "header_bytes", "over_limit")
 
     def __init__(self):
@@ -309,7 +166,7 @@ class MilterServer(Listener):
         return self.model.spam_cutoff if self.model is not None else 0.9
 
     # -- the policy: verdict -> replies ---------------------------------------
-    def decide(self, verdict: Verdict | None, msg: _Message, error: str | None = None,
+    def decide(self, verdict: Verdict | None, msg: MessageBuffer, error: str | None = None,
                actions: int = WANTED_ACTIONS) -> Decision:
         """The replies for one message.  ``actions``: the SMFIF_* flags the MTA allowed at option
         negotiation; a modification it did not allow is never sent (the MTA would drop the connection
@@ -321,7 +178,7 @@ class MilterServer(Listener):
             if act == "tempfail":
                 return Decision([encode(SMFIR_TEMPFAIL)], None, "error-tempfail", error)
             if act == "reject":
-                return Decision([encode(SMFIR_REPLYCODE, _cstr("550 5.7.1 Message could not be checked"))],
+                return Decision([encode(SMFIR_REPLYCODE, cstr("550 5.7.1 Message could not be checked"))],
                                 None, "error-reject", error)
             return Decision([encode(SMFIR_CONTINUE)], None, "error-accept", error)
         threshold = cfg.threshold if cfg.threshold is not None else self.spam_cutoff
@@ -329,7 +186,7 @@ class MilterServer(Listener):
         act = cfg.action if hit else "tag"
         if act == "reject":
             text = sanitize_header_value(cfg.reject_text).replace("%", "")
-            return Decision([encode(SMFIR_REPLYCODE, _cstr(f"550 5.7.1 {text}"))], verdict, "reject")
+            return Decision([encode(SMFIR_REPLYCODE, cstr(f"550 5.7.1 {text}"))], verdict, "reject")
         if act == "tempfail":
             return Decision([encode(SMFIR_TEMPFAIL)], verdict, "tempfail")
         replies = []
@@ -341,7 +198,7 @@ class MilterServer(Listener):
         if actions & SMFIF_CHGHDRS:
             for name in OWN_HEADERS:
                 for idx in range(msg.header_counts.get(name.lower().encode(), 0), 0, -1):
-                    replies.append(encode(SMFIR_CHGHEADER, struct.pack("!I", idx) + _cstr(name) + b"\0"))
+                    replies.append(encode(SMFIR_CHGHEADER, struct.pack("!I", idx) + cstr(name) + b"\0"))
         elif msg.header_counts:
             notes.append("header changes not allowed by the MTA: old X-Spam-* headers kept")
         if cfg.subject_tag and verdict.label == "spam":
@@ -350,15 +207,15 @@ class MilterServer(Listener):
             headers = spam_headers(verdict, self.model if self.model is not None else self.spam_cutoff, cfg.n_clues)
             for name, value in reversed(headers):   # each at index 0: they end up in order, at the top
                 folded = "\n".join(fold_header(name, sanitize_header_value(value)))[len(name) + 1:]
-                replies.append(encode(SMFIR_INSHEADER, struct.pack("!I", 0) + _cstr(name) + _cstr(folded)))
+                replies.append(encode(SMFIR_INSHEADER, struct.pack("!I", 0) + cstr(name) + cstr(folded)))
         else:
             notes.append("adding headers not allowed by the MTA: verdict logged only")
         if act == "quarantine":
-            replies.append(encode(SMFIR_QUARANTINE, _cstr(f"spamscore: spam probability {verdict.probability:.4f}")))
+            replies.append(encode(SMFIR_QUARANTINE, cstr(f"spamscore: spam probability {verdict.probability:.4f}")))
         replies.append(encode(SMFIR_CONTINUE))
         return Decision(replies, verdict, act, note="; ".join(notes) or None)
 
-    def _subject_change(self, msg: _Message, tag: str, actions: int = WANTED_ACTIONS,
+    def _subject_change(self, msg: MessageBuffer, tag: str, actions: int = WANTED_ACTIONS,
                         notes: list[str] | None = None) -> list[bytes]:
         tag_b = sanitize_header_value(tag).encode("ascii")
         for name, value in msg.headers:
@@ -409,13 +266,13 @@ class MilterConnection:
         self.protocol = 0          # negotiated protocol flags
         self.actions = 0           # negotiated actions (SMFIF_*): nothing is allowed before negotiation
         self.macros: dict[bytes, str] = {}
-        self.msg = _Message()
+        self.msg = MessageBuffer()
         self.idle = True           # waiting for a packet between messages: may be closed to make room
         self.idle_since = time.monotonic()
         self.peer = peer_of(writer)
 
     def _needs_reply(self, cmd: bytes) -> bool:
-        flag = _NR_FLAG.get(cmd)
+        flag = NO_REPLY_FLAG.get(cmd)
         return flag is None or not (self.protocol & flag)
 
     async def _send(self, *packets: bytes) -> None:
@@ -529,7 +386,7 @@ class MilterConnection:
 
     def _reset(self) -> None:
         self.server.header_bytes -= self.msg.header_bytes
-        self.msg = _Message()
+        self.msg = MessageBuffer()
 
     def release(self) -> None:
         """The connection ended: give its message's memory (and header accounting) back."""
@@ -579,7 +436,7 @@ def serve(address, load: "Callable[[], Model] | Model", config: MilterConfig, *,
 
     One Python process scores on one core at a time, so N workers share one
     listening socket and the model loaded before the fork
-    (:func:`spamscore.serving.supervise`).  A worker replaced at a reload
+    (:func:`spamscore.serve.workers.supervise`).  A worker replaced at a reload
     finishes its connections: Postfix keeps one for a whole SMTP session, so it
     may take them until the idle timeout (``read_timeout``) closes them.
     """
