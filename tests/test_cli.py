@@ -208,3 +208,32 @@ def test_no_assert_hides_a_condition_in_its_message():
                                                  or isinstance(node.test, ast.Tuple)):
                 found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:100]}")
     assert found == []
+
+
+def test_server_commands_share_their_listen_errors_and_worker_count(capsys):
+    """milter and serve: one workers=0 rule (one per core) and one wording for an address in use or malformed."""
+    import os
+
+    import typer
+
+    from spamscore.cli import servers
+
+    seen = {}
+    servers.serve_until_stopped(lambda address, loader, cfg, workers: seen.update(workers=workers), "addr", None,
+                                None, workers=0, listen="inet:127.0.0.1:1")
+    assert seen == {"workers": os.cpu_count() or 1}
+
+    def busy(*args, **kwargs):
+        raise OSError(98, "Address already in use")
+
+    with pytest.raises(typer.Exit) as exc:
+        servers.serve_until_stopped(busy, "addr", None, None, workers=2, listen="inet:127.0.0.1:1")
+    assert exc.value.exit_code == 2
+    assert capsys.readouterr().err == "spamscore: error: cannot listen on inet:127.0.0.1:1: Address already in use\n"
+
+    def malformed(value):
+        raise ValueError(f"expected --listen inet:HOST:PORT or unix:PATH, got {value!r}")
+
+    with pytest.raises(typer.Exit):
+        servers.listen_address(malformed, "tcp:x")
+    assert "got 'tcp:x'" in capsys.readouterr().err

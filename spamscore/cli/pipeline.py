@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -12,9 +11,10 @@ import typer
 
 from ..message import Limits
 from . import _filter
-from ._app import app, cli_errors, fail, settle
+from ._app import app, cli_errors, settle
 from .option_specs import FILTER
 from .options import LOG_LEVEL, MAX_CONNECTIONS, MAX_SIZE, MODEL, TRUSTED, listen_option, option
+from .servers import listen_address, serve_until_stopped, start_logging
 
 
 def _read_stdin() -> bytes:
@@ -100,18 +100,13 @@ def milter_cmd(
               non_smtpd_milters = $smtpd_milters
               milter_default_action = accept
     """
-    import logging
 
     from ..milter import MilterConfig, parse_listen, serve
     from ..scoring import load_model
     from ..serving import preloaded
 
-    try:
-        address = parse_listen(listen)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    address = listen_address(parse_listen, listen)
+    start_logging(log_level, "%(asctime)s %(name)s %(levelname)s %(message)s")
 
     def load():
         return settle(load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size)))
@@ -127,7 +122,4 @@ def milter_cmd(
                        read_timeout=idle_timeout, max_header_bytes=max_header_bytes,
                        max_message_header_bytes=max_message_header_bytes,
                        max_process_header_bytes=max_process_header_bytes)
-    try:
-        serve(address, loader, cfg, workers=workers or (os.cpu_count() or 1))
-    except OSError as exc:
-        raise fail(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+    serve_until_stopped(serve, address, loader, cfg, workers=workers, listen=listen)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -12,6 +10,7 @@ import typer
 from ..message import Limits
 from ._app import app, cli_errors, fail, settle
 from .options import LOG_LEVEL, MAX_CONNECTIONS, MODEL, TRUSTED, listen_option
+from .servers import listen_address, serve_until_stopped, start_logging
 
 
 @app.command("serve")
@@ -42,20 +41,15 @@ def serve_cmd(
     Example: spamc -d 127.0.0.1 -p 783 -c < msg.eml    (prints 8.2/5.0, exits 1 for spam)
     Exim:    spamd_address = 127.0.0.1 783    and in the DATA ACL:  warn spam = nobody:true
     """
-    import logging
 
     from ..scoring import load_model
     from ..serving import preloaded
     from ..spamd import SpamdConfig, parse_listen, serve
 
-    try:
-        address = parse_listen(listen)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    address = listen_address(parse_listen, listen)
     if allow_tell and model is None:     # never learn into the shipped model by accident
         raise fail("--allow-tell needs --model: TELL writes the model file")
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s", stream=sys.stderr)
+    start_logging(log_level, "%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s")
 
     def load():
         return settle(load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=score_bytes)))
@@ -66,7 +60,4 @@ def serve_cmd(
                       allow_tell=allow_tell, model_path=first.path if allow_tell else None)
     loader = preloaded(load, first)     # the model loaded above first, then a fresh load at each SIGHUP
 
-    try:
-        serve(address, loader, cfg, workers=workers or (os.cpu_count() or 1))
-    except OSError as exc:
-        raise fail(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+    serve_until_stopped(serve, address, loader, cfg, workers=workers, listen=listen)
