@@ -112,6 +112,54 @@ def test_resource_limits_apply_in_one_process_and_in_workers(small_model_path, t
     assert "Resource limits" in run("score", "--help").output
 
 
+LIMIT_ARGS = {"max_bytes": 4096, "max_parts": 7, "max_depth": 3, "max_part_bytes": 2048, "max_headers": 40,
+              "max_urls": 9, "max_text_chars": 1500, "max_html_bytes": 3072}
+
+
+@pytest.mark.parametrize("command", ["score", "evaluate"])
+def test_each_resource_limit_option_reaches_the_model(command, small_corpus, small_model_path, monkeypatch):
+    """Each of the eight options, spelt as --help spells it, sets its own field (none swapped or dropped),
+    and the model scores under them."""
+    from spamscore.cli.options import ResourceLimits
+
+    seen, apply = [], ResourceLimits.apply
+    monkeypatch.setattr(ResourceLimits, "apply", lambda self, model: seen.append(self) or apply(self, model))
+    args = [a for name, value in LIMIT_ARGS.items() for a in ("--" + name.replace("_", "-"), value)]
+    where = ["--index", small_corpus / "labels.tsv"] if command == "evaluate" else [small_corpus / "ham" / "000.eml"]
+    r = run(command, "-m", small_model_path, *where, *args)
+    assert r.exit_code == 0, r.output
+    assert seen == [ResourceLimits(**LIMIT_ARGS)]
+
+
+def test_resource_limits_apply_keeps_a_model_whose_limits_they_are(small_model_path):
+    from spamscore.cli.options import ResourceLimits
+    from spamscore.scoring import load_model
+
+    model = load_model(small_model_path)
+    own = ResourceLimits(*(getattr(model.limits, f) for f in ResourceLimits._fields[:5]),
+                         *(getattr(model.options, f) for f in ResourceLimits._fields[5:]))
+    assert own.apply(model) is model
+    other = own._replace(max_parts=7, max_html_bytes=3072).apply(model)
+    assert other is not model and (other.limits.max_parts, other.options.max_html_bytes) == (7, 3072)
+    assert (other.limits.max_bytes, other.options.max_urls) == (model.limits.max_bytes, model.options.max_urls)
+
+
+def test_shared_options_are_spelt_and_explained_alike_in_every_command():
+    """An option several commands share has one definition (spamscore/cli/options.py): the same help in each."""
+    import typer.main
+
+    helps: dict = {}
+    for command in typer.main.get_command(app).commands.values():
+        for p in command.params:
+            if p.name in ("model_path", "model", "trusted", "jobs", "root", "split", "max_connections",
+                          "log_level") and p.help:
+                helps.setdefault(tuple(p.opts), set()).add(p.help)
+    assert {opts: len(h) for opts, h in helps.items()} == {
+        ("--model", "-m"): 2,  # learn's: the model it updates
+        ("--trusted-authserv-id",): 1, ("--jobs", "-j"): 1, ("--root",): 1, ("--split",): 1,
+        ("--max-connections",): 1, ("--log-level",): 1}
+
+
 def test_text_output_escapes_control_characters_from_the_message():
     from spamscore.serve.render import printable
 
@@ -160,3 +208,32 @@ def test_no_assert_hides_a_condition_in_its_message():
                                                  or isinstance(node.test, ast.Tuple)):
                 found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:100]}")
     assert found == []
+
+
+def test_server_commands_share_their_listen_errors_and_worker_count(capsys):
+    """milter and serve: one workers=0 rule (one per core) and one wording for an address in use or malformed."""
+    import os
+
+    import typer
+
+    from spamscore.cli import servers
+
+    seen = {}
+    servers.serve_until_stopped(lambda address, loader, cfg, workers: seen.update(workers=workers), "addr", None,
+                                None, workers=0, listen="inet:127.0.0.1:1")
+    assert seen == {"workers": os.cpu_count() or 1}
+
+    def busy(*args, **kwargs):
+        raise OSError(98, "Address already in use")
+
+    with pytest.raises(typer.Exit) as exc:
+        servers.serve_until_stopped(busy, "addr", None, None, workers=2, listen="inet:127.0.0.1:1")
+    assert exc.value.exit_code == 2
+    assert capsys.readouterr().err == "spamscore: error: cannot listen on inet:127.0.0.1:1: Address already in use\n"
+
+    def malformed(value):
+        raise ValueError(f"expected --listen inet:HOST:PORT or unix:PATH, got {value!r}")
+
+    with pytest.raises(typer.Exit):
+        servers.listen_address(malformed, "tcp:x")
+    assert "got 'tcp:x'" in capsys.readouterr().err

@@ -5,6 +5,10 @@ only when needed: :func:`main` imports the module of the command being run (all 
 ``--help``, no arguments, or a name it does not know), and ``spamscore.cli.app`` (what the tests and
 library callers use) imports all of them.  ``spamscore filter`` with plain options does not go through
 typer at all (:func:`main`).  Importing this package imports neither typer nor numpy.
+
+An option several commands share is defined once, in ``options.py`` (the eight resource limits as
+one decorator); those the filter's fast path parses by hand are plain data in ``option_specs.py``,
+which both parsers read.
 """
 
 from __future__ import annotations

@@ -14,9 +14,7 @@ import re
 import sys
 
 from ..message import Limits
-
-MAX_SIZE_DEFAULT = 512 * 1024
-TIMEOUT_DEFAULT = 5.0
+from .option_specs import FILTER
 
 
 def echo_err(message: str) -> None:
@@ -82,11 +80,12 @@ def exit_now(code: int) -> None:
 # -- the fast path's option parser ------------------------------------------------------------------
 # Only the plainest spellings are taken here; anything else (--help, a misspelt or unknown option,
 # a value out of range or spelt another way typer would accept, such as "1_024" or " 5") returns
-# None and the command goes through typer, which parses it or reports it exactly as before.
+# None and the command goes through typer, which parses it or reports it exactly as before.  The
+# spellings, defaults and bounds are the typer command's own (option_specs.FILTER, which both read).
 _INT = re.compile(r"[1-9][0-9]{0,17}")
 _FLOAT = re.compile(r"(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,9})?")
-_VALUED = {"--model": "model", "-m": "model", "--tag-subject": "tag_subject", "--max-size": "max_size",
-           "--trusted-authserv-id": "trusted", "--timeout": "timeout"}
+FLAGS = {flag: key for key, spec in FILTER.items() if spec.default is False for flag in spec.flags}
+VALUED = {flag: key for key, spec in FILTER.items() if spec.default is not False for flag in spec.flags}
 
 
 def parse_args(args: list[str]) -> dict | None:
@@ -96,17 +95,17 @@ def parse_args(args: list[str]) -> dict | None:
     As Click does: a repeated option's last value wins, except ``--trusted-authserv-id``, which
     collects; ``--opt=value`` is ``--opt value``.
     """
-    opts: dict = {"model": None, "tag_subject": None, "exit_code": False, "max_size": MAX_SIZE_DEFAULT,
-                  "trusted": [], "timeout": TIMEOUT_DEFAULT}
+    opts: dict = {key: spec.default for key, spec in FILTER.items()}
+    opts["trusted"] = []
     i = 0
     while i < len(args):
         arg = args[i]
         i += 1
-        if arg == "--exit-code":
-            opts["exit_code"] = True
+        if arg in FLAGS:
+            opts[FLAGS[arg]] = True
             continue
         name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        key = _VALUED.get(name)
+        key = VALUED.get(name)
         if key is None:
             return None
         if not eq:
@@ -117,7 +116,7 @@ def parse_args(args: list[str]) -> dict | None:
         if not value or value.startswith("-"):
             return None
         if key == "max_size":
-            if not _INT.fullmatch(value) or int(value) < 1024:
+            if not _INT.fullmatch(value) or int(value) < FILTER["max_size"].min:
                 return None
             opts[key] = int(value)
         elif key == "timeout":

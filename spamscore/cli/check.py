@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..report_html import render_html
 from ..scoring import load_model
 from ._app import app, cli_errors, fail, progress
+from .options import MODEL, format_option
 
 
 class CheckFormat(str, Enum):
@@ -58,9 +59,8 @@ def _dns_server(value: str) -> tuple[str, int]:
 @cli_errors
 def check(
     paths: List[Path] = typer.Argument(..., help="Messages to check: .eml files or folders of them."),
-    model_path: Optional[Path] = typer.Option(None, "--model", "-m",
-                                              help="Model file (default: the shipped model, or $SPAMSCORE_MODEL)."),
-    fmt: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text, json or html."),
+    model_path: Optional[Path] = MODEL,
+    fmt: CheckFormat = format_option(CheckFormat),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report to this file."),
     fail_on: FailOn = typer.Option(FailOn.spam, "--fail-on",
                                    help="Exit 1 when a message is labelled this or worse (spam, or unsure)."),

@@ -16,10 +16,12 @@ from ..batch import EXTRACTING, evaluate_items, score_items, train_items
 from ..corpus import check_index_files, index_base, iter_entries, iter_source, iter_sources, read_index
 from ..features import FeatureOptions
 from ..features.profiles import check_profile
-from ..message import Limits
 from ..sanity import input_warnings
 from ..serve.render import verdict_json, verdict_text
 from ._app import MAX_LISTED, Stages, app, cli_errors, fail, load_cli_model, progress, report_unreadable, settle
+from .options import (BACKEND, INDEX_ROOT, INDEX_SPLIT, JOBS, MODEL, SCHEDULER, TRUSTED, Backend, ResourceLimits,
+                      format_option, resource_limits, sources_argument)
+from .sources import each_source
 
 
 class ScoreFormat(str, Enum):
@@ -31,50 +33,6 @@ class ScoreFormat(str, Enum):
 class EvalFormat(str, Enum):
     text = "text"
     json = "json"
-
-
-class Backend(str, Enum):
-    local = "local"
-    dask = "dask"
-
-
-ModelOpt = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model, or $SPAMSCORE_MODEL).")
-IndexRoot = typer.Option(None, "--root", help="Folder index paths are relative to (default: the index's folder).")
-IndexSplit = typer.Option(None, "--split", help="Only index lines whose 'split' column has this value (e.g. train).")
-Jobs = typer.Option(1, "--jobs", "-j", min=1, help="Processes to spread the work over (joblib).")
-Trusted = typer.Option(None, "--trusted-authserv-id",
-                       help="Trust Authentication-Results from this authserv-id (repeatable).")
-BackendOpt = typer.Option(Backend.local, "--backend",
-                          help="local (--jobs processes) or dask (a Dask cluster; see docs/distributed.md).")
-Scheduler = typer.Option(None, "--scheduler", help="Dask scheduler address tcp://HOST:PORT (default with "
-                         "--backend dask: a local cluster of --jobs worker processes).")
-
-
-_LIM = "Resource limits (scoring with other limits than training changes the features of large messages)"
-_L, _F = Limits(), FeatureOptions()
-MaxBytes = typer.Option(_L.max_bytes, "--max-bytes", min=1024, rich_help_panel=_LIM,
-                        help="Bytes of a message parsed; the rest is only counted in its size.")
-MaxParts = typer.Option(_L.max_parts, "--max-parts", min=1, rich_help_panel=_LIM, help="MIME parts looked at.")
-MaxDepth = typer.Option(_L.max_depth, "--max-depth", min=1, rich_help_panel=_LIM, help="MIME nesting followed.")
-MaxPartBytes = typer.Option(_L.max_part_bytes, "--max-part-bytes", min=1024, rich_help_panel=_LIM,
-                            help="Decoded bytes kept of each text or HTML part.")
-MaxHeaders = typer.Option(_L.max_headers, "--max-headers", min=1, rich_help_panel=_LIM, help="Header fields kept.")
-MaxUrls = typer.Option(_F.max_urls, "--max-urls", min=1, rich_help_panel=_LIM, help="URLs looked at per message.")
-MaxTextChars = typer.Option(_F.max_text_chars, "--max-text-chars", min=1000, rich_help_panel=_LIM,
-                            help="Characters of body text tokenized.")
-MaxHtmlBytes = typer.Option(_F.max_html_bytes, "--max-html-bytes", min=1024, rich_help_panel=_LIM,
-                            help="Characters of each HTML part parsed.")
-
-
-def _with_limits(model, max_bytes, max_parts, max_depth, max_part_bytes, max_headers, max_urls, max_text_chars,
-                 max_html_bytes):
-    limits = Limits(max_bytes=max_bytes, max_parts=max_parts, max_depth=max_depth, max_part_bytes=max_part_bytes,
-                    max_headers=max_headers)
-    if limits == model.limits and (max_urls, max_text_chars, max_html_bytes) == (
-            model.options.max_urls, model.options.max_text_chars, model.options.max_html_bytes):
-        return model
-    return model.with_options(limits=limits, max_urls=max_urls, max_text_chars=max_text_chars,
-                              max_html_bytes=max_html_bytes)
 
 
 def _check_jobs(jobs: int) -> int:
@@ -91,13 +49,13 @@ def train(
     index: Optional[Path] = typer.Option(None, "--index", help="TSV 'path<TAB>spam|ham' or TREC 'spam PATH' index."),
     spam: Optional[List[str]] = typer.Option(None, "--spam", help="Spam: .eml file, directory, mbox or Maildir (repeatable)."),
     ham: Optional[List[str]] = typer.Option(None, "--ham", help="Ham: .eml file, directory, mbox or Maildir (repeatable)."),
-    root: Optional[Path] = IndexRoot,
-    split: Optional[str] = IndexSplit,
-    jobs: int = Jobs,
+    root: Optional[Path] = INDEX_ROOT,
+    split: Optional[str] = INDEX_SPLIT,
+    jobs: int = JOBS,
     folds: int = typer.Option(5, "--folds", min=0, help="Cross-validation folds for calibration and cut-offs (0: none)."),
-    trusted: Optional[List[str]] = Trusted,
-    backend: Backend = BackendOpt,
-    scheduler: Optional[str] = Scheduler,
+    trusted: Optional[List[str]] = TRUSTED,
+    backend: Backend = BACKEND,
+    scheduler: Optional[str] = SCHEDULER,
     profile: str = typer.Option(
         "full", "--features",
         help="Feature profile: 'full' learns every family (your own mail, where the delivery path is evidence); "
@@ -221,39 +179,23 @@ def _index_entries(index: Path, root: Optional[Path], split: Optional[str]) -> l
     return entries
 
 
-def _each_source(paths: List[str], empty: list[str]):
-    """The messages of ``paths``; the paths that gave none are appended to ``empty``."""
-    for path in paths:
-        n = 0
-        for item in iter_source(path):
-            n += 1
-            yield item
-        if n == 0:
-            empty.append(path)
-
-
 @app.command()
 @cli_errors
+@resource_limits
 def score(
-    paths: Optional[List[str]] = typer.Argument(None, help="Messages: .eml files, directories, mbox, Maildir; - for stdin."),
-    model_path: Optional[Path] = ModelOpt,
-    fmt: ScoreFormat = typer.Option(ScoreFormat.text, "--format", "-f", help="text, json or jsonl."),
+    paths: Optional[List[str]] = sources_argument(required=False),
+    model_path: Optional[Path] = MODEL,
+    fmt: ScoreFormat = format_option(ScoreFormat),
     index: Optional[Path] = typer.Option(None, "--index", help="Score the messages an index lists."),
-    root: Optional[Path] = IndexRoot,
-    split: Optional[str] = IndexSplit,
-    jobs: int = Jobs,
+    root: Optional[Path] = INDEX_ROOT,
+    split: Optional[str] = INDEX_SPLIT,
+    jobs: int = JOBS,
     clues: int = typer.Option(5, "--clues", min=0, help="How many clues to show per message."),
-    trusted: Optional[List[str]] = Trusted,
-    backend: Backend = BackendOpt,
-    scheduler: Optional[str] = Scheduler,
-    max_bytes: int = MaxBytes,
-    max_parts: int = MaxParts,
-    max_depth: int = MaxDepth,
-    max_part_bytes: int = MaxPartBytes,
-    max_headers: int = MaxHeaders,
-    max_urls: int = MaxUrls,
-    max_text_chars: int = MaxTextChars,
-    max_html_bytes: int = MaxHtmlBytes,
+    trusted: Optional[List[str]] = TRUSTED,
+    backend: Backend = BACKEND,
+    scheduler: Optional[str] = SCHEDULER,
+    *,
+    limits: ResourceLimits,
 ) -> None:
     """Score messages: label (ham, unsure, spam), probability and the clues behind it.
 
@@ -263,11 +205,9 @@ def score(
     """
     if not paths and index is None:
         raise fail("give message paths (or - for stdin), or --index LABELS")
-    model = settle(_with_limits(load_cli_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes,
-                                max_parts, max_depth, max_part_bytes, max_headers, max_urls, max_text_chars,
-                                max_html_bytes))
+    model = settle(limits.apply(load_cli_model(model_path, trusted_authserv_ids=trusted or ())))
     empty: list[str] = []
-    items = iter_entries(_index_entries(index, root, split)) if index is not None else _each_source(paths, empty)
+    items = iter_entries(_index_entries(index, root, split)) if index is not None else each_source(paths, empty)
     if backend is Backend.dask:
         items = _score_on_dask(paths, index, root, split, model, trusted, clues, scheduler, jobs)
     elif scheduler:
@@ -328,31 +268,24 @@ def _score_on_dask(paths, index, root, split, model, trusted, clues, scheduler, 
 
 @app.command()
 @cli_errors
+@resource_limits
 def evaluate(
     index: Path = typer.Option(..., "--index", help="Labelled messages: TSV or TREC index."),
-    model_path: Optional[Path] = ModelOpt,
-    root: Optional[Path] = IndexRoot,
-    split: Optional[str] = IndexSplit,
-    fmt: EvalFormat = typer.Option(EvalFormat.text, "--format", "-f", help="text or json."),
-    jobs: int = Jobs,
-    trusted: Optional[List[str]] = Trusted,
-    max_bytes: int = MaxBytes,
-    max_parts: int = MaxParts,
-    max_depth: int = MaxDepth,
-    max_part_bytes: int = MaxPartBytes,
-    max_headers: int = MaxHeaders,
-    max_urls: int = MaxUrls,
-    max_text_chars: int = MaxTextChars,
-    max_html_bytes: int = MaxHtmlBytes,
+    model_path: Optional[Path] = MODEL,
+    root: Optional[Path] = INDEX_ROOT,
+    split: Optional[str] = INDEX_SPLIT,
+    fmt: EvalFormat = format_option(EvalFormat),
+    jobs: int = JOBS,
+    trusted: Optional[List[str]] = TRUSTED,
+    *,
+    limits: ResourceLimits,
 ) -> None:
     """Evaluate a model on labelled mail: ROC AUC, false positives and negatives.
 
     Example: spamscore evaluate --model my.spamscore --index test.tsv
     """
     entries = _index_entries(index, root, split)
-    model = settle(_with_limits(load_cli_model(model_path, trusted_authserv_ids=trusted or ()), max_bytes,
-                                max_parts, max_depth, max_part_bytes, max_headers, max_urls, max_text_chars,
-                                max_html_bytes))
+    model = settle(limits.apply(load_cli_model(model_path, trusted_authserv_ids=trusted or ())))
     t0 = time.perf_counter()
     with progress(iter_entries(entries), len(entries), "scoring") as bar:
         summary, errors = evaluate_items(bar, model, jobs=_check_jobs(jobs))

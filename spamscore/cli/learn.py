@@ -9,19 +9,19 @@ import typer
 
 from ..learn import iter_raw, learn_messages
 from ._app import app, cli_errors, fail
-from .core import _each_source
+from .options import TRUSTED, sources_argument
+from .sources import each_source
 
 
 @app.command()
 @cli_errors
 def learn(
-    paths: List[str] = typer.Argument(..., help="Messages: .eml files, directories, mbox, Maildir; - for stdin."),
+    paths: List[str] = sources_argument(required=True),
     model_path: Path = typer.Option(..., "--model", "-m", help="The model file to update in place."),
     spam: bool = typer.Option(False, "--spam", help="The messages are spam."),
     ham: bool = typer.Option(False, "--ham", help="The messages are ham."),
     forget: bool = typer.Option(False, "--forget", help="Unlearn messages that were learned with this label."),
-    trusted: Optional[List[str]] = typer.Option(None, "--trusted-authserv-id",
-                                                help="Trust Authentication-Results from this authserv-id (repeatable)."),
+    trusted: Optional[List[str]] = TRUSTED,
 ) -> None:
     """Learn messages as spam or ham (or forget them), updating the model in place.
 
@@ -35,7 +35,7 @@ def learn(
     if spam == ham:
         raise fail("give exactly one of --spam or --ham")
     empty: list[str] = []
-    res = learn_messages(model_path, iter_raw(_each_source(paths, empty)), spam=spam, forget=forget,
+    res = learn_messages(model_path, iter_raw(each_source(paths, empty)), spam=spam, forget=forget,
                          trusted_authserv_ids=trusted or ())
     for path, err in res.errors:
         typer.echo(f"spamscore: error: {path}: {err}", err=True)

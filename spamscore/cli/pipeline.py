@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -12,13 +11,10 @@ import typer
 
 from ..message import Limits
 from . import _filter
-from ._app import app, cli_errors, fail, settle
-
-ModelOpt = typer.Option(None, "--model", "-m", help="Model file (default: the shipped model, or $SPAMSCORE_MODEL).")
-Trusted = typer.Option(None, "--trusted-authserv-id",
-                       help="Trust Authentication-Results from this authserv-id (repeatable).")
-MaxSize = typer.Option(512 * 1024, "--max-size", min=1024,
-                       help="Score only the first BYTES of larger messages (they still pass through whole).")
+from ._app import app, cli_errors, settle
+from .option_specs import FILTER
+from .options import LOG_LEVEL, MAX_CONNECTIONS, MAX_SIZE, MODEL, TRUSTED, listen_option, option
+from .servers import listen_address, serve_until_stopped, start_logging
 
 
 def _read_stdin() -> bytes:
@@ -32,12 +28,13 @@ def _loader(model: Optional[Path], trusted, max_size: int):
 
 @app.command("filter")
 def filter_cmd(
-    model: Optional[Path] = ModelOpt,
-    tag_subject: Optional[str] = typer.Option(None, "--tag-subject", help="Prefix the Subject of spam with this tag, e.g. '[SPAM]'."),
-    exit_code: bool = typer.Option(False, "--exit-code", help="Bogofilter's exit codes: 0 spam, 1 ham, 2 unsure, 3 error."),
-    max_size: int = MaxSize,
-    trusted: Optional[List[str]] = Trusted,
-    timeout: float = typer.Option(5.0, "--timeout", min=0, help="Seconds scoring may take before the message passes through unmarked (0: no limit)."),
+    # the options the fast path (spamscore.cli.main, without typer) also parses: one table for both
+    model: Optional[Path] = option(FILTER["model"]),
+    tag_subject: Optional[str] = option(FILTER["tag_subject"]),
+    exit_code: bool = option(FILTER["exit_code"]),
+    max_size: int = option(FILTER["max_size"]),
+    trusted: Optional[List[str]] = option(FILTER["trusted"]),
+    timeout: float = option(FILTER["timeout"]),
 ) -> None:
     """Read one message on stdin, write it to stdout with X-Spam-* headers added.
 
@@ -70,20 +67,20 @@ class OnError(str, Enum):
 @app.command("milter")
 @cli_errors
 def milter_cmd(
-    listen: str = typer.Option(..., "--listen", "-l", help="inet:HOST:PORT or unix:/path/to.sock"),
-    model: Optional[Path] = ModelOpt,
+    listen: str = listen_option(),
+    model: Optional[Path] = MODEL,
     action: Action = typer.Option(Action.tag, "--action", help="What to do with spam: tag (headers only), reject (550), quarantine (Postfix hold queue), tempfail."),
     reject_above: Optional[float] = typer.Option(None, "--reject-above", min=0.0, max=1.0,
                                                  help="Probability at or above which --action applies (default: the model's spam cut-off). Alone, it implies --action reject."),
     reject_text: str = typer.Option("Message rejected as spam", "--reject-text", help="Text of the 550 5.7.1 reply."),
     on_error: OnError = typer.Option(OnError.accept, "--on-error", help="When scoring fails: accept (fail open), tempfail or reject."),
     tag_subject: Optional[str] = typer.Option(None, "--tag-subject", help="Prefix the Subject of spam with this tag."),
-    max_size: int = MaxSize,
-    trusted: Optional[List[str]] = Trusted,
+    max_size: int = MAX_SIZE,
+    trusted: Optional[List[str]] = TRUSTED,
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds scoring one message may take."),
     workers: int = typer.Option(0, "--workers", "--processes", min=0, max=64, help="Worker processes sharing the socket and the model (0: one per core; one process scores on one core at a time)."),
     threads: int = typer.Option(2, "--threads", min=1, max=64, help="Scoring threads per worker (the event loop stays responsive while one scores)."),
-    max_connections: int = typer.Option(200, "--max-connections", min=1, help="Connections served at once per worker; when all are taken the one idle longest is closed."),
+    max_connections: int = MAX_CONNECTIONS,
     max_per_peer: int = typer.Option(100, "--max-per-peer", min=1, help="Connections from one address (all unix-socket peers count as one)."),
     connect_timeout: float = typer.Option(30.0, "--connect-timeout", min=0.1, help="Seconds from connect to option negotiation."),
     command_timeout: float = typer.Option(10.0, "--command-timeout", min=0.1, help="Seconds from the first byte of a packet to its last."),
@@ -91,7 +88,7 @@ def milter_cmd(
     max_header_bytes: int = typer.Option(100 * 1024, "--max-header-bytes", min=1024, help="Bytes of one header field (Postfix's header_size_limit); past it, --on-error decides."),
     max_message_header_bytes: int = typer.Option(1024 * 1024, "--max-message-header-bytes", min=1024, help="Header bytes kept for one message; past it, --on-error decides."),
     max_process_header_bytes: int = typer.Option(64 * 1024 * 1024, "--max-process-header-bytes", min=1024, help="Header bytes kept by all connections of a process; past it, --on-error decides."),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_level: str = LOG_LEVEL,
 ) -> None:
     """Run a milter (Sendmail milter protocol 6) that Postfix calls for every message.
 
@@ -103,18 +100,13 @@ def milter_cmd(
               non_smtpd_milters = $smtpd_milters
               milter_default_action = accept
     """
-    import logging
 
     from ..serve.milter import MilterConfig, parse_listen, serve
     from ..scoring import load_model
     from ..serve.workers import preloaded
 
-    try:
-        address = parse_listen(listen)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    address = listen_address(parse_listen, listen)
+    start_logging(log_level, "%(asctime)s %(name)s %(levelname)s %(message)s")
 
     def load():
         return settle(load_model(model, trusted_authserv_ids=trusted or (), limits=Limits(max_bytes=max_size)))
@@ -130,7 +122,4 @@ def milter_cmd(
                        read_timeout=idle_timeout, max_header_bytes=max_header_bytes,
                        max_message_header_bytes=max_message_header_bytes,
                        max_process_header_bytes=max_process_header_bytes)
-    try:
-        serve(address, loader, cfg, workers=workers or (os.cpu_count() or 1))
-    except OSError as exc:
-        raise fail(f"cannot listen on {listen}: {exc.strerror or exc}") from None
+    serve_until_stopped(serve, address, loader, cfg, workers=workers, listen=listen)
