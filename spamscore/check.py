@@ -23,7 +23,7 @@ Everything else is ``warn`` (worth fixing, a filter may count it a little) or
 ``note`` (for information: what the sending system will add, a choice that is
 fine).  Issue 18 measured the old report at 2.7 ``fail`` findings per
 legitimate newsletter: ESP click tracking taken for link mismatches
-(:mod:`spamscore.esp` now knows the providers' tracking hosts), HTML-only
+(:mod:`spamscore.features.esp` now knows the providers' tracking hosts), HTML-only
 newsletters, and the Message-ID and Date that the sending system adds.
 
 Campaign mode (the default, ``unsent=True``): the message is scored as it will
@@ -51,7 +51,7 @@ from datetime import datetime, timedelta, timezone
 from email import policy as _policy
 
 from .errors import SpamscoreError
-from .esp import embedded_destination, esp_for_host
+from .features.esp import embedded_destination, esp_for_host
 from .explain import Context as _Context
 from .explain import ExplainedClue, explain_clue
 from .features import Analysis, analyze
@@ -540,7 +540,7 @@ def _image_ratio(a: Analysis) -> Finding:
 def _link_verdict(href: str, text: str) -> tuple[str, str] | None:
     """('fail'|'tracking', what was found) for one link whose text names another domain, else None.
 
-    A link through an ESP's tracking host (:mod:`spamscore.esp`) is tracking,
+    A link through an ESP's tracking host (:mod:`spamscore.features.esp`) is tracking,
     unless it carries its destination in clear and that names another domain
     than the text (a phisher on a real ESP).
     """

@@ -922,7 +922,7 @@ def test_input_finding_uses_spamscore_sanity(model, monkeypatch):
     ("sendibtfree.com", None), ("", None),
 ])
 def test_esp_table(host, esp):
-    from spamscore.esp import esp_for_host
+    from spamscore.features.esp import esp_for_host
 
     assert esp_for_host(host) == esp
 
@@ -934,6 +934,6 @@ def test_esp_table(host, esp):
     ("not a url", None),
 ])
 def test_embedded_destination(url, dest):
-    from spamscore.esp import embedded_destination
+    from spamscore.features.esp import embedded_destination
 
     assert embedded_destination(url) == dest
