@@ -795,7 +795,7 @@ _PIECES = [b"Content-Type: multipart/mixed; boundary=x\n", b"--x\n", b"Content-T
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(st.sampled_from(_PIECES), st.binary(max_size=40)), max_size=30))
 def test_check_never_raises_on_garbage(model, pieces):
-    from spamscore.report_html import render_html
+    from spamscore.check.html import render_html
 
     raw = b"".join(pieces)
     rep = check_message(raw, model, now=NOW, resolver=fake({}))

@@ -11,7 +11,7 @@ import typer
 
 from ..check import check_message, dns_txt_resolver, report_text, summary_text
 from ..errors import InputError
-from ..report_html import render_html
+from ..check.html import render_html
 from ..scoring import load_model
 from ._app import app, cli_errors, fail, progress
 

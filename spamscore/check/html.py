@@ -19,7 +19,7 @@ import math
 import re
 from html import escape
 
-from .check import FAIL, NOTE, PASS, WARN, CheckReport, ExplainedClue
+from . import FAIL, NOTE, PASS, WARN, CheckReport, ExplainedClue
 
 __all__ = ["render_html"]
 

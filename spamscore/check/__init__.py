@@ -50,16 +50,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email import policy as _policy
 
-from .errors import SpamscoreError
-from .features.esp import embedded_destination, esp_for_host
+from ..errors import SpamscoreError
+from ..features.esp import embedded_destination, esp_for_host
 from .explain import Context as _Context
 from .explain import ExplainedClue, explain_clue
-from .features import Analysis, analyze
-from .features.auth import from_domain
-from .features.urls import link_mismatch, parse_url, registered_domain
-from .message import ParsedMessage, decode_transfer, parse
-from .sanity import input_warnings
-from .scoring import Model, Verdict
+from ..features import Analysis, analyze
+from ..features.auth import from_domain
+from ..features.urls import link_mismatch, parse_url, registered_domain
+from ..message import ParsedMessage, decode_transfer, parse
+from ..sanity import input_warnings
+from ..scoring import Model, Verdict
 
 __all__ = [
     "PASS", "NOTE", "WARN", "FAIL", "Finding", "ExplainedClue", "CheckReport", "check_message",
@@ -203,7 +203,7 @@ def check_message(raw: bytes, model: Model, *, path: str | None = None, n_clues:
     raw = bytes(raw)
     pm = parse(raw, model.limits)
     analysis = analyze(pm, model.options)
-    from .features import extract
+    from ..features import extract
 
     # unsent: extracted as Model.score(raw, unsent=True) extracts (delivery features left out)
     feats = extract(pm, model.unsent_options if unsent else model.options, analysis)
