@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from spamscore.check import (
-    DNS_FINDING_IDS, FAIL, FINDING_IDS, NOTE, PASS, UNSENT_NOTE, WARN, DnsLookupError, _Context, check_message,
+    DNS_FINDING_IDS, FAIL, FINDING_IDS, NOTE, PASS, UNSENT_NOTE, WARN, DnsLookupError, check_message,
     content_findings, dns_findings, dns_txt_resolver, explain_clue, looks_bulk, spammy_subject_words,
 )
+from spamscore.check.explain import Context as _Context
 from spamscore.cli import app
 from spamscore.features import FeatureOptions, extract, analyze
 from spamscore.message import parse
@@ -795,7 +796,7 @@ _PIECES = [b"Content-Type: multipart/mixed; boundary=x\n", b"--x\n", b"Content-T
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(st.sampled_from(_PIECES), st.binary(max_size=40)), max_size=30))
 def test_check_never_raises_on_garbage(model, pieces):
-    from spamscore.report_html import render_html
+    from spamscore.check.html import render_html
 
     raw = b"".join(pieces)
     rep = check_message(raw, model, now=NOW, resolver=fake({}))
@@ -877,7 +878,7 @@ def test_cli_delivered_and_mail_type(model_file, tmp_path):
 
 def test_charset_check_reads_a_bounded_number_of_boundaries():
     """The stdlib parser behind the charset check is quadratic in nesting: it sees at most 30 boundaries."""
-    from spamscore.check import CHARSET_MAX_BOUNDARIES, _charset_input
+    from spamscore.check.findings.charset import CHARSET_MAX_BOUNDARIES, _charset_input
 
     nested = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(900))
     cut = _charset_input(b"From: a@example.com\n" + nested)
@@ -897,7 +898,7 @@ def test_check_agrees_with_model_score_unsent(model, name):
 
 def test_input_finding_uses_spamscore_sanity(model, monkeypatch):
     """The `input` finding lists what spamscore.sanity.input_warnings says (a stub stands in for it here)."""
-    import spamscore.check as check_mod
+    import spamscore.check.findings as check_mod
 
     stub = lambda raw: ["no header block", "binary content"] if raw.startswith(b"\x7fELF") else []  # noqa: E731
     monkeypatch.setattr(check_mod, "input_warnings", stub)
@@ -922,7 +923,7 @@ def test_input_finding_uses_spamscore_sanity(model, monkeypatch):
     ("sendibtfree.com", None), ("", None),
 ])
 def test_esp_table(host, esp):
-    from spamscore.esp import esp_for_host
+    from spamscore.features.esp import esp_for_host
 
     assert esp_for_host(host) == esp
 
@@ -934,6 +935,6 @@ def test_esp_table(host, esp):
     ("not a url", None),
 ])
 def test_embedded_destination(url, dest):
-    from spamscore.esp import embedded_destination
+    from spamscore.features.esp import embedded_destination
 
     assert embedded_destination(url) == dest

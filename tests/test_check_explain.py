@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from spamscore.explain import PREFIX_WORDING, Context, explain_clue, is_word_wording
+from spamscore.check.explain import PREFIX_WORDING, Context, explain_clue, is_word_wording
 from spamscore.features import FeatureOptions, analyze, extract
 from spamscore.features.tokens import body_tokens
 from spamscore.message import parse
@@ -142,7 +142,7 @@ def test_every_emitted_prefix_is_a_known_family():
         seen |= {_prefix(f) for f in extract(pm, OPTIONS, a) if ":" in f and f not in words and _prefix(f).isascii()}
     seen.discard("")
     assert {"date", "hdr", "url", "html", "auth"} <= seen  # the walk sees the families
-    from spamscore.explain import _HDR_NAMES
+    from spamscore.check.explain import _HDR_NAMES
 
     unknown = {p for p in seen if p not in PREFIX_WORDING and p not in _HDR_NAMES and not p.startswith("x-")}
     assert unknown == set()

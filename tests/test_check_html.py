@@ -17,7 +17,7 @@ import pytest
 from lxml import html as lxml_html
 
 from spamscore.check import FINDING_IDS, check_message
-from spamscore.report_html import gauge_svg, render_html
+from spamscore.check.html import gauge_svg, render_html
 from test_check import NOW, fixture, train_model  # tests/ is on sys.path (rootdir-relative import)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

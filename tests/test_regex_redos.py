@@ -168,10 +168,10 @@ ANCHORED = {
     "spamscore.features.tokens._CJK_RUN": "once",
     "spamscore.features.urls._IPV4": "once",
     "spamscore.features.urls._NUMERIC_HOST": "once",
-    "spamscore.check._DKIM_TAG": "once",           # check.dkim_tags: one ;-separated piece
-    "spamscore.check._MSGID": "once",
-    "spamscore.check._SPF_MECH": "once",           # check: one SPF term
-    "spamscore.check._SPF_MOD": "once",
+    "spamscore.check.findings.headers._DKIM_TAG": "once",  # headers.dkim_tags: one ;-separated piece
+    "spamscore.check.findings.headers._MSGID": "once",
+    "spamscore.check.dns._SPF_MECH": "once",       # check.dns: one SPF term
+    "spamscore.check.dns._SPF_MOD": "once",
     "spamscore.sanity._FIELD": "once",             # sanity.input_warnings: the first header line
 }
 
@@ -236,14 +236,15 @@ def _work(name: str, pattern: re.Pattern, n: int):
 
 
 def test_introspection_finds_every_pattern():
-    from spamscore import check, learn, message
+    from spamscore import learn, message
+    from spamscore.check.findings import headers as check_headers
     from spamscore.serve import splice
     from spamscore.features import auth, html, tokens, urls
 
     found = {id(p) for p in MODULE_PATTERNS.values()}
     # a few known ones: proof that the walk sees every module and every dict
     for expected in (message._HEADER_FIELD, urls._URL_RE, urls._DOMAIN_IN_TEXT, auth._PROP, tokens._ADDRESS,
-                     message._PARAM["charset"], message._ENCODED_WORD, learn._TRAIL, check._DKIM_TAG,
+                     message._PARAM["charset"], message._ENCODED_WORD, learn._TRAIL, check_headers._DKIM_TAG,
                      splice._FIELD_NAME):
         assert id(expected) in found, expected.pattern
     assert len(found) >= 45

@@ -9,9 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from ..check import check_message, dns_txt_resolver, report_text, summary_text
+from ..check import check_message, dns_txt_resolver, render_html, report_text, summary_text
 from ..errors import InputError
-from ..report_html import render_html
 from ..scoring import load_model
 from ._app import app, cli_errors, fail, progress
 from .options import MODEL, format_option

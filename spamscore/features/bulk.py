@@ -16,7 +16,7 @@ Tokens:
 * ``bulk:unsubscribe:https`` / ``bulk:unsubscribe:mailto``: the kinds of URI
   ``List-Unsubscribe`` offers (RFC 2369);
 * ``bulk:esp``: the DKIM signing domain, the Return-Path domain or the
-  unsubscribe host belongs to a known sending provider (:mod:`spamscore.esp`).
+  unsubscribe host belongs to a known sending provider (:mod:`spamscore.features.esp`).
 
 A spammer can copy any header, so each prior is modest and none decides alone:
 spam that carries them is left to the words, URLs and authentication results.
@@ -53,7 +53,7 @@ _WANTED = frozenset({"list-unsubscribe", "list-unsubscribe-post", "dkim-signatur
 
 @lru_cache(maxsize=4096)  # hosts repeat from message to message
 def _esp(host: str) -> bool:
-    from ..esp import esp_for_host  # the provider table (shared with `spamscore check`)
+    from .esp import esp_for_host  # the provider table (shared with `spamscore check`)
 
     return bool(host) and esp_for_host(host) is not None
 

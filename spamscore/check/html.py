@@ -19,7 +19,8 @@ import math
 import re
 from html import escape
 
-from .check import FAIL, NOTE, PASS, WARN, CheckReport, ExplainedClue
+from .explain import ExplainedClue
+from .report import FAIL, NOTE, PASS, STATUS_RANK, WARN, CheckReport
 
 __all__ = ["render_html"]
 
@@ -47,9 +48,6 @@ padding:12px;max-height:640px;overflow:auto;font:14px/1.5 system-ui,sans-serif}
 .subject{font-size:17px;font-weight:600}.legend{font-size:13px;color:#555}
 a{color:#1a55b0}
 """.strip()
-
-_STATUS_ORDER = {FAIL: 0, WARN: 1, NOTE: 2, PASS: 3}
-
 
 def _csp(css: str) -> str:
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
@@ -128,7 +126,7 @@ def _clue_table(title: str, clues: list[ExplainedClue]) -> str:
 
 def _findings_table(rep: CheckReport) -> str:
     rows = []
-    for f in sorted(rep.findings, key=lambda f: _STATUS_ORDER.get(f.status, 3)):
+    for f in sorted(rep.findings, key=lambda f: -STATUS_RANK.get(f.status, 0)):  # failures first
         rows.append(
             f'<tr class="finding" data-id="{escape(f.id)}"><td><span class="st {escape(f.status)}">'
             f"{escape(f.status)}</span></td><td><code>{escape(f.id)}</code></td><td>{escape(f.message)}"

@@ -22,9 +22,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .features import Analysis
-from .features.urls import link_mismatch, parse_url
-from .message import ParsedMessage
+from ..features import Analysis
+from ..features.urls import link_mismatch, parse_url
+from ..message import ParsedMessage
 
 __all__ = ["ExplainedClue", "Context", "explain_clue", "PREFIX_WORDING", "is_word_wording"]
 

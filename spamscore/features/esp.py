@@ -1,4 +1,11 @@
-"""Email service providers' click-tracking and sending hosts, for ``spamscore check``.
+"""Email service providers' click-tracking and sending hosts, for ``bulk:esp`` and ``spamscore check``.
+
+Two users: :mod:`spamscore.features.bulk` emits ``bulk:esp`` when a message's
+DKIM, Return-Path or unsubscribe host belongs to a provider, and the check's
+link findings (:mod:`spamscore.check.findings.links`) excuse a provider's
+click tracking.  The table lives with the features because the scoring path
+needs it; ``check`` sits downstream of the features and may import it, not the
+other way round.
 
 Every bulk-mail provider rewrites the links of a campaign so that a click goes
 through its own redirector first (it counts the click, then sends the reader
@@ -28,7 +35,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .features.urls import parse_url, registered_domain
+from .urls import parse_url, registered_domain
 
 __all__ = ["ESP_HOSTS", "esp_for_host", "esp_for_url", "embedded_destination"]
 
