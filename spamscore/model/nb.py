@@ -48,11 +48,11 @@ from itertools import compress
 
 import numpy as np
 
-from .errors import ModelError, ModelFormatError, ModelVersionError
-from .features.bulk import BULK_PRIORS
-from .features.japanese import JA_PHRASE_PRIORS
+from ..errors import ModelError, ModelFormatError, ModelVersionError
+from ..features.bulk import BULK_PRIORS
+from ..features.japanese import JA_PHRASE_PRIORS
 
-from . import _native
+from .. import _native
 
 _speedups = _native.load("_speedups")  # the compiled lookup; None: the numpy code below does the same
 
@@ -535,7 +535,7 @@ class TokenNB:
         """``is_meta`` of every vocabulary token (cached per vocabulary size)."""
         cached = self.__dict__.get("_meta_rows_cache")
         if cached is None or len(cached) != len(self.spam_counts_):
-            from .scoring import meta_mask  # the families are defined with the scoring statistics
+            from ..scoring import meta_mask  # the families are defined with the scoring statistics
 
             cached = self.__dict__["_meta_rows_cache"] = meta_mask(list(self._token_list()))
         return cached
@@ -552,7 +552,7 @@ class TokenNB:
         (an online learner adds a few tokens per message to a vocabulary of 100,000s)."""
         if not new_tokens:
             return
-        from .scoring import meta_mask
+        from ..scoring import meta_mask
 
         for key, flags in (("_meta_rows_cache", meta_mask), ("_cjk_rows_cache", _cjk_flags)):
             cached = self.__dict__.get(key)
@@ -906,7 +906,7 @@ def _dense_table_py(hashes: list[int], log_f: np.ndarray, log_1mf: np.ndarray) -
 def _mapped_sections(nb: TokenNB, meta: dict) -> dict:
     """The sections of a format 2 file (:mod:`spamscore.modelfile`): the scorer's tables computed
     from the counts exactly as :meth:`TokenNB._get_scorer` computes them, then the counts."""
-    from .scoring import META_PREFIXES, meta_mask
+    from ..scoring import META_PREFIXES, meta_mask
 
     f = nb.token_probabilities()
     strong = np.flatnonzero(nb.strong_mask(f))
@@ -941,7 +941,7 @@ def save_model_file(path: str | os.PathLike, nb: TokenNB, meta: dict, format_ver
     asked); returns the size in bytes."""
     check_is_fitted(nb, "vocabulary_")
     if format_version == FORMAT_VERSION:
-        from .modelfile import write_model
+        from ..modelfile import write_model
 
         sections = _mapped_sections(nb, meta)
         return _atomic_write(path, lambda fh: write_model(fh, sections))
@@ -1003,7 +1003,7 @@ def load_model_file(path: str | os.PathLike, feature_version: str) -> tuple[Toke
         # TypeError): insist on a zip archive first.
         with open(path, "rb") as fh:
             head = fh.read(16)
-        from .modelfile import is_mapped_file
+        from ..modelfile import is_mapped_file
 
         if is_mapped_file(head):
             return _load_mapped(path, feature_version)
@@ -1117,7 +1117,7 @@ def _nb_from_header(header: dict, cls) -> "TokenNB":
 
 def _load_mapped(path: str, feature_version: str) -> tuple["TokenNB", dict]:
     """A format 2 file (:mod:`spamscore.modelfile`): the scorer's tables are views of the mapping."""
-    from .modelfile import ClueTokens, LazyIndex, MappedFile, check_dense
+    from ..modelfile import ClueTokens, LazyIndex, MappedFile, check_dense
 
     mf = MappedFile(path)
     header = mf.header()
@@ -1139,7 +1139,7 @@ def _load_mapped(path: str, feature_version: str) -> tuple["TokenNB", dict]:
     for name in ("spam", "ham"):
         mf.array(name, n_tokens)
     meta = None
-    from .scoring import META_PREFIXES
+    from ..scoring import META_PREFIXES
 
     if header.get("meta_prefixes") == sorted(META_PREFIXES):  # (else stale: Model._meta_mask recomputes them)
         meta = mf.array("cluemeta", n)
