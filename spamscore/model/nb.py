@@ -10,6 +10,10 @@ and only tokens with ``|f(w) - 0.5| >= min_dev`` count (the clues:
 :meth:`TokenNB.strong_mask`).  A document's clues are found in the tables of
 :mod:`spamscore.model.index` (:meth:`TokenNB.clue_rows`) and summed with
 :func:`spamscore.model.stats.clue_sums`.
+
+TokenNB does not rank messages itself: the shipped ranking is
+``spamscore.scoring.Model``'s calibrated statistics of these clues (one
+ranking of a model, issue 17).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from ..errors import ModelError
 from . import native
 from .index import ClueRows, ClueTables, HashIndex, dense_table
 from .priors import DEFAULT_PRIORS, cjk_flags
-from .stats import cap_clues, clue_sums, clue_tables, fisher_logit
+from .stats import cap_clues, clue_sums, clue_tables
 
 __all__ = ["TokenNB", "as_labels", "check_is_fitted"]
 
@@ -59,10 +63,12 @@ class TokenNB:
     stored, ``get_params``/``set_params`` make it clonable, learned state ends
     in ``_``, ``fit`` returns self.  It does not inherit from
     ``sklearn.base.BaseEstimator`` only because importing scikit-learn costs
-    1.4 s, and the pipe filter starts once per message.
+    1.4 s, and the pipe filter starts once per message.  It counts and finds
+    clues; it has no ``decision_function``/``predict``: the model that ranks
+    and labels messages is ``spamscore.scoring.Model`` (its calibrated
+    statistics of these clues are the shipped score).
     """
 
-    _estimator_type = "classifier"
     _PARAMS = ("s", "x", "min_dev", "max_clues", "priors", "text_min_dev", "cjk_s", "young")
 
     def get_params(self, deep: bool = True) -> dict:
@@ -78,10 +84,6 @@ class TokenNB:
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.get_params().items() if v != type(self)().get_params()[k]}
         return f"TokenNB({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
-
-    def score(self, X, y) -> float:
-        """Mean accuracy of ``predict`` (scikit-learn's ClassifierMixin.score)."""
-        return float(np.mean(self.predict(X) == as_labels(y)))
 
     # s = 0.1 and min_dev = 0.44 (Bogofilter's 0.0178 and 0.375 before): a token
     # seen once is still a clue (f = 0.956), but weaker, and weak clues no longer
@@ -433,28 +435,3 @@ class TokenNB:
         idx = self.clue_rows(doc)
         tokens = self.tables().tokens
         return [tokens[i] for i in idx.tolist()], idx
-
-    def decision_one(self, doc: Iterable[str]) -> tuple[float, list[str], np.ndarray]:
-        """``(z, clue tokens, their log-odds)`` for one document."""
-        sc = self.tables()
-        toks, idx = self.clue_indices(doc)
-        k = len(idx)
-        if k == 0:
-            return 0.0, [], np.zeros(0)
-        slf, sl1, *_ = clue_sums(idx, sc.log_f, sc.log_1mf, None)
-        z = fisher_logit(slf, sl1, k)
-        return z, toks, sc.log_odds[idx]
-
-    def decision_function(self, X: Iterable[Iterable[str]]) -> np.ndarray:
-        """logit of the Fisher indicator per document: > 0 spammy, < 0 hammy."""
-        check_is_fitted(self, "vocabulary_")
-        return np.array([self.decision_one(doc)[0] for doc in X], dtype=np.float64)
-
-    def predict_proba(self, X: Iterable[Iterable[str]]) -> np.ndarray:
-        """Uncalibrated: logistic of z (the wrapper in scoring applies Platt)."""
-        z = self.decision_function(X)
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
-        return np.column_stack((1 - p, p))
-
-    def predict(self, X):
-        return (self.decision_function(X) > 0).astype(np.int8)
