@@ -45,7 +45,6 @@ def as_labels(y) -> np.ndarray:
     return arr.astype(np.int8)
 
 
-
 def check_is_fitted(est, attribute: str) -> None:
     """scikit-learn's check, without importing scikit-learn (1.4 s of start-up)."""
     fitted = est.__sklearn_is_fitted__() if hasattr(est, "__sklearn_is_fitted__") else hasattr(est, attribute)

@@ -162,7 +162,6 @@ def fisher_logit(sum_log_f: float, sum_log_1mf: float, k: int) -> float:
     return fisher_statistics(sum_log_f, sum_log_1mf, k)[0]
 
 
-
 def clue_tables(f: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(ln f, ln (1 - f), log-odds)`` of token probabilities, clipped away from 0 and 1."""
     fs = np.clip(f, 1e-9, 1 - 1e-9)
