@@ -1,8 +1,10 @@
 """The compiled statistics helpers (clue_sums, meta_flags) against the Python code.
 
 ``model.clue_sums`` and ``scoring.meta_mask`` use ``spamscore._speedups``
-when it is built; every sum is exactly rounded (``math.fsum``), so both ways
-must agree to the last bit, whatever the order of the clues.
+when it is built (``spamscore.model.native.speedups``: the model room's
+handle, which these tests set to None for the Python code); every sum is
+exactly rounded (``math.fsum``), so both ways must agree to the last bit,
+whatever the order of the clues.
 """
 
 import math
@@ -14,11 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spamscore import model, scoring
+from spamscore.model import native
 from spamscore.scoring import META_PREFIXES, clue_sums, is_meta, meta_mask
 
 from conftest import native_reason
 
-sp = model._speedups
+sp = native.speedups
 needs_c = pytest.mark.skipif(sp is None, reason=native_reason("_speedups"))
 FINITE = st.floats(-1e300, 1e300, width=64)  # (sums of up to 300 never overflow)
 
@@ -48,7 +51,7 @@ def test_compiled_sum_leaves_non_finite_values_to_python():
 def _both(rows, log_f, log_1mf, meta, monkeypatch):
     c = clue_sums(rows, log_f, log_1mf, meta)
     with monkeypatch.context() as m:
-        m.setattr(model, "_speedups", None)  # (clue_sums lives in model)
+        m.setattr(native, "speedups", None)  # (what every module of spamscore.model reads)
         py = clue_sums(rows, log_f, log_1mf, meta)
     return c, py
 
@@ -115,8 +118,11 @@ def test_statistics_are_the_same_without_the_extension(monkeypatch):
     raws = [fixture_bytes(n) for n in ("multipart_spam.eml", "plain_ham.eml", "html_images.eml")]
     m = load_model()
     want = [m.score(r).probability for r in raws]
-    for mod in (model, scoring, tokens, urls):
-        monkeypatch.setattr(mod, "_speedups", None)
+    for mod in (native, model, scoring, tokens, urls):  # every handle on the compiled module, whatever its name
+        for name, value in list(vars(mod).items()):
+            if sp is not None and value is sp:
+                monkeypatch.setattr(mod, name, None)
+    assert native.speedups is None
     m2 = load_model()
     assert [m2.score(r).probability for r in raws] == want
 
@@ -157,7 +163,7 @@ def test_lookup_sums_is_lookup_then_clue_sums(max_clues):
                 assert rows.tolist() == want.tolist()
                 assert len(want) <= max_clues and (len(want) > 0 or max_clues == 0 or n < 60)
                 with pytest.MonkeyPatch.context() as mp:
-                    mp.setattr(model, "_speedups", None)
+                    mp.setattr(native, "speedups", None)
                     assert sums == clue_sums(want, sc.log_f, sc.log_1mf, m)
                     assert nb.clue_rows_sums(doc, m)[0].tolist() == want.tolist()
 

@@ -13,8 +13,7 @@ import sysconfig
 import numpy as np
 import pytest
 
-from spamscore import model
-from spamscore.model import HashIndex
+from spamscore.model import HashIndex, native
 
 from conftest import native_reason
 
@@ -24,10 +23,10 @@ IMPLS = ["numpy", "c"]
 @pytest.fixture(params=IMPLS)
 def impl(request, monkeypatch):
     if request.param == "c":
-        if model._speedups is None:
+        if native.speedups is None:
             pytest.skip(native_reason("_speedups"))
     else:
-        monkeypatch.setattr(model, "_speedups", None)
+        monkeypatch.setattr(native, "speedups", None)
     return request.param
 
 
@@ -61,7 +60,7 @@ def test_every_vocabulary_token_is_found_at_its_row(impl):
 
 
 def test_long_probe_chains_take_the_python_path(monkeypatch):
-    monkeypatch.setattr(model, "_speedups", None)
+    monkeypatch.setattr(native, "speedups", None)
 
     class OneRound(HashIndex):
         ROUNDS = 1  # every feature whose first slot is taken goes to the fallback loop
@@ -73,23 +72,23 @@ def test_long_probe_chains_take_the_python_path(monkeypatch):
 
 
 def test_tables_built_either_way_answer_alike(monkeypatch):
-    if model._speedups is None:
+    if native.speedups is None:
         pytest.skip(native_reason("_speedups"))
     rng = random.Random(3)
     vocab = [f"v{i}{rng.random()}" for i in range(30_000)]
     c_built = HashIndex(vocab)
     with monkeypatch.context() as m:
-        m.setattr(model, "_speedups", None)
+        m.setattr(native, "speedups", None)
         np_built = HashIndex(vocab)
     doc = rng.sample(vocab, 500) + [f"no{i}" for i in range(500)]
     truth = _truth(vocab, doc)
     for idx in (c_built, np_built):
         assert idx._lookup(doc).tolist() == truth  # numpy probing
-        assert np.frombuffer(model._speedups.lookup(doc, idx.keys, idx.rows), dtype=np.int64).tolist() == truth
+        assert np.frombuffer(native.speedups.lookup(doc, idx.keys, idx.rows), dtype=np.int64).tolist() == truth
 
 
 def test_compiled_functions_reject_bad_arguments():
-    sp = model._speedups
+    sp = native.speedups
     if sp is None:
         pytest.skip(native_reason("_speedups"))
     keys = np.full(16, -1, dtype=np.int64)
@@ -153,7 +152,7 @@ def test_the_extensions_are_built_where_a_compiler_is():
 
 def test_compiled_lookup_is_safe_when_hash_runs_python_code():
     """A str subclass whose __hash__ empties the document while it is looked up: no crash, a fixed answer."""
-    sp = model._speedups
+    sp = native.speedups
     if sp is None:
         pytest.skip(native_reason("_speedups"))
     vocab = ["alpha", "beta", "gamma"]
@@ -171,7 +170,7 @@ def test_compiled_lookup_is_safe_when_hash_runs_python_code():
 
 
 def test_compiled_build_refuses_a_full_table():
-    sp = model._speedups
+    sp = native.speedups
     if sp is None:
         pytest.skip(native_reason("_speedups"))
     keys = np.arange(16, dtype=np.int64)  # no free slot

@@ -6,7 +6,8 @@ import pytest
 from scipy.stats import chi2
 
 from spamscore.errors import ModelError, ModelFormatError, ModelVersionError
-from spamscore.model import TokenNB, fisher_logit, load_model_file, log_chi2p, log_chi2q, save_model_file
+from spamscore.model import (TokenNB, clue_sums, fisher_logit, load_model_file, log_chi2p, log_chi2q, robinson_s,
+                             save_model_file)
 
 DOCS = [["free", "money", "now"], ["free", "prize"], ["meeting", "notes"], ["patch", "notes", "free"]]
 Y = [1, 1, 0, 0]
@@ -74,10 +75,23 @@ def test_fisher_logit_is_the_logit_of_spambayes_indicator():
     assert fisher_logit(float(np.log(f).sum()), float(np.log1p(-f).sum()), k) == pytest.approx(math.log(i / (1 - i)), rel=1e-6)
 
 
-def test_decision_orders_spammy_above_hammy():
+def test_clues_of_a_spammy_document_point_to_spam():
+    """A document's clues, their sums and Robinson's S of them: above 0 for spammy words, below for hammy."""
     nb = TokenNB(min_dev=0.1, young=None).fit(DOCS, Y)   # (four messages: a young model has no clues)
-    z = nb.decision_function([["free", "money", "prize"], ["meeting", "notes", "patch"]])
-    assert z[0] > 0 > z[1]
+    tables = nb.tables()
+    s = []
+    for doc in (["free", "money", "prize", "unseen"], ["meeting", "notes", "patch", "unseen"]):
+        toks, rows = nb.clue_indices(doc)
+        assert toks and set(toks) <= set(doc) - {"unseen"} and rows.tolist() == sorted(rows.tolist())
+        slf, sl1, k, *_ = clue_sums(rows, tables.log_f, tables.log_1mf, None)
+        s.append(robinson_s(slf, sl1, k))
+    assert s[0] > 0 > s[1]
+
+
+def test_the_estimator_does_not_rank_messages():
+    """One ranking of a model (issue 17): scoring.Model's calibrated statistics, not a second one here."""
+    for name in ("decision_function", "predict_proba", "predict", "score"):
+        assert not hasattr(TokenNB, name)
 
 
 def test_labels_are_validated():

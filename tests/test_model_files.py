@@ -1,7 +1,7 @@
 """Model files: damaged, foreign, future and malicious files are refused, never executed.
 
 Format 1 is a NumPy .npz archive (plain arrays + a JSON header) read with
-``allow_pickle=False``; format 2 (spamscore/modelfile.py) is mapped and used in
+``allow_pickle=False``; format 2 (spamscore/model/format2.py) is mapped and used in
 place (its cases are at the end).  Each test crafts a bad file from a good one and
 checks that loading raises a clear ModelFormatError / ModelVersionError (both
 SpamscoreError, which the CLI turns into one line and exit code 2), and that
@@ -315,12 +315,12 @@ def test_huge_declared_array_is_refused(good, tmp_path):
 def test_zip_bomb_is_refused(good, tmp_path, monkeypatch):
     """A member that would inflate past the size bound is refused before it is inflated.
 
-    The bound (``model._MAX_MODEL_BYTES``, 1 GiB) is lowered here so that the
+    The bound (``model.files.MAX_MODEL_BYTES``, 1 GiB) is lowered here so that the
     bomb can stay small: 64 MB of zeros, 64 KB on disk.
     """
-    import spamscore.model as model_mod
+    from spamscore.model import files
 
-    monkeypatch.setattr(model_mod, "_MAX_MODEL_BYTES", 16 << 20)
+    monkeypatch.setattr(files, "MAX_MODEL_BYTES", 16 << 20)
     a = _arrays(good)
     buf = io.BytesIO()
     np.savez(buf, **a)
@@ -423,10 +423,10 @@ def test_save_into_missing_directory_is_clean(model, tmp_path):
 
 
 # --------------------------------------------------------------------------
-# format 2: the mapped file (spamscore/modelfile.py)
+# format 2: the mapped file (spamscore/model/format2.py)
 
-from spamscore import modelfile  # noqa: E402
-from spamscore.modelfile import MappedFile, write_model  # noqa: E402
+from spamscore.model import format2  # noqa: E402
+from spamscore.model.format2 import MappedFile, write_model  # noqa: E402
 
 RAWS = [b"Subject: free money\r\n\r\nclick here to win cash prize\r\n",
         b"Subject: meeting notes\r\n\r\nthe agenda for the review\r\n",
@@ -466,7 +466,7 @@ def _scores_all(path):
 
 
 def test_mapped_is_the_default_and_scores_like_the_npz(model, mapped, good):
-    assert mapped.read_bytes()[:16] == modelfile.MAGIC
+    assert mapped.read_bytes()[:16] == format2.MAGIC
     a, b = Model.load(mapped), Model.load(good)
     for raw in RAWS:
         va, vb, vm = a.score(raw), b.score(raw), model.score(raw)
@@ -553,7 +553,7 @@ def test_mapped_damaged_sections_are_refused(mapped, tmp_path, damage):
         s["dense"] = dense.tobytes()
         monkey = pytest.MonkeyPatch()
         assert len(occupied) >= 16
-        monkey.setattr(modelfile, "MAX_PROBE_RUN", 16)  # (blocks of 4 slots: the real bound is too long for this model)
+        monkey.setattr(format2, "MAX_PROBE_RUN", 16)  # (blocks of 4 slots: the real bound is too long for this model)
         try:
             bad = tmp_path / "bad.spamscore"
             _rewrite(bad, s)

@@ -1,4 +1,4 @@
-"""Format 2 model files (spamscore/modelfile.py): mapped, used in place, and scoring like the .npz bit for bit.
+"""Format 2 model files (spamscore/model/format2.py): mapped, used in place, and scoring like the .npz bit for bit.
 
 The hostile-file cases are in tests/test_model_files.py; here: the same verdicts from both formats,
 with and without the compiled helpers, nothing read at load that scoring does not need, learning,
@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from spamscore import modelfile
+from spamscore.model import format2
 from spamscore.cli import app
 from spamscore.learn import learn_messages
-from spamscore.model import MappedTokenNB, TokenNB, _dense_table_py, _speedups, dense_table
+from spamscore.model import MappedTokenNB, TokenNB, dense_table, dense_table_reference, speedups
 from spamscore.scoring import Model, load_model
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -94,12 +94,12 @@ def _score_in(pure: bool, path) -> dict:
 def test_pure_and_compiled_agree_on_a_mapped_model(both):
     compiled, pure = _score_in(False, both[1]), _score_in(True, both[1])
     assert all(s.startswith("off") for s in pure["status"].values())
-    if _speedups is None:
+    if speedups is None:
         pytest.skip("no compiled helpers to compare with")
     assert compiled["verdicts"] == pure["verdicts"]
 
 
-@pytest.mark.skipif(_speedups is None or not hasattr(_speedups, "build_dense"), reason="no compiled helpers")
+@pytest.mark.skipif(speedups is None or not hasattr(speedups, "build_dense"), reason="no compiled helpers")
 def test_the_python_dense_table_is_the_compiled_one(default_model):
     from spamscore import _native
 
@@ -107,7 +107,7 @@ def test_the_python_dense_table_is_the_compiled_one(default_model):
     rng = np.random.default_rng(3)
     lf, l1 = np.log(rng.random(len(tokens))), np.log(rng.random(len(tokens)))
     table, bloom = dense_table(tokens, lf, l1)
-    ref_table, ref_bloom = _dense_table_py([_native.token_hash(t) for t in tokens], lf, l1)
+    ref_table, ref_bloom = dense_table_reference([_native.token_hash(t) for t in tokens], lf, l1)
     assert np.array_equal(table, ref_table) and np.array_equal(bloom, ref_bloom)
 
 
@@ -119,7 +119,7 @@ def test_learn_on_a_mapped_model_writes_format_2(both, tmp_path):
     raw = b"Message-ID: <learn-f@x>\nSubject: cheap pills\n\nbuy cheap pills now zzqqx\n"
     res = learn_messages(path, [("m", raw, None)], spam=True)
     assert res.learned == 1
-    assert path.read_bytes()[:16] == modelfile.MAGIC
+    assert path.read_bytes()[:16] == format2.MAGIC
     after = Model.load(path)
     assert after.nb.n_spam_ == n_spam + 1 and "zzqqx" in after.nb.vocabulary_
     assert len(after.nb.learned_digests_) == len(getattr(before.nb, "learned_digests_", ())) + 1
@@ -143,7 +143,7 @@ def test_convert_both_ways(both, tmp_path):
     v2, back = tmp_path / "v2.spamscore", tmp_path / "back.spamscore"
     res = CliRunner().invoke(app, ["convert", str(v1), str(v2)])
     assert res.exit_code == 0, res.output
-    assert "format 2" in res.output and v2.read_bytes()[:16] == modelfile.MAGIC
+    assert "format 2" in res.output and v2.read_bytes()[:16] == format2.MAGIC
     res = CliRunner().invoke(app, ["convert", "--format", "1", str(v2), str(back)])
     assert res.exit_code == 0, res.output
     assert back.read_bytes()[:4] == b"PK\x03\x04"

@@ -321,7 +321,7 @@ def main(argv=None) -> int:
         model_file = args.out / "default.spamscore"
         if model_file.exists():  # (converted since training: spamscore convert)
             sys.path.insert(0, str(REPO))
-            from spamscore.modelfile import read_header
+            from spamscore.model import read_header
 
             info["size_bytes"] = model_file.stat().st_size
             info["format_version"] = int(read_header(model_file).get("format_version", 1))

@@ -214,7 +214,7 @@ class _NoBar:
 
 def _model_header(path) -> dict:
     """The JSON header of a model file, read alone (no vocabulary or counts inflated), never executing code."""
-    from ..modelfile import read_header  # (either format)
+    from ..model import read_header  # (either format)
 
     return read_header(path)
 

@@ -1,4 +1,4 @@
-"""Model file format 2: one file that is mapped (``mmap``) and used in place, never unpacked.
+"""Model file format 2, the container: one file that is mapped (``mmap``) and used in place, never unpacked.
 
 Format 1 (a NumPy ``.npz`` of the vocabulary and counts, still read by
 :func:`spamscore.model.load_model_file`) made every process inflate the
@@ -17,7 +17,8 @@ Layout (every integer and float little-endian)::
     CRC-32         of every header byte before it (u32)
     sections       each at a 64-byte-aligned offset:
       json      the metadata (what format 1 kept in its header array: feature version, profile,
-                calibration, cut-offs, TokenNB parameters, priors, counts of messages)
+                calibration, cut-offs, TokenNB parameters, priors, counts of messages:
+                :mod:`spamscore.model.header`)
       dense     the clue table exactly as :func:`spamscore.model.dense_table` builds it: per entry
                 token hash, clue row, ln f, ln(1-f) (int64, int64, float64, float64), at most half full
       bloom     its Bloom filter (2**21 bits)
@@ -40,7 +41,8 @@ for long).  What is not checked at load (a clue string that is not UTF-8,
 counts that disagree with the vocabulary) is checked when first read, and is
 then a :class:`~spamscore.errors.ModelFormatError` too.  A file is only ever
 replaced by rename (never rewritten in place), so a mapping never sees it
-change.
+change.  What the sections are computed from, and the estimator that scores
+with them in place: :mod:`spamscore.model.files`, :mod:`spamscore.model.mapped`.
 """
 
 from __future__ import annotations
@@ -50,14 +52,14 @@ import mmap
 import os
 import struct
 import sys
-import threading
 import zlib
 
 import numpy as np
 
-from .errors import ModelError, ModelFormatError
+from ..errors import ModelError, ModelFormatError, ModelVersionError
 
-__all__ = ["MAGIC", "FORMAT_VERSION", "is_mapped_file", "write_model", "MappedFile", "read_header"]
+__all__ = ["MAGIC", "FORMAT_VERSION", "MAX_PROBE_RUN", "is_mapped_file", "write_model", "MappedFile", "read_header",
+           "check_dense"]
 
 MAGIC = b"SPAMSCORE-MODEL\n"
 FORMAT_VERSION = 2
@@ -162,8 +164,6 @@ class MappedFile:
         if magic != MAGIC:
             raise ModelFormatError(f"{self.path}: not a spamscore model (no magic)")
         if version != FORMAT_VERSION:
-            from .errors import ModelVersionError
-
             raise ModelVersionError(
                 f"{self.path}: model format version {version}, this spamscore reads versions 1 and {FORMAT_VERSION}"
                 + (" (the model is from a newer release: upgrade spamscore)" if version > FORMAT_VERSION else ""))
@@ -239,9 +239,6 @@ def read_header(path) -> dict:
     return header
 
 
-# ----------------------------------------------------------------------------
-# the scorer's pieces, read from the mapping
-
 def check_dense(mf: MappedFile, dense: np.ndarray, n_clues: int) -> None:
     """The dense table's safety checks: ``n_clues`` occupied slots (a free one ends every probe),
     rows in range (what the lookup returns indexes the clue arrays) and no long probe run.
@@ -264,91 +261,3 @@ def check_dense(mf: MappedFile, dense: np.ndarray, n_clues: int) -> None:
     block = 1 << max(0, (MAX_PROBE_RUN // 4).bit_length() - 1)  # (a power of two: it divides the size)
     if size >= block and occupied.reshape(-1, block).all(axis=1).any():
         raise mf.bad(f"dense table has a probe run of {block} slots or more")
-
-
-class ClueTokens:
-    """Clue row -> token, read from the mapped offsets and UTF-8 (a ``_Rows`` stand-in)."""
-
-    __slots__ = ("mf", "off", "blob", "_list", "_lock")
-
-    def __init__(self, mf: MappedFile, off: np.ndarray, blob: np.ndarray):
-        self.mf, self.off, self.blob, self._list = mf, off, blob, None
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self.off) - 1
-
-    def _one(self, i: int) -> str:
-        a, b = int(self.off[i]), int(self.off[i + 1])
-        if not 0 <= a <= b <= len(self.blob):
-            raise self.mf.bad(f"clue string {i} out of range")
-        try:
-            return self.blob[a:b].tobytes().decode("utf-8", "surrogatepass")
-        except UnicodeDecodeError:
-            raise self.mf.bad(f"clue string {i} is not UTF-8") from None
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self._one(j) for j in range(*i.indices(len(self)))]
-        i = int(i)
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        return self._one(i)
-
-    def __iter__(self):
-        return iter(self.tokens)
-
-    def take(self, idx) -> list[str]:
-        if isinstance(idx, slice):
-            return self[idx]
-        lst = self._list
-        if lst is not None:
-            return [lst[j] for j in np.asarray(idx).tolist()]
-        return [self[j] for j in np.asarray(idx).tolist()]
-
-    @property
-    def tokens(self) -> list[str]:
-        """Every clue token, decoded once (the pure path's index, stale meta flags)."""
-        if self._list is None:
-            with self._lock:
-                if self._list is None:
-                    data = self.blob.tobytes()
-                    off = self.off.tolist()
-                    if off and (off[0] != 0 or off[-1] != len(data) or any(b < a for a, b in zip(off, off[1:]))):
-                        raise self.mf.bad("clue string offsets out of order")
-                    try:
-                        self._list = [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(off, off[1:])]
-                    except UnicodeDecodeError:
-                        raise self.mf.bad("a clue string is not UTF-8") from None
-        return self._list
-
-    @property
-    def rows(self) -> np.ndarray:
-        return np.arange(len(self), dtype=np.int64)
-
-
-class LazyIndex:
-    """A :class:`spamscore.model.HashIndex` of the clue tokens, built on first use (the pure path)."""
-
-    def __init__(self, tokens: ClueTokens):
-        self._tokens, self._index = tokens, None
-        self._lock = threading.Lock()
-
-    def _get(self):
-        if self._index is None:
-            with self._lock:
-                if self._index is None:
-                    from .model import HashIndex
-
-                    self._index = HashIndex(self._tokens.tokens)
-        return self._index
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._get(), name)
-
-    def lookup(self, doc):
-        return self._get().lookup(doc)
