@@ -94,7 +94,7 @@ def analyze(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS) -> Ana
     # The split is shared with the body words only when they are Python:
     # spamscore._bodyscan splits an ASCII text itself, and find_urls then
     # scans the text in C without a list of words (_urlscan.find_urls_text).
-    share = _tokens._bodyscan is None
+    share = not _tokens.compiled_body_words()
     plain_seq = html_seq = None
     if share and plain.isascii():
         low = plain.lower()

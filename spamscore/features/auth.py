@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from .tokens import _ADDRESS
+from .tokens import ADDRESS as _ADDRESS
 from .urls import registered_domain
 
 from .. import _native
