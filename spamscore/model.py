@@ -1262,3 +1262,8 @@ def _plain_tokennb(state: dict) -> TokenNB:
     nb = TokenNB.__new__(TokenNB)
     nb.__dict__.update(state)
     return nb
+
+# Public names for what other modules use (issue 17: no module reads another's private names).
+speedups = _speedups
+as_labels = _as_labels
+cjk_flags = _cjk_flags
