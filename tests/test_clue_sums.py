@@ -1,6 +1,6 @@
 """The compiled statistics helpers (clue_sums, meta_flags) against the Python code.
 
-``model.clue_sums`` and ``scoring.meta_mask`` use ``spamscore._speedups``
+``model.clue_sums`` and ``calibration.meta_mask`` use ``spamscore._speedups``
 when it is built; every sum is exactly rounded (``math.fsum``), so both ways
 must agree to the last bit, whatever the order of the clues.
 """
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spamscore import model, scoring
+from spamscore import calibration, model
 from spamscore.scoring import META_PREFIXES, clue_sums, is_meta, meta_mask
 
 from conftest import native_reason
@@ -115,7 +115,7 @@ def test_statistics_are_the_same_without_the_extension(monkeypatch):
     raws = [fixture_bytes(n) for n in ("multipart_spam.eml", "plain_ham.eml", "html_images.eml")]
     m = load_model()
     want = [m.score(r).probability for r in raws]
-    for mod in (model, scoring, tokens, urls):
+    for mod in (model, calibration, tokens, urls):
         monkeypatch.setattr(mod, "_speedups", None)
     m2 = load_model()
     assert [m2.score(r).probability for r in raws] == want

@@ -169,12 +169,13 @@ def test_a_model_file_from_before_the_families_scores_as_before(small_model, tmp
 
 
 def test_cross_validated_statistics_equal_fold_models_scoring_the_held_out_documents():
-    """_cv_statistics computes from vocabulary rows what Model(fold counts).family_evidence gives."""
+    """cv_statistics computes from vocabulary rows what Model(fold counts).family_evidence gives."""
     import random
 
     from spamscore._fit import stratified_folds
+    from spamscore.folds import cv_statistics
     from spamscore.model import TokenNB
-    from spamscore.scoring import Model, _cv_statistics
+    from spamscore.scoring import Model
 
     rng = random.Random(5)
     words = [f"w{i}" for i in range(300)] + [f"hdr:h{i}" for i in range(60)] + [f"url:d{i}.example" for i in range(40)]
@@ -185,7 +186,7 @@ def test_cross_validated_statistics_equal_fold_models_scoring_the_held_out_docum
         docs.append(rng.sample(pool, rng.randint(5, 60)) + (["free", "hdr:x-spam-tool"] if spam else ["meeting"]))
         y.append(int(spam))
     y = np.array(y)
-    stats, final = _cv_statistics(docs, y, {}, 5, 0)
+    stats, final = cv_statistics(docs, y, {}, 5, 0)
     assert stats.shape == (240, 5) and np.abs(stats[:, 3:]).sum() > 0
     for held in stratified_folds(y, 5, 0):
         train = np.setdiff1d(np.arange(240), held)
@@ -193,3 +194,4 @@ def test_cross_validated_statistics_equal_fold_models_scoring_the_held_out_docum
         for i in held:
             np.testing.assert_allclose(stats[i], m.family_evidence(docs[i]), rtol=1e-12, atol=1e-12)
     assert final.n_spam_ == 80 and final.n_ham_ == 160
+

@@ -13,7 +13,8 @@ import numpy as np
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from acc_lib import SEEDS, fmt, load, metrics  # noqa: E402
 
-from spamscore.scoring import _cv_statistics, calibrate  # noqa: E402
+from spamscore.folds import cv_statistics as _cv_statistics  # noqa: E402
+from spamscore.scoring import calibrate  # noqa: E402
 
 params = eval(sys.argv[1]) if len(sys.argv) > 1 else {}
 docs, y, _ = load()
