@@ -204,6 +204,35 @@ class Model:
         for raw in raws:
             yield self.score(raw, max_clues)
 
+    # -- scikit-learn's estimator interface: the shipped score ---------------
+    # One ranking of a model: these give what score() gives.  X holds raw
+    # messages (bytes: scored as score() scores them) or feature lists (any
+    # iterable of str: as score_features() scores them), mixed as you like.
+    classes_ = np.array([0, 1])   # 0 ham, 1 spam
+
+    def _verdicts(self, X: Iterable) -> Iterator[Verdict]:
+        for x in X:
+            if isinstance(x, (bytes, bytearray, memoryview)):
+                yield self.score(x, 0)
+            elif isinstance(x, str):
+                raise InputError("expected a raw message (bytes) or a feature list, got str")
+            else:
+                yield self.score_features(x if isinstance(x, (list, tuple)) else list(x), 0)
+
+    def decision_function(self, X: Iterable) -> np.ndarray:
+        """The calibrated logit of P(spam) of each message (``Verdict.score``; > 0 leans spam): the probability
+        is its logistic, so it ranks as :meth:`predict_proba` does, without rounding ties at 0 and 1."""
+        return np.array([v.score for v in self._verdicts(X)], dtype=np.float64)
+
+    def predict_proba(self, X: Iterable) -> np.ndarray:
+        """``(n, 2)``: P(ham), P(spam) of each message; the second column is ``Verdict.probability``."""
+        p = np.array([v.probability for v in self._verdicts(X)], dtype=np.float64)
+        return np.column_stack((1.0 - p, p))
+
+    def predict(self, X: Iterable) -> np.ndarray:
+        """1 where the label is spam (at or above the spam cut-off), else 0 (ham or unsure)."""
+        return np.array([v.label == SPAM for v in self._verdicts(X)], dtype=np.int8)
+
     # -- persistence --------------------------------------------------------
     def save(self, path: str | os.PathLike, format_version: int | None = None) -> int:
         """Write the model atomically (format 2, mapped at load; ``format_version=1``: the old .npz)."""
