@@ -11,14 +11,16 @@ work runs in three steps, all on the workers:
 2. **counts**: the client numbers the readable messages in input order and
    assigns them to the cross-validation folds one-process training uses
    (:func:`spamscore.scoring.train`'s up to :data:`spamscore.batch.SAMPLE`
-   messages, :class:`~spamscore.batch.FoldAssigner`'s past it, when only the
-   :class:`~spamscore.batch.Reservoir` sample is calibrated on); each worker counts its shard
-   per fold (vocabulary + spam/ham document counts, one column per fold), and
-   the partial counts are summed pairwise on the workers (a tree);
+   messages, :class:`~spamscore.folds.FoldAssigner`'s past it, when only the
+   :class:`~spamscore.folds.Reservoir` sample is calibrated on); each worker counts its shard
+   per fold (a :class:`~spamscore.folds.FoldCounts`: vocabulary + spam/ham document counts,
+   one column per fold), and the partial counts are summed pairwise on the workers (a tree,
+   :func:`~spamscore.folds.merge_fold_counts`);
 3. **calibration**: the summed table goes to every worker once; the counts of
    fold *k*'s training half are the total minus fold *k*'s column, so each
-   worker scores its own messages with the model that did not see them and
-   returns the two Fisher statistics per message.
+   worker scores its own messages with the model that did not see them
+   (:class:`~spamscore.folds.FoldModels`, the code of one-process training) and
+   returns their ``(logit I, z, S, S_text, S_meta)``.
 
 The client then fits the same Platt calibration and cut-offs as
 :func:`spamscore.scoring.train` and writes the model once.  The result equals
