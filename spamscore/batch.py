@@ -21,11 +21,11 @@ from .corpus import Item
 from .errors import CorpusError
 from .features import FeatureOptions, extract
 from .message import DEFAULT_LIMITS, Limits, parse
+from .folds import FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir, doc_rows, new_vocabulary
 from .metrics import summarize
-from .scoring import Model, Verdict, load_model, train
+from .scoring import Model, Verdict, calibrated_model, load_model, train
 
-__all__ = ["extract_items", "score_items", "train_items", "evaluate_items", "TrainReport", "StreamingCounts",
-           "FoldAssigner", "Reservoir", "SAMPLE"]
+__all__ = ["extract_items", "score_items", "train_items", "evaluate_items", "TrainReport", "StreamingCounts", "SAMPLE"]
 
 CHUNK = 64
 
@@ -154,125 +154,37 @@ FITTING = "counting, cross-validation and calibration"
 # the sample already pins down.
 SAMPLE = 20_000
 
-# Pending (row, label, fold) cells are added to the table in batches of about
-# this many (np.unique over them: ~60 ms a million): ~40 MB at the flush,
-# whatever the vocabulary.
-_FLUSH_CELLS = 1 << 20
-
-
-class FoldAssigner:
-    """The cross-validation fold of each message, known when it is read.
-
-    Stratified and seeded: the messages of each class, in input order, are
-    dealt to the folds in blocks of ``folds``, each block in an order drawn
-    from a generator seeded by ``(seed, class)``.  Every fold holds the same
-    number of each class, to one message, as ``StratifiedKFold`` gives; the
-    folds depend on the labels' order only, so the Dask client assigns the
-    same ones (:func:`spamscore.distributed.train_dask`).
-    """
-
-    def __init__(self, folds: int, seed: int = 0):
-        self.folds = max(int(folds), 1)
-        self._rng = [np.random.default_rng([seed, c]) for c in (0, 1)]
-        self._block: list[list[int]] = [[], []]
-
-    def __call__(self, label: int) -> int:
-        block = self._block[label]
-        if not block:
-            block.extend(self._rng[label].permutation(self.folds).tolist()[::-1])
-        return block.pop()
-
-
-class Reservoir:
-    """Algorithm R over message numbers 0, 1, 2...: which slot (or None) message ``i`` takes.
-
-    The choices depend on the seed and on ``i`` only, never on the messages,
-    so a client that knows how many messages there are picks the same sample.
-    """
-
-    def __init__(self, size: int, seed: int = 0):
-        import random
-
-        self.size = size
-        self._rng = random.Random(seed)
-
-    def slot(self, i: int) -> int | None:
-        if i < self.size:
-            return i
-        j = self._rng.randrange(i + 1)
-        return j if j < self.size else None
-
-
-class _Vocabulary(dict):
-    """token -> vocabulary row; a token not seen before gets the next row as it is looked up.
-
-    One ``map(vocab.__getitem__, tokens)`` (in C but for the new tokens) maps a
-    batch and grows the vocabulary in order of first sight, as
-    :func:`spamscore.scoring._doc_rows` does in three passes (a join to look for
-    newlines, ``dict.fromkeys``, the map): training on 8,000 mutated SA messages
-    spent 4.1 s of its 12 s there, 2.1 s of 9.1 s now (cProfile).  A token holding a newline (which the
-    model file cannot store) maps to -1 and is left out, as there.
-    """
-
-    __slots__ = ()
-
-    def __missing__(self, tok: str) -> int:
-        if "\n" in tok:
-            return -1
-        row = self[tok] = len(self)
-        return row
-
-
-def _batch_rows(docs: list, vocab: _Vocabulary) -> list[np.ndarray]:
-    """Each document's vocabulary rows (its distinct tokens, set order), new tokens added to ``vocab``."""
-    sets = [doc if isinstance(doc, (set, frozenset)) else set(doc) for doc in docs]
-    flat = list(itertools.chain.from_iterable(sets))
-    rows = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-    lens = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-    if len(rows) and rows.min() < 0:
-        keep = rows >= 0
-        lens = np.bincount(np.repeat(np.arange(len(sets)), lens)[keep], minlength=len(sets))
-        rows = rows[keep]
-    return np.split(rows, np.cumsum(lens)[:-1]) if len(sets) else []
-
-
 class StreamingCounts:
     """Training counts that grow with the vocabulary, not with the number of messages.
 
     ``add(docs, labels)`` maps each feature list to vocabulary rows
-    (as :func:`spamscore.scoring._doc_rows` does) and drops it: the spam and ham
+    (:func:`spamscore.folds.doc_rows`) and drops it: the spam and ham
     document counts of each token accumulate per cross-validation fold
-    (:class:`FoldAssigner`) in one int32 table ``(tokens, 2, folds)``, and a
-    :class:`Reservoir` keeps the rows, label and fold of ``sample`` messages
-    (all of them, in input order, while there are no more).
+    (:class:`~spamscore.folds.FoldAssigner`) in a :class:`~spamscore.folds.FoldTable`,
+    and a :class:`~spamscore.folds.Reservoir` keeps the rows, label and fold of
+    ``sample`` messages (all of them, in input order, while there are no more).
     :meth:`model` then trains the model: below ``sample``, exactly
     :func:`spamscore.scoring.train` (stratified folds of the whole corpus);
-    above, fold *k*'s model is the total minus column *k* (as
-    ``scoring._cv_statistics`` does) and the calibration is fitted on the
+    above, fold *k*'s model is the total minus column *k*
+    (:class:`~spamscore.folds.FoldModels`) and the calibration is fitted on the
     sample's out-of-fold statistics.
     """
 
     def __init__(self, folds: int = 5, *, sample: int = SAMPLE, seed: int = 0, nb_params: dict | None = None):
-        from .model import DEFAULT_PRIORS
-
         if sample < 1:
             raise ValueError(f"expected a sample size of at least 1, got {sample}")
         self.folds, self.sample, self.seed = folds, sample, seed
         self.nb_params = dict(nb_params or {})
-        priors = self.nb_params.get("priors")
-        self.vocab = _Vocabulary((t, i) for i, t in enumerate(priors if priors is not None else DEFAULT_PRIORS))
+        self.vocab = new_vocabulary(self.nb_params)
         self.n = 0
         self._reservoir = Reservoir(sample, seed)
         self._assign = FoldAssigner(folds if folds >= 2 else 1, seed)
         self.rows: list[np.ndarray] = []     # the kept messages' rows (int32), labels and folds
         self.labels: list[int] = []
         self.fold_of: list[int] = []
-        # spam and ham document counts per token and fold, (capacity, 2, F): counted from the
-        # first message on (cheap), used once there are more messages than the sample holds
-        self._table = np.zeros((0, 2, self._assign.folds), dtype=np.int32)
-        self._n_class = np.zeros((2, self._assign.folds), dtype=np.int64)
-        self._pending: list[np.ndarray] = []
-        self._pending_cells = 0
+        # spam and ham document counts per token and fold: counted from the first message
+        # on (cheap), used once there are more messages than the sample holds
+        self.table = FoldTable(self._assign.folds)
 
     @property
     def streaming(self) -> bool:
@@ -284,7 +196,7 @@ class StreamingCounts:
         labels = [int(lab) for lab in labels]
         if len(labels) != len(docs):
             raise ValueError(f"expected {len(docs)} labels (one per document), got {len(labels)}")
-        self.add_rows(_batch_rows(docs, self.vocab), labels)
+        self.add_rows(doc_rows(docs, self.vocab), labels)
 
     def add_chunk(self, parts: list[tuple[list[str], np.ndarray]], labels: Iterable[int]) -> None:
         """Count messages given as ``(tokens, indices into tokens)`` (:func:`_chunk_rows`; messages
@@ -305,12 +217,10 @@ class StreamingCounts:
 
     def add_rows(self, rows: list[np.ndarray], labels: list[int]) -> None:
         """Count messages already mapped to this vocabulary's rows (distinct rows per message)."""
-        F = self._assign.folds
-        codes = []
+        fold_of = []
         for r, lab in zip(rows, labels):
             k = self._assign(lab)
-            codes.append(lab * F + k)
-            self._n_class[lab, k] += 1
+            fold_of.append(k)
             slot = self._reservoir.slot(self.n)
             self.n += 1
             if slot is not None:
@@ -321,79 +231,34 @@ class StreamingCounts:
                     self.fold_of.append(k)
                 else:
                     self.rows[slot], self.labels[slot], self.fold_of[slot] = r32, lab, k
-        if rows:
-            lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-            cells = (np.concatenate(rows).astype(np.int64) * (2 * F)
-                     + np.repeat(np.asarray(codes, dtype=np.int64), lens))
-            self._pending.append(cells)
-            self._pending_cells += len(cells)
-            if self._pending_cells >= _FLUSH_CELLS:
-                self._flush()
+        self.table.add(rows, labels, fold_of)
 
-    def _flush(self) -> None:
-        """Add the pending cells to the table (grown by half when the vocabulary outgrew it)."""
-        need = len(self.vocab)
-        if len(self._table) < need:
-            grown = np.zeros((max(need, len(self._table) * 3 // 2), *self._table.shape[1:]), dtype=np.int32)
-            grown[:len(self._table)] = self._table
-            self._table = grown
-        if self._pending:
-            cells, counts = np.unique(np.concatenate(self._pending), return_counts=True)
-            flat = self._table.reshape(-1)
-            flat[cells] += counts.astype(np.int32)   # cells are unique: fancy += is exact
-        self._pending, self._pending_cells = [], 0
-
-    def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(spam, ham, n_spam, n_ham)``: per token and fold ``(V, F)`` (int64), and per fold."""
-        self._flush()
-        table = self._table[:len(self.vocab)]
-        return (table[:, 1, :].astype(np.int64), table[:, 0, :].astype(np.int64),
-                self._n_class[1].copy(), self._n_class[0].copy())
+    def counts(self) -> FoldCounts:
+        """Everything counted so far, per token and fold (views of the table)."""
+        return self.table.counts(self.vocab)
 
     def model(self, *, target_fpr: float = 0.001, target_fnr: float = 0.01, meta: dict | None = None,
               options: FeatureOptions | None = None) -> Model:
         """The calibrated model of everything added (see the class); it ends the stream."""
-        from .model import TokenNB, _cjk_flags
-        from .scoring import Calibration, _fold_evidence, calibrate, meta_mask
-
         self.vocab = vocab = dict(self.vocab)   # a plain dict from now on: a lookup must not add a token
         if not self.streaming:
             # every message is kept, in input order: spamscore.scoring.train's own path
-            self._table = np.zeros((0, *self._table.shape[1:]), dtype=np.int32)   # not needed
-            self._pending, self._pending_cells = [], 0
+            self.table = FoldTable(self._assign.folds)   # not needed
             return train(None, self.labels, rows=self.rows, vocab=vocab, folds=self.folds, seed=self.seed,
                          target_fpr=target_fpr, target_fnr=target_fnr, meta=meta, options=options,
                          nb_params=self.nb_params)
-        self._flush()
-        table = self._table[:len(vocab)]
-        spam, ham, n_spam, n_ham = table[:, 1, :], table[:, 0, :], self._n_class[1], self._n_class[0]
-        tot_spam, tot_ham = spam.sum(axis=1, dtype=np.int64), ham.sum(axis=1, dtype=np.int64)
-        ns, nh = int(n_spam.sum()), int(n_ham.sum())
+        counts = self.table.counts(vocab)
         y = np.asarray(self.labels, dtype=np.int8)
-        cal, spam_cut, ham_cut = Calibration(), 0.9, 0.2
-        if min(self.folds, ns, nh) >= 2 and 0 < int(y.sum()) < len(y):
-            fold_of = np.asarray(self.fold_of)
-            tokens = list(vocab)
-            meta_rows, cjk_rows = meta_mask(tokens), _cjk_flags(tokens)
-            del tokens
-            stats = np.zeros((len(y), 5))
-            for k in range(spam.shape[1]):
-                which = np.flatnonzero(fold_of == k)
-                if not len(which):
-                    continue
-                nb = TokenNB.from_counts(vocab, tot_spam - spam[:, k], tot_ham - ham[:, k],
-                                         ns - int(n_spam[k]), nh - int(n_ham[k]), **self.nb_params)
-                nb.__dict__["_meta_rows_cache"] = meta_rows   # the same flags, computed once
-                nb.__dict__["_cjk_rows_cache"] = cjk_rows
-                stats[which] = _fold_evidence(nb, self.rows, which, meta_rows)
-            cal, spam_cut, ham_cut = calibrate(stats, y, target_fpr, target_fnr)
-        del spam, ham, table
-        self._table = np.zeros((0, *self._table.shape[1:]), dtype=np.int32)
-        nb = TokenNB.from_counts(vocab, tot_spam, tot_ham, ns, nh, **self.nb_params)
-        meta = dict(meta or {})
-        meta.setdefault("trained_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-        meta.setdefault("calibration_sample", len(y))
-        return Model(nb, calibration=cal, spam_cutoff=spam_cut, ham_cutoff=ham_cut, options=options, meta=meta)
+        stats = None
+        if min(self.folds, int(counts.n_spam.sum()), int(counts.n_ham.sum())) >= 2 and 0 < int(y.sum()) < len(y):
+            stats = FoldModels(counts, self.nb_params).statistics(self.rows, np.asarray(self.fold_of))
+        nb = counts.model(self.nb_params)
+        del counts
+        self.table = FoldTable(self._assign.folds)   # the table's memory goes now
+        model = calibrated_model(nb, stats, y, target_fpr=target_fpr, target_fnr=target_fnr, meta=meta,
+                                 options=options)
+        model.meta.setdefault("calibration_sample", len(y))
+        return model
 
 
 def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions | None = None,

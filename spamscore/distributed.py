@@ -11,14 +11,16 @@ work runs in three steps, all on the workers:
 2. **counts**: the client numbers the readable messages in input order and
    assigns them to the cross-validation folds one-process training uses
    (:func:`spamscore.scoring.train`'s up to :data:`spamscore.batch.SAMPLE`
-   messages, :class:`~spamscore.batch.FoldAssigner`'s past it, when only the
-   :class:`~spamscore.batch.Reservoir` sample is calibrated on); each worker counts its shard
-   per fold (vocabulary + spam/ham document counts, one column per fold), and
-   the partial counts are summed pairwise on the workers (a tree);
+   messages, :class:`~spamscore.folds.FoldAssigner`'s past it, when only the
+   :class:`~spamscore.folds.Reservoir` sample is calibrated on); each worker counts its shard
+   per fold (a :class:`~spamscore.folds.FoldCounts`: vocabulary + spam/ham document counts,
+   one column per fold), and the partial counts are summed pairwise on the workers (a tree,
+   :func:`~spamscore.folds.merge_fold_counts`);
 3. **calibration**: the summed table goes to every worker once; the counts of
    fold *k*'s training half are the total minus fold *k*'s column, so each
-   worker scores its own messages with the model that did not see them and
-   returns the two Fisher statistics per message.
+   worker scores its own messages with the model that did not see them
+   (:class:`~spamscore.folds.FoldModels`, the code of one-process training) and
+   returns their ``(logit I, z, S, S_text, S_meta)``.
 
 The client then fits the same Platt calibration and cut-offs as
 :func:`spamscore.scoring.train` and writes the model once.  The result equals
@@ -45,13 +47,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch import SAMPLE, FoldAssigner, Reservoir, TrainReport
+from .batch import SAMPLE, TrainReport
 from .corpus import Item, iter_source, read_index
 from .errors import SpamscoreError
 from .features import FEATURE_VERSION, FeatureOptions, extract
+from .folds import (FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir, doc_rows, merge_fold_counts,
+                    new_vocabulary, stratified_fold_of)
 from .message import DEFAULT_LIMITS, Limits, parse
-from .model import DEFAULT_PRIORS, TokenNB, _as_labels
-from .scoring import Calibration, Model, Verdict, calibrate
+from .model import TokenNB, as_labels
+from .scoring import Model, Verdict, calibrated_model
 
 __all__ = ["Unit", "FoldCounts", "merge_counts", "plan_index", "plan_sources", "dask_client",
            "train_dask", "score_dask", "DistributedError"]
@@ -138,66 +142,6 @@ def _items(units: Sequence[Unit]) -> Iterator[Item]:
 # counts and their sum
 
 
-@dataclass
-class FoldCounts:
-    """Document counts per token and per fold: ``spam[i, k]`` spam messages of fold k holding token i."""
-
-    tokens: list[str]
-    spam: np.ndarray      # (V, F) int64
-    ham: np.ndarray       # (V, F) int64
-    n_spam: np.ndarray    # (F,) int64
-    n_ham: np.ndarray     # (F,) int64
-
-
-def _merge_arrays(parts: Sequence[tuple]) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sum (tokens, spam, ham, n_spam, n_ham) tuples; tokens keep first-seen order."""
-    vocab: dict[str, int] = {}
-    maps = []
-    for tokens, *_ in parts:
-        tokens = list(tokens)
-        maps.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), dtype=np.int64,
-                                count=len(tokens)))
-    tail = np.shape(parts[0][1])[1:] if parts else ()
-    spam = np.zeros((len(vocab),) + tail, dtype=np.int64)
-    ham = np.zeros((len(vocab),) + tail, dtype=np.int64)
-    n_spam = np.zeros(tail, dtype=np.int64)
-    n_ham = np.zeros(tail, dtype=np.int64)
-    for m, (tokens, s, h, ns, nh) in zip(maps, parts):
-        s, h = np.asarray(s, dtype=np.int64), np.asarray(h, dtype=np.int64)
-        if s.shape != (len(m),) + tail or h.shape != s.shape:
-            raise ValueError(f"expected counts of shape {(len(m),) + tail}, got {s.shape} and {h.shape}")
-        spam[m] += s     # m holds each index once, so fancy += is exact
-        ham[m] += h
-        n_spam = n_spam + np.asarray(ns, dtype=np.int64)
-        n_ham = n_ham + np.asarray(nh, dtype=np.int64)
-    return vocab, spam, ham, n_spam, n_ham
-
-
-def _vocabulary(tokens: Sequence[str], nb_params: dict | None = None) -> tuple[dict[str, int], np.ndarray]:
-    """The vocabulary ``fit`` would make of these tokens (prior tokens first), and each token's row."""
-    priors = (nb_params or {}).get("priors")
-    vocab: dict[str, int] = {}
-    for tok in (priors if priors is not None else DEFAULT_PRIORS):
-        vocab.setdefault(tok, len(vocab))
-    for tok in tokens:
-        vocab.setdefault(tok, len(vocab))
-    return vocab, np.fromiter((vocab[t] for t in tokens), dtype=np.int64, count=len(tokens))
-
-
-def _placed(values: np.ndarray, pos: np.ndarray, size: int) -> np.ndarray:
-    out = np.zeros(size, dtype=np.int64)
-    out[pos] = values
-    return out
-
-
-def _nb_from_counts(tokens: Sequence[str], spam: np.ndarray, ham: np.ndarray, n_spam: int, n_ham: int,
-                    nb_params: dict | None = None) -> TokenNB:
-    """A fitted :class:`TokenNB` holding these counts (prior tokens first, as ``fit`` does)."""
-    vocab, pos = _vocabulary(tokens, nb_params)
-    return TokenNB.from_counts(vocab, _placed(spam, pos, len(vocab)), _placed(ham, pos, len(vocab)),
-                               n_spam, n_ham, **(nb_params or {}))
-
-
 def merge_counts(parts: Sequence[tuple], nb_params: dict | None = None) -> TokenNB:
     """Sum partial TokenNB counts into one fitted :class:`TokenNB`.
 
@@ -205,7 +149,9 @@ def merge_counts(parts: Sequence[tuple], nb_params: dict | None = None) -> Token
     n_ham)``; ``vocabulary`` is a ``{token: index}`` dict (as
     ``TokenNB.vocabulary_``) or a sequence of tokens in index order.
     """
-    norm = []
+    priors = new_vocabulary(nb_params)
+    norm = [FoldCounts(dict(priors), np.zeros((len(priors), 1), np.int64), np.zeros((len(priors), 1), np.int64),
+                       np.zeros(1, np.int64), np.zeros(1, np.int64))]   # the prior tokens first, as fit() has them
     for vocab, s, h, ns, nh in parts:
         if isinstance(vocab, dict):
             tokens = [None] * len(vocab)
@@ -213,14 +159,9 @@ def merge_counts(parts: Sequence[tuple], nb_params: dict | None = None) -> Token
                 tokens[i] = tok
         else:
             tokens = list(vocab)
-        norm.append((tokens, s, h, ns, nh))
-    vocab, spam, ham, n_spam, n_ham = _merge_arrays(norm)
-    return _nb_from_counts(list(vocab), spam, ham, int(n_spam), int(n_ham), nb_params)
-
-
-def _merge_folds(*parts: FoldCounts) -> FoldCounts:
-    vocab, spam, ham, ns, nh = _merge_arrays([(p.tokens, p.spam, p.ham, p.n_spam, p.n_ham) for p in parts])
-    return FoldCounts(list(vocab), spam, ham, ns, nh)
+        norm.append(FoldCounts(dict(zip(tokens, range(len(tokens)))), np.reshape(s, (-1, 1)), np.reshape(h, (-1, 1)),
+                               np.reshape(ns, 1), np.reshape(nh, 1)))
+    return merge_fold_counts(*norm).model(nb_params)
 
 
 # ----------------------------------------------------------------------------
@@ -252,72 +193,38 @@ def _shard_status(shard: _Shard) -> list[tuple[str, str | None, str | None]]:
     return shard.status
 
 
-def _count_shard(shard: _Shard, folds: np.ndarray, n_folds: int) -> FoldCounts:
-    vocab: dict[str, int] = {}
-    spam_idx: list[int] = []
-    ham_idx: list[int] = []
-    for doc, k, y in zip(shard.docs, folds.tolist(), shard.labels.tolist()):
-        target = spam_idx if y else ham_idx
-        for tok in doc:
-            i = vocab.get(tok)
-            if i is None:
-                i = vocab[tok] = len(vocab)
-            target.append(i * n_folds + k)
-    size = len(vocab) * n_folds
-    spam = np.bincount(np.asarray(spam_idx, dtype=np.int64), minlength=size).reshape(-1, n_folds)
-    ham = np.bincount(np.asarray(ham_idx, dtype=np.int64), minlength=size).reshape(-1, n_folds)
-    n_spam = np.bincount(folds[shard.labels == 1], minlength=n_folds).astype(np.int64)
-    n_ham = np.bincount(folds[shard.labels == 0], minlength=n_folds).astype(np.int64)
-    return FoldCounts(list(vocab), spam, ham, n_spam, n_ham)
+def _count_shard(shard: _Shard, folds: np.ndarray, n_folds: int, nb_params: dict) -> FoldCounts:
+    vocab = new_vocabulary(nb_params)   # the prior tokens first in every part, so in their sum too
+    table = FoldTable(n_folds)
+    table.add(doc_rows(shard.docs, vocab, distinct=True), shard.labels, folds)
+    return table.counts(dict(vocab))
 
 
 _FOLD_MODELS: dict = {}
 _FOLD_LOCK = threading.Lock()
 
 
-def _fold_models(total: FoldCounts, key: str, nb_params: dict) -> tuple[list[TokenNB], dict[str, int], np.ndarray]:
-    """Each fold's training-half counts (total minus the fold's column) over one shared vocabulary,
-    and that vocabulary's meta mask: what :func:`spamscore.scoring._fold_evidence` scores with
-    (built once per worker and training)."""
-    from .scoring import meta_mask
-
+def _fold_models(total: FoldCounts, key: str, nb_params: dict) -> FoldModels:
+    """Each fold's model of the summed counts (built once per worker and training)."""
     with _FOLD_LOCK:
         cached = _FOLD_MODELS.get(key)
         if cached is None:
             _FOLD_MODELS.clear()
-            all_spam, all_ham = total.spam.sum(axis=1), total.ham.sum(axis=1)
-            vocab, pos = _vocabulary(total.tokens, nb_params)
-            size = len(vocab)
-            # tokens only in fold k keep zero counts: f(w) is the prior, no clue (as in one process)
-            nbs = [TokenNB.from_counts(vocab, _placed(all_spam - total.spam[:, k], pos, size),
-                                       _placed(all_ham - total.ham[:, k], pos, size),
-                                       int(total.n_spam.sum() - total.n_spam[k]),
-                                       int(total.n_ham.sum() - total.n_ham[k]), **nb_params)
-                   for k in range(total.spam.shape[1])]
-            cached = (nbs, vocab, meta_mask(list(vocab)))
-            _FOLD_MODELS[key] = cached
+            cached = _FOLD_MODELS[key] = FoldModels(total, nb_params, eager=True)
     return cached
 
 
 def _cv_shard(shard: _Shard, folds: np.ndarray, total: FoldCounts, key: str, nb_params: dict,
               keep: np.ndarray | None = None) -> np.ndarray:
     """Cross-validated ``(logit I, z, S, S_text, S_meta)`` of a shard's documents (those ``keep``
-    marks, when given: the calibration sample): the code of one-process training
-    (``scoring._fold_evidence``) on this worker's documents."""
-    from .scoring import _doc_rows, _fold_evidence
-
-    nbs, vocab, meta = _fold_models(total, key, nb_params)
+    marks, when given: the calibration sample), as one-process training computes them."""
+    models = _fold_models(total, key, nb_params)
+    which = np.arange(len(shard.docs)) if keep is None else np.flatnonzero(keep)
     try:
-        rows = _doc_rows(shard.docs, vocab, add=False)
+        rows = doc_rows([shard.docs[i] for i in which.tolist()], models.counts.vocab, distinct=True)
     except KeyError:
         raise DistributedError("a shard holds tokens the total counts do not: shards changed during training") from None
-    out = np.zeros((len(shard.docs), 5))
-    fold_of = np.asarray(folds)
-    for k, nb in enumerate(nbs):
-        which = np.flatnonzero((fold_of == k) if keep is None else (fold_of == k) & keep)
-        if len(which):
-            out[which] = _fold_evidence(nb, rows, which, meta)
-    return out if keep is None else out[keep]
+    return models.statistics(rows, np.asarray(folds)[which])
 
 
 def _forget_fold_models() -> None:
@@ -406,7 +313,7 @@ def _shards(units: Sequence[Unit], n_workers: int, size: int | None) -> list[lis
 def _tree_sum(client, futures: list):
     """Sum FoldCounts futures pairwise on the workers."""
     while len(futures) > 1:
-        nxt = [client.submit(_merge_folds, futures[i], futures[i + 1], pure=False)
+        nxt = [client.submit(merge_fold_counts, futures[i], futures[i + 1], pure=False)
                for i in range(0, len(futures) - 1, 2)]
         if len(futures) % 2:
             nxt.append(futures[-1])
@@ -428,8 +335,6 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
                shard_size: int | None = None, sample: int = SAMPLE) -> tuple[Model, DaskTrainReport]:
     """Train on a Dask cluster; the model equals :func:`spamscore.batch.train_items` on the same items
     (with the same ``sample``: past it, the same stream folds and calibration sample)."""
-    from ._fit import stratified_folds
-
     t0 = time.perf_counter()
     options = options or FeatureOptions()
     nb_params = dict(nb_params or {})
@@ -442,7 +347,7 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
     t1 = time.perf_counter()
     errors = [(p, e) for st in statuses for p, _, e in st if e is not None]
     sizes = [sum(1 for *_, e in st if e is None) for st in statuses]
-    y = _as_labels([lab for st in statuses for _, lab, e in st if e is None])
+    y = as_labels([lab for st in statuses for _, lab, e in st if e is None])
     if len(set(y.tolist())) < 2:
         for f in shard_f:
             f.cancel()
@@ -451,10 +356,9 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
     fold_of = np.zeros(len(y), dtype=np.int64)
     keep = order = None
     if len(y) <= sample:
-        # the folds of spamscore.scoring.train (_cv_statistics), assigned here
+        # the folds of spamscore.scoring.train (folds.cv_statistics), assigned here
         if n_folds >= 2:
-            for k, test_idx in enumerate(stratified_folds(y, n_folds, seed)):
-                fold_of[test_idx] = k
+            fold_of = stratified_fold_of(y, n_folds, seed)
         width = max(n_folds, 1)
     else:
         # past the sample: the folds and the calibration sample of batch.StreamingCounts,
@@ -475,9 +379,9 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
             n_folds = 0                        # a sample of one class: no calibration (as one process)
     bounds = np.concatenate(([0], np.cumsum(sizes)))
     shard_folds = [fold_of[bounds[i]:bounds[i + 1]] for i in range(len(shards))]
-    counts = [client.submit(_count_shard, f, sf, width, pure=False) for f, sf in zip(shard_f, shard_folds)]
+    counts = [client.submit(_count_shard, f, sf, width, nb_params, pure=False) for f, sf in zip(shard_f, shard_folds)]
     total_f = _tree_sum(client, counts)
-    cal, spam_cut, ham_cut = Calibration(), 0.9, 0.2
+    stats = y_cal = None
     if n_folds >= 2:
         key = f"{time.time_ns()}-{id(total_f)}"
         shard_keep = [None if keep is None else keep[bounds[i]:bounds[i + 1]] for i in range(len(shards))]
@@ -487,21 +391,17 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
         y_cal = y
         if keep is not None:   # in the sample's slot order, as one process holds it
             stats, y_cal = stats[order], y[kept]
-        # the calibration of spamscore.scoring.train, on the same statistics
-        cal, spam_cut, ham_cut = calibrate(stats, y_cal, target_fpr, target_fnr)
     total: FoldCounts = total_f.result()
     for f in shard_f:
         f.release()
     if n_folds >= 2:
         client.run(_forget_fold_models)   # long-lived clusters keep no memory of this training
-    nb = _nb_from_counts(total.tokens, total.spam.sum(axis=1), total.ham.sum(axis=1),
-                         int(total.n_spam.sum()), int(total.n_ham.sum()), nb_params)
-    meta = dict(meta or {})
-    meta.setdefault("trained_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    # the calibration of spamscore.scoring.train, on the same statistics
+    model = calibrated_model(total.model(nb_params), stats, y_cal, target_fpr=target_fpr, target_fnr=target_fnr,
+                             meta=meta, options=options, limits=limits)
     if keep is not None:
-        meta.setdefault("calibration_sample", sample)
-    model = Model(nb, calibration=cal, spam_cutoff=spam_cut, ham_cutoff=ham_cut, options=options,
-                  limits=limits, meta=meta)
+        model.meta.setdefault("calibration_sample", sample)
+    nb = model.nb
     n_spam = int(y.sum())
     return model, DaskTrainReport(n_spam, len(y) - n_spam, errors, time.perf_counter() - t0, t1 - t0,
                                   len(nb.vocabulary_), n_workers, len(shards))

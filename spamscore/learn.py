@@ -46,9 +46,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .calibration import OVERALL_CLUES, statistics_from_sums
 from .errors import InputError, ModelError
 from .model import TokenNB, cap_clues, clue_sums, clue_tables
-from .scoring import OVERALL_CLUES, load_model, statistics_from_sums
+from .scoring import load_model
 
 __all__ = ["message_digest", "learn_messages", "LearnResult", "model_lock", "online_statistics"]
 

@@ -1,6 +1,6 @@
 """The compiled statistics helpers (clue_sums, meta_flags) against the Python code.
 
-``model.clue_sums`` and ``scoring.meta_mask`` use ``spamscore._speedups``
+``model.clue_sums`` and ``calibration.meta_mask`` use ``spamscore._speedups``
 when it is built (``spamscore.model.native.speedups``: the model room's
 handle, which these tests set to None for the Python code); every sum is
 exactly rounded (``math.fsum``), so both ways must agree to the last bit,
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spamscore import model, scoring
+from spamscore import calibration, model, scoring
 from spamscore.model import native
 from spamscore.scoring import META_PREFIXES, clue_sums, is_meta, meta_mask
 
@@ -118,7 +118,7 @@ def test_statistics_are_the_same_without_the_extension(monkeypatch):
     raws = [fixture_bytes(n) for n in ("multipart_spam.eml", "plain_ham.eml", "html_images.eml")]
     m = load_model()
     want = [m.score(r).probability for r in raws]
-    for mod in (native, model, scoring, tokens, urls):  # every handle on the compiled module, whatever its name
+    for mod in (native, model, calibration, scoring, tokens, urls):  # every handle on the compiled module
         for name, value in list(vars(mod).items()):
             if sp is not None and value is sp:
                 monkeypatch.setattr(mod, name, None)

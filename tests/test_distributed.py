@@ -10,7 +10,8 @@ import pytest
 
 from spamscore.batch import train_items
 from spamscore.corpus import iter_index, iter_sources
-from spamscore.distributed import FoldCounts, _merge_folds, merge_counts, plan_index, plan_sources
+from spamscore.distributed import merge_counts, plan_index, plan_sources
+from spamscore.folds import FoldCounts, merge_fold_counts
 from spamscore.model import TokenNB
 from spamscore.scoring import Model, load_model
 
@@ -109,10 +110,12 @@ def test_merge_counts_rejects_mismatched_shapes():
 
 
 def test_fold_counts_merge_is_per_fold():
-    a = FoldCounts(["x", "y"], np.array([[1, 0], [0, 2]]), np.array([[0, 1], [1, 0]]), np.array([1, 2]), np.array([1, 1]))
-    b = FoldCounts(["y", "z"], np.array([[3, 0], [0, 1]]), np.array([[0, 0], [1, 1]]), np.array([3, 1]), np.array([0, 2]))
-    m = _merge_folds(a, b)
-    got = {t: (m.spam[i].tolist(), m.ham[i].tolist()) for i, t in enumerate(m.tokens)}
+    a = FoldCounts({"x": 0, "y": 1}, np.array([[1, 0], [0, 2]]), np.array([[0, 1], [1, 0]]), np.array([1, 2]),
+                   np.array([1, 1]))
+    b = FoldCounts({"y": 0, "z": 1}, np.array([[3, 0], [0, 1]]), np.array([[0, 0], [1, 1]]), np.array([3, 1]),
+                   np.array([0, 2]))
+    m = merge_fold_counts(a, b)
+    got = {t: (m.spam[i].tolist(), m.ham[i].tolist()) for t, i in m.vocab.items()}
     assert got == {"x": ([1, 0], [0, 1]), "y": ([3, 2], [1, 0]), "z": ([0, 1], [1, 1])}
     assert m.n_spam.tolist() == [4, 3] and m.n_ham.tolist() == [1, 3]
 

@@ -169,12 +169,13 @@ def test_a_model_file_from_before_the_families_scores_as_before(small_model, tmp
 
 
 def test_cross_validated_statistics_equal_fold_models_scoring_the_held_out_documents():
-    """_cv_statistics computes from vocabulary rows what Model(fold counts).family_evidence gives."""
+    """cv_statistics computes from vocabulary rows what Model(fold counts).family_evidence gives."""
     import random
 
     from spamscore._fit import stratified_folds
+    from spamscore.folds import cv_statistics
     from spamscore.model import TokenNB
-    from spamscore.scoring import Model, _cv_statistics
+    from spamscore.scoring import Model
 
     rng = random.Random(5)
     words = [f"w{i}" for i in range(300)] + [f"hdr:h{i}" for i in range(60)] + [f"url:d{i}.example" for i in range(40)]
@@ -185,7 +186,7 @@ def test_cross_validated_statistics_equal_fold_models_scoring_the_held_out_docum
         docs.append(rng.sample(pool, rng.randint(5, 60)) + (["free", "hdr:x-spam-tool"] if spam else ["meeting"]))
         y.append(int(spam))
     y = np.array(y)
-    stats, final = _cv_statistics(docs, y, {}, 5, 0)
+    stats, final = cv_statistics(docs, y, {}, 5, 0)
     assert stats.shape == (240, 5) and np.abs(stats[:, 3:]).sum() > 0
     for held in stratified_folds(y, 5, 0):
         train = np.setdiff1d(np.arange(240), held)
@@ -193,3 +194,48 @@ def test_cross_validated_statistics_equal_fold_models_scoring_the_held_out_docum
         for i in held:
             np.testing.assert_allclose(stats[i], m.family_evidence(docs[i]), rtol=1e-12, atol=1e-12)
     assert final.n_spam_ == 80 and final.n_ham_ == 160
+
+
+# -- scikit-learn's estimator interface: one ranking, the shipped score ----------
+
+ESTIMATOR_FIXTURES = ("plain_ham.eml", "multipart_spam.eml", "html_images.eml", "japanese_sjis.eml", "forged_auth.eml")
+
+
+@pytest.mark.parametrize("which", ["small", "default"])
+def test_estimator_interface_gives_the_shipped_score(which, small_model, default_model):
+    import random
+
+    model = small_model if which == "small" else default_model
+    rng = random.Random(11)
+    raws = [make_message(rng, n % 2 == 0, 500 + n) for n in range(10)] + [fixture_bytes(n) for n in ESTIMATOR_FIXTURES]
+    verdicts = [model.score(r) for r in raws]
+    proba = model.predict_proba(raws)
+    assert proba.shape == (len(raws), 2) and proba.dtype == np.float64
+    assert proba[:, 1].tolist() == [v.probability for v in verdicts]       # exactly, not approximately
+    assert proba[:, 0].tolist() == [1.0 - v.probability for v in verdicts]
+    dec = model.decision_function(raws)
+    assert dec.tolist() == [v.score for v in verdicts]
+    assert np.allclose(1 / (1 + np.exp(-dec)), proba[:, 1], rtol=1e-12, atol=1e-15)  # P is the logistic of it
+    # decision_function orders the messages as the probability does (strictly where the probabilities differ)
+    for i in range(len(raws)):
+        for j in range(len(raws)):
+            if proba[i, 1] < proba[j, 1]:
+                assert dec[i] < dec[j], (i, j)
+    assert model.predict(raws).tolist() == [int(v.label == "spam") for v in verdicts]
+    assert list(model.classes_) == [0, 1]
+
+
+def test_estimator_interface_takes_feature_lists_as_score_features_does(small_model):
+    import random
+
+    rng = random.Random(12)
+    raws = [make_message(rng, n % 3 == 0, 700 + n) for n in range(9)]
+    feats = [small_model.features(r) for r in raws]
+    want = [small_model.score_features(f).probability for f in feats]
+    assert small_model.predict_proba(feats)[:, 1].tolist() == want
+    assert small_model.predict_proba(tuple(set(f) for f in feats))[:, 1].tolist() == want   # any iterable of str
+    assert small_model.decision_function(feats).tolist() == small_model.decision_function(raws).tolist()
+    labels = small_model.predict(feats)
+    assert labels.tolist() == [1 if n % 3 == 0 else 0 for n in range(9)]          # spam is predicted spam
+    with pytest.raises(spamscore.InputError, match="got str"):
+        small_model.predict_proba(["subject:free"])

@@ -489,3 +489,10 @@ if _bodyscan is not None and (_why := _bodyscan_tables_agree()) is not None:  # 
     _bodyscan = None
 # Whether the scoring path may take body words as hashes (see words(into=...)).
 _WORD_HASHES = _bodyscan is not None and _word_hashes_agree()
+
+
+def word_hashes_enabled() -> bool:
+    """Whether :func:`words` gives body words as hashes when asked (``into=``): the compiled scan is built and
+    agrees with this code.  The scoring path asks before it offers a list (a function, not a copy of the flag,
+    so that switching ``_WORD_HASHES`` off switches both ends off)."""
+    return _WORD_HASHES
