@@ -95,22 +95,26 @@ class Model:
             self.__dict__["_unsent_options"] = opts
         return opts[1]
 
+    def __getstate__(self) -> dict:
+        """Pickled without the per-process cache of the scorer's meta flags (rebuilt on first use)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_meta_cache"}
+
     # -- scoring --------------------------------------------------------------
     def _meta_mask(self) -> np.ndarray:
         """Per clue row of the scorer: is the token a header/URL/structure one (see :func:`is_meta`)."""
-        sc = self.nb._get_scorer()
-        cached = self.nb.__dict__.get("_meta_mask")
+        sc = self.nb.tables()
+        cached = self.__dict__.get("_meta_cache")
         if cached is None or cached[0] is not sc:  # built once per scorer (a benign race between threads)
             flags = getattr(sc, "meta", None)  # stored in a format 2 model file
             cached = (sc, flags if flags is not None else meta_mask(sc.tokens.tokens, sc.tokens.rows))
-            self.nb.__dict__["_meta_mask"] = cached
+            self.__dict__["_meta_cache"] = cached
         return cached[1]
 
     def _stats(self, idx: np.ndarray, fisher: bool = True, families: bool = True) -> tuple[float, ...]:
         """``(logit I, z, S, S_text, S_meta)`` of the clue rows ``idx``; the ones not asked for are 0."""
         if len(idx) == 0:
             return 0.0, 0.0, 0.0, 0.0, 0.0
-        sc = self.nb._get_scorer()
+        sc = self.nb.tables()
         sums = clue_sums(idx, sc.log_f, sc.log_1mf, self._meta_mask() if families else None)
         cal = self.calibration
         return statistics_from_sums(sums, cal.family_clues, fisher, families, cal.overall_clues)
@@ -122,7 +126,7 @@ class Model:
     def _evidence(self, feats: Iterable[str]) -> tuple[float, float, float, list[str], np.ndarray]:
         toks, idx = self.nb.clue_indices(feats)
         logit_i, z, s, _, _ = self._stats(idx, families=False)
-        return logit_i, z, s, toks, self.nb._get_scorer().log_odds[idx]
+        return logit_i, z, s, toks, self.nb.tables().log_odds[idx]
 
     def statistics(self, feats: Iterable[str]) -> tuple[float, float, list[str], np.ndarray]:
         """(logit I, z, clue tokens, clue log-odds) for a feature list."""
@@ -147,7 +151,7 @@ class Model:
     def explain(self, feats: Sequence[str], max_clues: int = 15) -> tuple[Verdict, list[str], np.ndarray]:
         """The verdict, and every clue token with its log-odds (what ``spamscore check`` explains)."""
         toks, idx = self.nb.clue_indices(feats)
-        weights = self.nb._get_scorer().log_odds[idx]
+        weights = self.nb.tables().log_odds[idx]
         lin = self.calibration.linear(*self._stats(idx, *self._needs()))
         prob = sigmoid(lin)
         clues = []
@@ -176,7 +180,7 @@ class Model:
         prob = sigmoid(lin)
         clues = []
         if max_clues > 0 and len(idx):
-            sc = self.nb._get_scorer()
+            sc = self.nb.tables()
             idx = np.sort(idx)  # clues of equal weight in row order: the same in every process (as explain's)
             weights = sc.log_odds[idx]
             order = np.argsort(-np.abs(weights), kind="stable")[:max_clues]

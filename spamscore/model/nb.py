@@ -200,7 +200,7 @@ class TokenNB:
 
     # What holds this process's string hashes (HashIndex) or is cheap to rebuild
     # is left out of a pickle: another process hashes strings with another seed.
-    _PROCESS_LOCAL = ("_scorer", "_meta_mask", "_hashes", "_mapped", "_mapped_scorer")
+    _PROCESS_LOCAL = ("_scorer", "_hashes", "_mapped", "_mapped_scorer")
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k not in self._PROCESS_LOCAL}
