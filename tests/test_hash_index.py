@@ -124,19 +124,19 @@ def test_the_extensions_are_built_where_a_compiler_is():
     import spamscore
     from spamscore import _native
 
-    # every helper _native knows; in a checkout, every spamscore/_*.c must be one of them (an installed
-    # wheel carries no C sources)
+    # every helper _native knows; in a checkout, every concern of the native core (spamscore/native/*.c but
+    # module.c, which joins them) must be one of them (an installed wheel carries no C sources)
     names = sorted(_native.NAMES)
-    pkg = os.path.dirname(spamscore.__file__)
-    sources = {os.path.splitext(f)[0] for f in os.listdir(pkg) if f.startswith("_") and f.endswith(".c")}
+    src = os.path.join(os.path.dirname(spamscore.__file__), "native")
+    sources = {"_" + os.path.splitext(f)[0] for f in os.listdir(src) if f.endswith(".c") and f != "module.c"} \
+        if os.path.isdir(src) else set()
     assert sources <= set(names), f"helpers _native does not know: {sorted(sources - set(names))}"
     assert "_speedups" in names
-    missing = []
-    for name in names:
-        try:
-            importlib.import_module("spamscore." + name)
-        except ImportError:
-            missing.append(name)
+    try:
+        core = importlib.import_module("spamscore._core")
+    except ImportError:
+        core = None
+    missing = [name for name in names if getattr(core, name[1:], None) is None]
     assert not missing, f"setup.py did not build {', '.join(missing)} (pip install -e . again?)"
     # and the package uses each one: no import-time self-check turned one off
     # (the Unicode tables of _bodyscan, lxml's layout for _htmlscan, the hashed path)

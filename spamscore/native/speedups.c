@@ -14,14 +14,9 @@
  * row.  Linear probing from ``hash & mask``.  It is at most a quarter full,
  * so every probe sequence reaches a free slot.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#include <math.h>
+#include "core.h"
 
-#include "_tokenhash.h"
+#include <math.h>
 
 #define EMPTY ((int64_t)-1)
 
@@ -269,15 +264,6 @@ fail:
     return NULL;
 }
 
-static int add_new(PyObject *set, PyObject *item)
-{
-    if (item == NULL)
-        return -1;
-    int rc = PySet_Add(set, item);
-    Py_DECREF(item);
-    return rc;
-}
-
 static PyObject *word_tokens(PyObject *self, PyObject *args)
 {
     PyObject *raw, *seq, *prefix, *punct, *pair_prefix;
@@ -313,14 +299,14 @@ static PyObject *word_tokens(PyObject *self, PyObject *args)
                 goto fail;
             PyObject *tok = PyUnicode_FromFormat("%Uskip:%U %zd", prefix, first, n / 10 * 10);
             Py_DECREF(first);
-            if (add_new(out, tok) < 0)
+            if (ss_set_add_new(out, tok) < 0)
                 goto fail;
         } else if (n > 2) {
             PyObject *v = PyUnicode_Substring(w, start, end);
             if (v == NULL)
                 goto fail;
             PyObject *tok = PyUnicode_GET_LENGTH(prefix) ? join3(prefix, v, NULL, NULL) : (Py_INCREF(v), v);
-            if (add_new(out, tok) < 0 || (pairs && PyDict_SetItem(kept, w, v) < 0)) {
+            if (ss_set_add_new(out, tok) < 0 || (pairs && PyDict_SetItem(kept, w, v) < 0)) {
                 Py_DECREF(v);
                 goto fail;
             }
@@ -345,7 +331,7 @@ static PyObject *word_tokens(PyObject *self, PyObject *args)
             PyObject *v = PyDict_GetItemWithError(kept, item);
             if (v == NULL && PyErr_Occurred())
                 goto fail;
-            if (v != NULL && prev != NULL && add_new(out, join3(pair_prefix, prev, " ", v)) < 0)
+            if (v != NULL && prev != NULL && ss_set_add_new(out, join3(pair_prefix, prev, " ", v)) < 0)
                 goto fail;
             prev = v;
         }
@@ -1106,20 +1092,6 @@ fail:
  * "://" or "www." (spamscore.features.urls.find_urls runs its regex on
  * these only; the Python loop is the reference).
  */
-static int has_sub1(const char *d, Py_ssize_t n, const char *needle, Py_ssize_t m)
-{
-    /* a short needle in a 1-byte-per-character string */
-    for (Py_ssize_t i = 0; i + m <= n; i++) {
-        const char *hit = memchr(d + i, needle[0], (size_t)(n - m - i + 1));
-        if (hit == NULL)
-            return 0;
-        i = hit - d;
-        if (memcmp(hit, needle, (size_t)m) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static PyObject *url_words(PyObject *self, PyObject *seq)
 {
     if (!PyList_Check(seq)) {
@@ -1143,8 +1115,8 @@ static PyObject *url_words(PyObject *self, PyObject *seq)
         Py_ssize_t n = PyUnicode_GET_LENGTH(w);
         int hit;
         if (PyUnicode_KIND(w) == PyUnicode_1BYTE_KIND) {
-            const char *d = (const char *)PyUnicode_1BYTE_DATA(w);
-            hit = has_sub1(d, n, "://", 3) || has_sub1(d, n, "www.", 4);
+            const unsigned char *d = PyUnicode_1BYTE_DATA(w);
+            hit = ss_has_sub(d, n, "://", 3) || ss_has_sub(d, n, "www.", 4);
         } else {
             Py_ssize_t a = PyUnicode_Find(w, sep, 0, n, 1);
             if (a == -2)
@@ -1193,12 +1165,12 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "spamscore._speedups",
+    PyModuleDef_HEAD_INIT, "spamscore._core.speedups",
     "Compiled HashIndex lookup and build, and the word-token loop (optional; the Python code is the reference).",
     -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__speedups(void)
+PyObject *ss_init_speedups(void)
 {
     return PyModule_Create(&module);
 }

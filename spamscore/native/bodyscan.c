@@ -42,13 +42,7 @@
  * than MAX_PROBE slots gives up (None), which keeps the work linear in the
  * text whatever the words are.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "_tokenhash.h"
+#include "core.h"
 
 #define MAX_PROBE 96
 /* texts longer than this go to the Python code (ids and offsets fit int32) */
@@ -344,15 +338,6 @@ static ch_t *to_chars(PyObject *ascii)
     return out;
 }
 
-static int add_new(PyObject *set, PyObject *item)
-{
-    if (item == NULL)
-        return -1;
-    int rc = PySet_Add(set, item);
-    Py_DECREF(item);
-    return rc;
-}
-
 /* Where words() puts its tokens: a set of str (``set``), or, for
  * word_hashes(), the token hash each str would have (ss_token_hash of its
  * UTF-8 bytes, spamscore/_tokenhash.h; the reference is
@@ -371,7 +356,7 @@ static int sink_emit(sink_t *k, const ch_t *a, Py_ssize_t la, const ch_t *b, Py_
                      const ch_t *c, Py_ssize_t lc, const ch_t *d, Py_ssize_t ld)
 {
     if (k->set != NULL)
-        return add_new(k->set, make_str(a, la, b, lb, c, lc, d, ld));
+        return ss_set_add_new(k->set, make_str(a, la, b, lb, c, lc, d, ld));
     const ch_t *runs[4] = {a, b, c, d};
     Py_ssize_t lens[4] = {la, lb, lc, ld}, total = la + lb + lc + ld;
     Py_ssize_t room = 3 * total;  /* UTF-8: at most 3 bytes a BMP character */
@@ -771,12 +756,12 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "spamscore._bodyscan",
+    PyModuleDef_HEAD_INIT, "spamscore._core.bodyscan",
     "Compiled body word tokens (optional; spamscore.features.tokens is the reference).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__bodyscan(void)
+PyObject *ss_init_bodyscan(void)
 {
     PyObject *m = PyModule_Create(&module);
     /* the Unicode version the tables above were generated from (Python

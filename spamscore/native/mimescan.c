@@ -35,9 +35,7 @@
  * No global state.  raw must hold no NUL (parse removes them); a NUL makes
  * it return None.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <string.h>
+#include "core.h"
 
 #define MAX_NAME 200
 
@@ -50,14 +48,8 @@ static int is_name_char(unsigned char c)
 /* raw value bytes -> str (ASCII, or 8-bit bytes as lone surrogates) */
 static PyObject *raw_str(const unsigned char *p, Py_ssize_t n, int ascii)
 {
-    if (ascii) {
-        PyObject *s = PyUnicode_New(n, 127);
-        if (s == NULL)
-            return NULL;
-        if (n)
-            memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
-        return s;
-    }
+    if (ascii)
+        return ss_ascii_str(p, n, 0);
     return PyUnicode_DecodeASCII((const char *)p, n, "surrogateescape");
 }
 
@@ -71,19 +63,6 @@ static PyObject *clean_str(const unsigned char *p, Py_ssize_t n)
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = p[i];
         d[i] = ((c < 0x20 && c != 0x09) || c == 0x7f) ? 0x20 : c;
-    }
-    return s;
-}
-
-static PyObject *lower_name(const unsigned char *p, Py_ssize_t n)
-{
-    PyObject *s = PyUnicode_New(n, 127);
-    if (s == NULL)
-        return NULL;
-    Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char c = p[i];
-        d[i] = (c >= 'A' && c <= 'Z') ? (Py_UCS1)(c + 32) : c;
     }
     return s;
 }
@@ -147,7 +126,7 @@ static PyObject *field_name(PyObject *module, const unsigned char *p, Py_ssize_t
             }
         }
     }
-    return lower_name(p, n);
+    return ss_ascii_str(p, n, 1);
 }
 
 static int name_is(const unsigned char *p, Py_ssize_t n, const char *lower)
@@ -444,39 +423,10 @@ static PyObject *mime_counts(PyObject *self, PyObject *args)
  * For ASCII, re's \s and str.strip's white space are the same set.
  */
 
-static int py_space(unsigned char c)
-{
-    /* \t \n \v \f \r, \x1c-\x1f, space */
-    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20);
-}
-
-static unsigned char lower_ascii(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-/* ASCII str -> its bytes and length; 0 if not an exact ASCII str */
-static int ascii_view(PyObject *o, const unsigned char **p, Py_ssize_t *n)
-{
-    if (!PyUnicode_CheckExact(o))
-        return 0;
-#if PY_VERSION_HEX < 0x030C0000  /* (a no-op, and deprecated, from 3.12) */
-    if (PyUnicode_READY(o) < 0) {
-        PyErr_Clear();
-        return 0;
-    }
-#endif
-    if (!PyUnicode_IS_ASCII(o))
-        return 0;
-    *p = (const unsigned char *)PyUnicode_1BYTE_DATA(o);
-    *n = PyUnicode_GET_LENGTH(o);
-    return 1;
-}
-
 static int is_ctype_char(unsigned char c)
 {
     /* [a-z0-9!#$&^_.+-] with IGNORECASE */
-    c = lower_ascii(c);
+    c = ss_ascii_lower(c);
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '!' || c == '#' || c == '$'
         || c == '&' || c == '^' || c == '_' || c == '.' || c == '+' || c == '-';
 }
@@ -486,7 +436,7 @@ static int is_ctype_char(unsigned char c)
 static int ctype_match(const unsigned char *v, Py_ssize_t n, Py_ssize_t *start, Py_ssize_t *stop)
 {
     Py_ssize_t p = 0;
-    while (p < n && py_space(v[p]))
+    while (p < n && ss_ascii_space(v[p]))
         p++;
     Py_ssize_t a = p;
     while (p < n && is_ctype_char(v[p]) && p - a <= 100)
@@ -513,21 +463,21 @@ static int param_search(const unsigned char *v, Py_ssize_t n, const char *name,
     Py_ssize_t cand = 0;  /* where the \s* after ^ or ";" begins */
     for (;;) {
         Py_ssize_t p = cand;
-        while (p < n && py_space(v[p]))
+        while (p < n && ss_ascii_space(v[p]))
             p++;
         if (n - p >= m) {
             Py_ssize_t i = 0;
-            while (i < m && lower_ascii(v[p + i]) == (unsigned char)name[i])
+            while (i < m && ss_ascii_lower(v[p + i]) == (unsigned char)name[i])
                 i++;
             if (i == m) {
                 p += m;
                 if (p < n && v[p] == '*')
                     p++;
-                while (p < n && py_space(v[p]))
+                while (p < n && ss_ascii_space(v[p]))
                     p++;
                 if (p < n && v[p] == '=') {
                     p++;
-                    while (p < n && py_space(v[p]))
+                    while (p < n && ss_ascii_space(v[p]))
                         p++;
                     if (p < n && v[p] == '"') {
                         Py_ssize_t q = p + 1;
@@ -540,7 +490,7 @@ static int param_search(const unsigned char *v, Py_ssize_t n, const char *name,
                         }
                     }
                     Py_ssize_t q = p;
-                    while (q < n && v[q] != ';' && !py_space(v[q]) && q - p < 300)
+                    while (q < n && v[q] != ';' && !ss_ascii_space(v[q]) && q - p < 300)
                         q++;
                     if (q > p) {
                         *start = p;
@@ -568,17 +518,6 @@ static void param_value(const unsigned char *v, Py_ssize_t *start, Py_ssize_t st
         }
 }
 
-static PyObject *ascii_str(const unsigned char *p, Py_ssize_t n, int lower)
-{
-    PyObject *s = PyUnicode_New(n, 127);
-    if (s == NULL)
-        return NULL;
-    Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
-    for (Py_ssize_t i = 0; i < n; i++)
-        d[i] = lower ? lower_ascii(p[i]) : p[i];
-    return s;
-}
-
 /* leaf_info(content_type, disposition) -> None or
  *   (ctype, charset, filename, bad_content_type, attachment)
  * what spamscore.message._leaf reads of a part's Content-Type value (a str
@@ -599,9 +538,9 @@ static PyObject *leaf_info(PyObject *self, PyObject *args)
         return NULL;
     const unsigned char *cv = NULL, *dv = NULL;
     Py_ssize_t cn = 0, dn = 0;
-    if (ct != Py_None && !ascii_view(ct, &cv, &cn))
+    if (ct != Py_None && !ss_ascii_view(ct, &cv, &cn))
         Py_RETURN_NONE;
-    if (!ascii_view(disp, &dv, &dn))
+    if (!ss_ascii_view(disp, &dv, &dn))
         Py_RETURN_NONE;
     PyObject *ctype = NULL, *charset = NULL, *filename = NULL, *result = NULL;
     int bad = 0, attach = 0;
@@ -611,11 +550,11 @@ static PyObject *leaf_info(PyObject *self, PyObject *args)
     Py_ssize_t a, b;
     if (cv != NULL) {
         if (ctype_match(cv, cn, &a, &b))
-            ctype = ascii_str(cv + a, b - a, 1);
+            ctype = ss_ascii_str(cv + a, b - a, 1);
         else {
             ctype = PyUnicode_FromString("text/plain");
             for (Py_ssize_t i = 0; i < cn; i++)
-                if (!py_space(cv[i])) {
+                if (!ss_ascii_space(cv[i])) {
                     bad = 1;
                     break;
                 }
@@ -624,7 +563,7 @@ static PyObject *leaf_info(PyObject *self, PyObject *args)
             goto done;
         if (param_search(cv, cn, "charset", &a, &b)) {
             param_value(cv, &a, b);
-            charset = ascii_str(cv + a, b - a, 1);
+            charset = ss_ascii_str(cv + a, b - a, 1);
         }
         else
             charset = PyUnicode_New(0, 127);
@@ -656,17 +595,17 @@ static PyObject *leaf_info(PyObject *self, PyObject *args)
             }
         }
         Py_ssize_t i = 0;
-        while (i < dn && py_space(dv[i]))
+        while (i < dn && ss_ascii_space(dv[i]))
             i++;
         if (dn - i >= 10) {
             static const char att[] = "attachment";
             Py_ssize_t k = 0;
-            while (k < 10 && lower_ascii(dv[i + k]) == (unsigned char)att[k])
+            while (k < 10 && ss_ascii_lower(dv[i + k]) == (unsigned char)att[k])
                 k++;
             attach = k == 10;
         }
     }
-    filename = ascii_str(fsrc ? fsrc + fa : (const unsigned char *)"", fb - fa, flower);
+    filename = ss_ascii_str(fsrc ? fsrc + fa : (const unsigned char *)"", fb - fa, flower);
     if (filename == NULL)
         goto done;
     result = PyTuple_Pack(5, ctype, charset, filename, bad ? Py_True : Py_False, attach ? Py_True : Py_False);
@@ -691,24 +630,24 @@ static PyObject *charset_hint(PyObject *self, PyObject *arg)
     (void)self;
     const unsigned char *v;
     Py_ssize_t n;
-    if (!ascii_view(arg, &v, &n))
+    if (!ss_ascii_view(arg, &v, &n))
         Py_RETURN_NONE;
     static const char word[] = "charset";
     for (Py_ssize_t i = 0; i + 7 <= n; i++) {
-        if (lower_ascii(v[i]) != 'c')
+        if (ss_ascii_lower(v[i]) != 'c')
             continue;
         Py_ssize_t k = 1;
-        while (k < 7 && lower_ascii(v[i + k]) == (unsigned char)word[k])
+        while (k < 7 && ss_ascii_lower(v[i + k]) == (unsigned char)word[k])
             k++;
         if (k < 7)
             continue;
         Py_ssize_t p = i + 7;
-        while (p < n && py_space(v[p]))
+        while (p < n && ss_ascii_space(v[p]))
             p++;
         if (p >= n || v[p] != '=')
             continue;
         p++;
-        while (p < n && py_space(v[p]))
+        while (p < n && ss_ascii_space(v[p]))
             p++;
         if (p < n && v[p] == '"')
             p++;
@@ -716,7 +655,7 @@ static PyObject *charset_hint(PyObject *self, PyObject *arg)
         while (q < n && is_hint_char(v[q]))
             q++;
         if (q > p)
-            return ascii_str(v + p, q - p, 0);
+            return ss_ascii_str(v + p, q - p, 0);
     }
     return PyUnicode_New(0, 127);
 }
@@ -760,24 +699,24 @@ static int boundary_span(const unsigned char *v, Py_ssize_t n, Py_ssize_t *ra, P
         /* the segment [s, e): name and value */
         const unsigned char *eq = e > s ? memchr(v + s, '=', (size_t)(e - s)) : NULL;
         Py_ssize_t na = s, nb = eq ? eq - v : e;
-        while (na < nb && py_space(v[na]))
+        while (na < nb && ss_ascii_space(v[na]))
             na++;
-        while (nb > na && py_space(v[nb - 1]))
+        while (nb > na && ss_ascii_space(v[nb - 1]))
             nb--;
         static const char word[] = "boundary";
         if (nb - na == 8) {
             Py_ssize_t k = 0;
-            while (k < 8 && lower_ascii(v[na + k]) == (unsigned char)word[k])
+            while (k < 8 && ss_ascii_lower(v[na + k]) == (unsigned char)word[k])
                 k++;
             if (k == 8) {
                 Py_ssize_t va = eq ? (eq - v) + 1 : e, vb = e;
-                while (va < vb && py_space(v[va]))
+                while (va < vb && ss_ascii_space(v[va]))
                     va++;
-                while (vb > va && py_space(v[vb - 1]))
+                while (vb > va && ss_ascii_space(v[vb - 1]))
                     vb--;
                 unquote_span(v, &va, &vb);
                 unquote_span(v, &va, &vb);
-                while (vb > va && py_space(v[vb - 1]))
+                while (vb > va && ss_ascii_space(v[vb - 1]))
                     vb--;
                 *ra = va;
                 *rb = vb;
@@ -796,7 +735,7 @@ static PyObject *boundary(PyObject *self, PyObject *arg)
     (void)self;
     const unsigned char *v;
     Py_ssize_t n, a = 0, b = 0;
-    if (!ascii_view(arg, &v, &n))
+    if (!ss_ascii_view(arg, &v, &n))
         Py_RETURN_NONE;
     int rc = boundary_span(v, n, &a, &b);
     if (rc < 0)
@@ -1042,7 +981,7 @@ static int name_at(const unsigned char *p, Py_ssize_t avail, const char *lower)
     if (avail < n)
         return 0;
     for (Py_ssize_t i = 0; i < n; i++)
-        if (lower_ascii(p[i]) != (unsigned char)lower[i])
+        if (ss_ascii_lower(p[i]) != (unsigned char)lower[i])
             return 0;
     return 1;
 }
@@ -1056,9 +995,9 @@ static void finish_headers(MS *m, MNode *nd)
     Py_ssize_t n = nd->f[0][1] - nd->f[0][0];
     const unsigned char *semi = memchr(v, ';', (size_t)n);
     Py_ssize_t a = 0, b = semi ? semi - v : n;
-    while (a < b && py_space(v[a]))
+    while (a < b && ss_ascii_space(v[a]))
         a++;
-    while (b > a && py_space(v[b - 1]))
+    while (b > a && ss_ascii_space(v[b - 1]))
         b--;
     Py_ssize_t slashes = 0;
     for (Py_ssize_t i = a; i < b; i++)
@@ -1344,17 +1283,7 @@ static PyObject *span_str(const MS *m, const Py_ssize_t *f, int none_if_absent)
             Py_RETURN_NONE;
         return PyUnicode_New(0, 127);
     }
-    return ascii_str(m->buf + f[0], f[1] - f[0], 0);
-}
-
-static int append_str(PyObject *list, const char *s)
-{
-    PyObject *o = PyUnicode_FromString(s);
-    if (o == NULL)
-        return -1;
-    int rc = PyList_Append(list, o);
-    Py_DECREF(o);
-    return rc;
+    return ss_ascii_str(m->buf + f[0], f[1] - f[0], 0);
 }
 
 /* _walk's order: the events list, or NULL on error */
@@ -1373,13 +1302,13 @@ static PyObject *ms_walk(MS *m, Py_ssize_t max_parts, Py_ssize_t max_depth)
         const MNode *nd = &m->nodes[i];
         seen++;
         if (seen > max_parts) {
-            if (append_str(events, "too-many-parts") < 0)
+            if (ss_list_append_new(events, PyUnicode_FromString("too-many-parts")) < 0)
                 goto error;
             break;
         }
         if (nd->is_list) {
             if (nd->depth >= max_depth) {
-                if (append_str(events, "too-deep") < 0)
+                if (ss_list_append_new(events, PyUnicode_FromString("too-deep")) < 0)
                     goto error;
                 i = nd->end;
                 continue;
@@ -1526,12 +1455,12 @@ static void module_free(void *m)
 }
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "spamscore._mimescan",
+    PyModuleDef_HEAD_INIT, "spamscore._core.mimescan",
     "Compiled top-level header split for spamscore.message.parse (optional; the Python code is the reference).",
     sizeof(mod_state), methods, NULL, NULL, NULL, module_free,
 };
 
-PyMODINIT_FUNC PyInit__mimescan(void)
+PyObject *ss_init_mimescan(void)
 {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

@@ -24,9 +24,7 @@
  * auth.auth_features).  Every scan is linear in the value (values are cut
  * at 2,000 characters where the Python code cuts them).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <string.h>
+#include "core.h"
 
 #define VALUE_MAX 2000      /* value[:2000] */
 #define MAX_RECEIVED 10
@@ -35,25 +33,14 @@
 #define TZ_MAX 10
 #define MSGID_MAX 100
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE
-#endif
-
 static PyObject *s_lower = NULL;          /* "lower" */
 static PyObject *s_msgid_invalid = NULL;  /* "message-id:invalid" */
 
 /* ---- small helpers -------------------------------------------------- */
 
-static inline int is_alnum_ascii(Py_UCS4 c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 static inline int is_host_char(Py_UCS4 c)
 {
-    return is_alnum_ascii(c) || c == '.' || c == '-';
+    return ss_ascii_alnum(c) || c == '.' || c == '-';
 }
 
 static inline int is_ws_rx(Py_UCS4 c)  /* [ \t\r\n] */
@@ -66,16 +53,6 @@ static inline ALWAYS_INLINE int is_digit_rx(Py_UCS4 c)  /* \d of a str pattern (
     if (c < 128)
         return c >= '0' && c <= '9';
     return Py_UNICODE_ISDECIMAL(c);
-}
-
-/* Append a new reference to ``out``; steals ``item`` (NULL: error). */
-static int append_new(PyObject *out, PyObject *item)
-{
-    if (item == NULL)
-        return -1;
-    int rc = PyList_Append(out, item);
-    Py_DECREF(item);
-    return rc;
 }
 
 /* prefix (ASCII C string) + s[start:end], a canonical str */
@@ -332,7 +309,7 @@ static inline ALWAYS_INLINE int host_at(int kind, const void *d, Py_ssize_t n, P
     Py_ssize_t ws = j;
     while (j < n && is_ws_rx(PyUnicode_READ(kind, d, j)))
         j++;
-    if (j == ws || j >= n || !is_alnum_ascii(PyUnicode_READ(kind, d, j)))
+    if (j == ws || j >= n || !ss_ascii_alnum(PyUnicode_READ(kind, d, j)))
         return 0;
     *gs = j;
     j++;
@@ -404,8 +381,8 @@ static inline ALWAYS_INLINE int received_scan(PyObject *out, PyObject *value, Py
             i++;
             continue;
         }
-        if (append_new(out, prefixed("received:ip:", value, i, e1)) < 0
-            || append_new(out, prefixed("received:ip:", value, i, e2)) < 0)
+        if (ss_list_append_new(out, prefixed("received:ip:", value, i, e1)) < 0
+            || ss_list_append_new(out, prefixed("received:ip:", value, i, e2)) < 0)
             return -1;
         i = end;
     }
@@ -448,8 +425,8 @@ static int received_scan1(PyObject *out, PyObject *value, PyObject *received_hos
             p--;
         Py_ssize_t e2 = 0, e1 = 0, end = 0;
         if (p < q && ip_at(PyUnicode_1BYTE_KIND, d, n, p, &e2, &e1, &end)) {
-            if (append_new(out, prefixed("received:ip:", value, p, e1)) < 0
-                || append_new(out, prefixed("received:ip:", value, p, e2)) < 0)
+            if (ss_list_append_new(out, prefixed("received:ip:", value, p, e1)) < 0
+                || ss_list_append_new(out, prefixed("received:ip:", value, p, e2)) < 0)
                 return -1;
             i = end;
         } else {
@@ -519,7 +496,7 @@ static int date_tokens(PyObject *out, PyObject *value)
             continue;
         buf[m++] = c;
     }
-    if (append_new(out, prefixed_ucs4("date:shape:", buf, m)) < 0)
+    if (ss_list_append_new(out, prefixed_ucs4("date:shape:", buf, m)) < 0)
         return -1;
     /* the zone: the last run of non-space characters of v, if any */
     Py_ssize_t ze = b;
@@ -532,7 +509,7 @@ static int date_tokens(PyObject *out, PyObject *value)
         zs--;
     if (ze - zs > TZ_MAX)
         ze = zs + TZ_MAX;
-    return append_new(out, prefixed("date:tz:", value, zs, ze));
+    return ss_list_append_new(out, prefixed("date:tz:", value, zs, ze));
 }
 
 /* v = value.strip().strip("<>"); "message-id:" + v.rsplit("@", 1)[1].lower()[:100] or "message-id:invalid" */
@@ -559,7 +536,7 @@ static int msgid_token(PyObject *out, PyObject *value)
         at--;
     if (at == a) {  /* no "@" */
         Py_INCREF(s_msgid_invalid);
-        return append_new(out, s_msgid_invalid);
+        return ss_list_append_new(out, s_msgid_invalid);
     }
     /* the domain is value[at:b] */
     int ascii = 1;
@@ -583,7 +560,7 @@ static int msgid_token(PyObject *out, PyObject *value)
             Py_UCS4 c = PyUnicode_READ(kind, d, at + i);
             o[lp + i] = (Py_UCS1)(c >= 'A' && c <= 'Z' ? c + 32 : c);
         }
-        return append_new(out, r);
+        return ss_list_append_new(out, r);
     }
     /* non-ASCII: str.lower (full case mapping, final sigma) may change the length */
     PyObject *dom = PyUnicode_Substring(value, at, b);
@@ -601,7 +578,7 @@ static int msgid_token(PyObject *out, PyObject *value)
     Py_ssize_t n = PyUnicode_GET_LENGTH(low);
     PyObject *r = prefixed("message-id:", low, 0, n > MSGID_MAX ? MSGID_MAX : n);
     Py_DECREF(low);
-    return append_new(out, r);
+    return ss_list_append_new(out, r);
 }
 
 /* "hdr:" + name[:40] */
@@ -678,7 +655,7 @@ static PyObject *header_tokens(PyObject *self, PyObject *args)
             }
             if (PyList_Append(out, tok) < 0)
                 goto fail;
-        } else if (append_new(out, hdr_token(name)) < 0) {
+        } else if (ss_list_append_new(out, hdr_token(name)) < 0) {
             goto fail;
         }
         PyObject *kobj = PyDict_GetItemWithError(handlers, name);  /* borrowed */
@@ -728,7 +705,7 @@ static PyObject *header_tokens(PyObject *self, PyObject *args)
             goto fail;
     }
     if (received) {
-        if (append_new(out, PyUnicode_FromFormat("hdr:received-count:%ld", received < 12 ? received : 12)) < 0)
+        if (ss_list_append_new(out, PyUnicode_FromFormat("hdr:received-count:%ld", received < 12 ? received : 12)) < 0)
             goto fail;
     }
     return out;
@@ -754,7 +731,7 @@ fail:
 static unsigned char local_chars[128];  /* filled once at import, then read only */
 
 static inline int is_local(Py_UCS1 c) { return c < 128 && local_chars[c]; }
-static inline int is_dom(Py_UCS1 c) { return c < 128 && (is_alnum_ascii(c) || c == '.' || c == '-'); }
+static inline int is_dom(Py_UCS1 c) { return c < 128 && (ss_ascii_alnum(c) || c == '.' || c == '-'); }
 
 /* The spans of the first MAX_ADDRS matches of _ADDRESS.findall(d[0:n]).
  * From the next "@" at q: a match holds it (neither class holds "@"), and
@@ -814,7 +791,7 @@ static Py_ssize_t angle_sub(const Py_UCS1 *d, Py_ssize_t n, Py_UCS1 *o)
 
 static int append_fmt(PyObject *out, PyObject *name, const char *mid, PyObject *s)
 {
-    return append_new(out, PyUnicode_FromFormat("%U%s%U", name, mid, s));
+    return ss_list_append_new(out, PyUnicode_FromFormat("%U%s%U", name, mid, s));
 }
 
 static PyObject *address_tokens(PyObject *self, PyObject *args)
@@ -901,7 +878,7 @@ static PyObject *address_tokens(PyObject *self, PyObject *args)
         while (b > a && Py_UNICODE_ISSPACE(d[b - 1]))
             b--;
         int empty = a == b || (b - a == 2 && d[a] == '<' && d[a + 1] == '>');
-        if (append_new(out, PyUnicode_FromFormat("%U%s", name, empty ? ":empty" : ":no-domain")) < 0)
+        if (ss_list_append_new(out, PyUnicode_FromFormat("%U%s", name, empty ? ":empty" : ":no-domain")) < 0)
             goto fail;
     }
     for (int a = 0; a < k; a++) {
@@ -957,7 +934,7 @@ static PyObject *address_tokens(PyObject *self, PyObject *args)
             Py_DECREF(user);
             if (rc < 0)
                 goto fail;
-        } else if (append_new(out, PyUnicode_FromFormat("%U:user:skip %zd", name, at / 10 * 10)) < 0) {
+        } else if (ss_list_append_new(out, PyUnicode_FromFormat("%U:user:skip %zd", name, at / 10 * 10)) < 0) {
             goto fail;
         }
     }
@@ -1024,12 +1001,12 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "spamscore._hdrscan",
+    PyModuleDef_HEAD_INIT, "spamscore._core.hdrscan",
     "Compiled header-token loop (optional; the Python code in features.tokens is the reference).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__hdrscan(void)
+PyObject *ss_init_hdrscan(void)
 {
     if (s_lower == NULL && (s_lower = PyUnicode_InternFromString("lower")) == NULL)
         return NULL;

@@ -35,9 +35,7 @@
  * the one whose headers it was built with, and after a self-test against the
  * reference.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <string.h>
+#include "core.h"
 
 #define X_ELEMENT 1
 #define X_ATTRIBUTE 2
@@ -667,11 +665,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_htmlscan", "Compiled tree walks of spamscore.features.html.", -1, methods,
+    PyModuleDef_HEAD_INIT, "spamscore._core.htmlscan", "Compiled tree walks of spamscore.features.html.", -1, methods,
     NULL, NULL, NULL, NULL
 };
 
-PyMODINIT_FUNC PyInit__htmlscan(void)
+PyObject *ss_init_htmlscan(void)
 {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

@@ -1,0 +1,229 @@
+/* The one header of spamscore's native core (the extension module
+ * spamscore._core, built by setup.py from the C files of spamscore/native/): what more
+ * than one concern needs, in exactly one copy.
+ *
+ *   - the concerns' entry points (module.c makes spamscore._core from them);
+ *   - ASCII character classes, with Python's meaning (str.isspace, \w, \d of
+ *     an ASCII character);
+ *   - building str objects from ASCII bytes, ASCII views of str objects;
+ *   - appending a new reference to a list or set;
+ *   - the token hash of the clue table (below).
+ *
+ * Every .c file of the core includes this header first (it includes
+ * Python.h with PY_SSIZE_T_CLEAN, as every file needs).  Everything here is
+ * static inline: one source copy, compiled into the files that use it.
+ */
+#ifndef SPAMSCORE_CORE_H
+#define SPAMSCORE_CORE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#define ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE
+#endif
+
+/* ---- the concerns: each makes the module object spamscore._core.<name>
+ * (module.c adds it to spamscore._core as attribute <name>; a NULL return
+ * with an exception set fails the import of the whole core) ------------- */
+PyObject *ss_init_bodyscan(void);
+PyObject *ss_init_hdrscan(void);
+PyObject *ss_init_htmlscan(void);  /* only when setup.py found lxml's headers (SPAMSCORE_LXML_VERSION) */
+PyObject *ss_init_mimescan(void);
+PyObject *ss_init_speedups(void);
+PyObject *ss_init_urlscan(void);
+
+/* ---- ASCII character classes ---------------------------------------- */
+
+/* ASCII white space as str.isspace / str.strip() / str.split() and re's \s
+ * see it (Py_UNICODE_ISSPACE): \t \n \v \f \r, \x1c-\x1f, space */
+static inline int ss_ascii_space(Py_UCS4 c)
+{
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20);
+}
+
+static inline int ss_ascii_digit(Py_UCS4 c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static inline int ss_ascii_alnum(Py_UCS4 c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* re's \w of an ASCII character */
+static inline int ss_ascii_word(Py_UCS4 c)
+{
+    return ss_ascii_alnum(c) || c == '_';
+}
+
+static inline unsigned char ss_ascii_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/* ---- str objects ----------------------------------------------------- */
+
+/* ASCII str -> its bytes and length; 0 if not an exact ASCII str */
+static inline int ss_ascii_view(PyObject *o, const unsigned char **p, Py_ssize_t *n)
+{
+    if (!PyUnicode_CheckExact(o))
+        return 0;
+#if PY_VERSION_HEX < 0x030C0000  /* (a no-op, and deprecated, from 3.12) */
+    if (PyUnicode_READY(o) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+#endif
+    if (!PyUnicode_IS_ASCII(o))
+        return 0;
+    *p = (const unsigned char *)PyUnicode_1BYTE_DATA(o);
+    *n = PyUnicode_GET_LENGTH(o);
+    return 1;
+}
+
+/* p[0:n] (ASCII) as a new str, lower-cased when ``lower`` */
+static inline PyObject *ss_ascii_str(const unsigned char *p, Py_ssize_t n, int lower)
+{
+    PyObject *s = PyUnicode_New(n, 127);
+    if (s == NULL)
+        return NULL;
+    Py_UCS1 *d = PyUnicode_1BYTE_DATA(s);
+    if (lower) {
+        for (Py_ssize_t i = 0; i < n; i++)
+            d[i] = ss_ascii_lower(p[i]);
+    }
+    else if (n > 0)
+        memcpy(d, p, (size_t)n);
+    return s;
+}
+
+/* prefix (an ASCII C string) + d[0:n] (ASCII) as a new str */
+static inline PyObject *ss_ascii_prefixed(const char *prefix, const unsigned char *d, Py_ssize_t n)
+{
+    Py_ssize_t pl = (Py_ssize_t)strlen(prefix);
+    PyObject *s = PyUnicode_New(pl + n, 127);
+    if (s == NULL)
+        return NULL;
+    Py_UCS1 *o = PyUnicode_1BYTE_DATA(s);
+    memcpy(o, prefix, (size_t)pl);
+    if (n > 0)
+        memcpy(o + pl, d, (size_t)n);
+    return s;
+}
+
+/* whether d[0:n] holds needle[0:m] (m >= 1; 1-byte data) */
+static inline int ss_has_sub(const unsigned char *d, Py_ssize_t n, const char *needle, Py_ssize_t m)
+{
+    for (Py_ssize_t i = 0; i + m <= n; i++) {
+        const unsigned char *hit = memchr(d + i, (unsigned char)needle[0], (size_t)(n - m - i + 1));
+        if (hit == NULL)
+            return 0;
+        i = hit - d;
+        if (memcmp(hit, needle, (size_t)m) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- lists and sets: add a new reference, stealing it (NULL: the error
+ * of whatever made it, passed on) -------------------------------------- */
+
+static inline int ss_list_append_new(PyObject *list, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    int rc = PyList_Append(list, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+static inline int ss_set_add_new(PyObject *set, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    int rc = PySet_Add(set, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+/* ---- the token hash ---------------------------------------------------
+ * The token hash of the scoring path's clue table, used by bodyscan.c and
+ * speedups.c (the reference: spamscore._native.token_hash, in Python).
+ *
+ * SipHash-1-3 (Aumasson and Bernstein; the variant CPython's own str hash
+ * uses) of the token's UTF-8 bytes (lone surrogates as "surrogatepass"
+ * encodes them) under a fixed key, as a signed int64, -1 made -2 (the
+ * tables mark a free slot with -1).  Why not hash() of the str: reproducing
+ * it without the str needed CPython's private _Py_HashBytes, which 3.13
+ * moved to an internal header, and it ties the table to one interpreter's
+ * string layout.  Why a keyed function and not FNV: the clue table holds
+ * only hashes, so a body word whose hash equals a strong ham clue's would
+ * count as that clue; with FNV-1a such a word can be computed (the function
+ * is invertible a byte at a time), with SipHash it needs about 2^64 trials
+ * even with the key known.  Two tokens of one message that collide only
+ * count once, which an attacker gains nothing from.  The key is fixed so
+ * that the hashes are the same in every process (tests, reproducible runs).
+ * Cost: ~15 ns for a 10-byte token, as CPython's hash() of a new str.
+ */
+
+#define SS_K0 0x726f63736d617073ULL  /* "spamscor", little-endian */
+#define SS_K1 0x316e656b6f742d65ULL  /* "e-token1" */
+
+#define SS_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SS_ROUND(v0, v1, v2, v3)                          \
+    do {                                                  \
+        v0 += v1; v1 = SS_ROTL(v1, 13); v1 ^= v0; v0 = SS_ROTL(v0, 32); \
+        v2 += v3; v3 = SS_ROTL(v3, 16); v3 ^= v2;         \
+        v0 += v3; v3 = SS_ROTL(v3, 21); v3 ^= v0;         \
+        v2 += v1; v1 = SS_ROTL(v1, 17); v1 ^= v2; v2 = SS_ROTL(v2, 32); \
+    } while (0)
+
+static inline uint64_t ss_load_le64(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24
+           | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+/* the token hash of n bytes (see above) */
+static inline int64_t ss_token_hash(const unsigned char *p, size_t n)
+{
+    uint64_t v0 = SS_K0 ^ 0x736f6d6570736575ULL, v1 = SS_K1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = SS_K0 ^ 0x6c7967656e657261ULL, v3 = SS_K1 ^ 0x7465646279746573ULL;
+    const unsigned char *end = p + (n & ~(size_t)7);
+    for (; p < end; p += 8) {
+        uint64_t m = ss_load_le64(p);
+        v3 ^= m;
+        SS_ROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)n << 56;
+    switch (n & 7) {
+    case 7: b |= (uint64_t)p[6] << 48; /* fall through */
+    case 6: b |= (uint64_t)p[5] << 40; /* fall through */
+    case 5: b |= (uint64_t)p[4] << 32; /* fall through */
+    case 4: b |= (uint64_t)p[3] << 24; /* fall through */
+    case 3: b |= (uint64_t)p[2] << 16; /* fall through */
+    case 2: b |= (uint64_t)p[1] << 8;  /* fall through */
+    case 1: b |= (uint64_t)p[0]; break;
+    default: break;
+    }
+    v3 ^= b;
+    SS_ROUND(v0, v1, v2, v3);
+    v0 ^= b;
+    v2 ^= 0xff;
+    SS_ROUND(v0, v1, v2, v3);
+    SS_ROUND(v0, v1, v2, v3);
+    SS_ROUND(v0, v1, v2, v3);
+    int64_t h = (int64_t)(v0 ^ v1 ^ v2 ^ v3);
+    return h == -1 ? -2 : h;
+}
+
+#endif
