@@ -384,16 +384,8 @@ static int sink_emit(sink_t *k, const ch_t *a, Py_ssize_t la, const ch_t *b, Py_
                 *o++ = (unsigned char)(0x80 | (ch & 0x3F));
             }
         }
-    if (k->n == k->cap) {
-        Py_ssize_t cap = k->cap ? 2 * k->cap : 256;
-        int64_t *h = PyMem_Realloc(k->h, (size_t)cap * sizeof(int64_t));
-        if (h == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        k->h = h;
-        k->cap = cap;
-    }
+    if (ss_grow((void **)&k->h, &k->cap, k->n + 1, sizeof(int64_t), 256) < 0)
+        return -1;
     k->h[k->n++] = ss_token_hash(k->scratch, (size_t)(o - k->scratch));
     return 0;
 }
@@ -444,12 +436,7 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
     const Py_UCS1 *src1 = kind == PyUnicode_1BYTE_KIND ? PyUnicode_1BYTE_DATA(text) : NULL;
     const Py_UCS2 *src2 = kind == PyUnicode_2BYTE_KIND ? PyUnicode_2BYTE_DATA(text) : NULL;
     unsigned char is_punct[128];
-    memset(is_punct, 0, sizeof(is_punct));
-    {
-        const Py_UCS1 *pp = PyUnicode_1BYTE_DATA(punct);
-        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(punct); i++)
-            is_punct[pp[i]] = 1;
-    }
+    (void)ss_punct_table(punct, is_punct);  /* (an ASCII str: checked above) */
 
     PyObject *out = as_hashes ? NULL : PySet_New(NULL), *result = NULL;
     ch_t *low = NULL, *pre = NULL, *ppre = NULL;
@@ -537,17 +524,15 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
         goto fail;
     for (Py_ssize_t id = 0; id < ws.count; id++) {
         Py_ssize_t s = ws.spans[id].off, e = s + ws.spans[id].len;
-        while (s < e && low[s] < 128 && is_punct[low[s]])
-            s++;
-        while (e > s && low[e - 1] < 128 && is_punct[low[e - 1]])
-            e--;
+        ss_strip_punct(is_punct, PyUnicode_2BYTE_KIND, low, &s, &e);  /* (ch_t is Py_UCS2) */
         Py_ssize_t len = e - s;
+        int fate = ss_word_fate(len);
         kept_of[id] = -1;
-        if (len > 12) {
+        if (fate == SS_WORD_SKIP) {
             /* "skip:" + first character + " " + len // 10 * 10 */
             ch_t tail[40];
             char digits[24];
-            int nd = snprintf(digits, sizeof(digits), "%zd", len / 10 * 10);
+            int nd = snprintf(digits, sizeof(digits), "%zd", ss_skip_length(len));
             if (nd <= 0 || nd >= (int)sizeof(digits)) {
                 PyErr_SetString(PyExc_SystemError, "skip token");
                 goto fail;
@@ -562,7 +547,7 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
                 tail[lt++] = (ch_t)digits[k];
             if (sink_emit(&sink, pre, lpre, tail, lt, NULL, 0, NULL, 0) < 0)
                 goto fail;
-        } else if (len > 2) {
+        } else if (fate == SS_WORD_KEEP) {
             int added;
             Py_ssize_t kid = spanset_add(&ks, s, len, hash_chars(low + s, len), &added);
             if (kid == -1)

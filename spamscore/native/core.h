@@ -6,7 +6,8 @@
  *   - ASCII character classes, with Python's meaning (str.isspace, \w, \d of
  *     an ASCII character);
  *   - building str objects from ASCII bytes, ASCII views of str objects;
- *   - appending a new reference to a list or set;
+ *   - appending a new reference to a list or set; growing an array;
+ *   - the body-word rule (strip, keep or skip) both word loops apply;
  *   - the token hash of the clue table (below).
  *
  * Every .c file of the core includes this header first (it includes
@@ -152,6 +153,83 @@ static inline int ss_set_add_new(PyObject *set, PyObject *item)
     int rc = PySet_Add(set, item);
     Py_DECREF(item);
     return rc;
+}
+
+/* ---- the body-word rule of spamscore.features.tokens._word_tokens -------
+ * One copy for its two compiled drivers: bodyscan.c's words() (from the raw
+ * text, in one pass) and speedups.c's word_tokens() (from the words of
+ * Python's split).  A word is stripped of the ASCII characters of ``punct``
+ * at both ends; 3 to 12 characters are kept (prefix + word), longer ones
+ * give prefix + "skip:" + first character + " " + the length rounded down to
+ * tens, shorter ones nothing. */
+#define SS_WORD_DROP 0
+#define SS_WORD_KEEP 1
+#define SS_WORD_SKIP 2
+
+static inline int ss_word_fate(Py_ssize_t stripped_len)
+{
+    return stripped_len > 12 ? SS_WORD_SKIP : stripped_len > 2 ? SS_WORD_KEEP : SS_WORD_DROP;
+}
+
+/* the number a skip token gives for a word of n characters */
+static inline Py_ssize_t ss_skip_length(Py_ssize_t n)
+{
+    return n / 10 * 10;
+}
+
+/* is_punct[c] = whether c is in ``punct``, for c < 128; -1 (no exception set)
+ * when punct is not an ASCII str */
+static inline int ss_punct_table(PyObject *punct, unsigned char is_punct[128])
+{
+    memset(is_punct, 0, 128);
+    if (!PyUnicode_Check(punct) || !PyUnicode_IS_ASCII(punct))
+        return -1;
+    const Py_UCS1 *p = PyUnicode_1BYTE_DATA(punct);
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(punct); i++)
+        is_punct[p[i]] = 1;
+    return 0;
+}
+
+/* [*s, *e) narrowed past the punct characters at both ends; ``data`` is read
+ * as a str's data of that kind (an array of Py_UCS2: PyUnicode_2BYTE_KIND) */
+static inline ALWAYS_INLINE void ss_strip_punct(const unsigned char is_punct[128], int kind, const void *data,
+                                                Py_ssize_t *s, Py_ssize_t *e)
+{
+    Py_ssize_t a = *s, b = *e;
+    Py_UCS4 c;
+    while (a < b && (c = PyUnicode_READ(kind, data, a)) < 128 && is_punct[c])
+        a++;
+    while (b > a && (c = PyUnicode_READ(kind, data, b - 1)) < 128 && is_punct[c])
+        b--;
+    *s = a;
+    *e = b;
+}
+
+/* ---- growing arrays -------------------------------------------------- */
+
+/* Make *arr (PyMem) hold at least ``need`` items of ``size`` bytes: *cap
+ * doubled from ``first`` (or from *cap) as often as needed.  0, or -1 with
+ * MemoryError (the array as it was). */
+static inline int ss_grow(void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t size, Py_ssize_t first)
+{
+    if (need <= *cap)
+        return 0;
+    Py_ssize_t c = *cap ? *cap : first;
+    while (c < need) {
+        if (c > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)size) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c *= 2;
+    }
+    void *p = PyMem_Realloc(*arr, (size_t)c * size);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *arr = p;
+    *cap = c;
+    return 0;
 }
 
 /* ---- the token hash ---------------------------------------------------

@@ -67,28 +67,14 @@ typedef struct LxmlElement lxml_element;
 
 typedef struct {
     char *p;
-    size_t len, cap;
+    size_t len;
+    Py_ssize_t cap;
 } buf_t;
 
 static int buf_put(buf_t *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) {
-            if (cap > PY_SSIZE_T_MAX / 2) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            cap *= 2;
-        }
-        char *p = PyMem_Realloc(b->p, cap);
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
+    if (ss_grow((void **)&b->p, &b->cap, (Py_ssize_t)(b->len + n + 1), 1, 4096) < 0)
+        return -1;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     return 0;

@@ -813,29 +813,6 @@ typedef struct {
     Py_ssize_t cache_lo, cache_hi;
 } MS;
 
-/* 1 on success, 0 on memory error (exception set) */
-static int grow(void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t size)
-{
-    if (need <= *cap)
-        return 1;
-    Py_ssize_t c = *cap ? *cap : 16;
-    while (c < need) {
-        if (c > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)size) {
-            PyErr_NoMemory();
-            return 0;
-        }
-        c *= 2;
-    }
-    void *p = PyMem_Realloc(*arr, (size_t)c * size);
-    if (p == NULL) {
-        PyErr_NoMemory();
-        return 0;
-    }
-    *arr = p;
-    *cap = c;
-    return 1;
-}
-
 /* a line's key: from s to its first CR or LF (or the end), minus trailing spaces and tabs */
 static Py_ssize_t key_len(const MS *m, Py_ssize_t s)
 {
@@ -959,7 +936,7 @@ static int next_dash(MS *m, const MFrame *f)
 /* -1 on memory error */
 static Py_ssize_t ms_new(MS *m, Py_ssize_t parent)
 {
-    if (!grow((void **)&m->nodes, &m->capnodes, m->nnodes + 1, sizeof(MNode)))
+    if (ss_grow((void **)&m->nodes, &m->capnodes, m->nnodes + 1, sizeof(MNode), 16) < 0)
         return -1;
     MNode *nd = &m->nodes[m->nnodes];
     for (int i = 0; i < 3; i++)
@@ -1226,7 +1203,7 @@ static int ms_run(MS *m)
                     }
                     if (!ok)
                         nd->defects |= D_BADCTE;
-                    if (!grow((void **)&m->frames, &m->capframes, m->nframes + 1, sizeof(MFrame)))
+                    if (ss_grow((void **)&m->frames, &m->capframes, m->nframes + 1, sizeof(MFrame), 16) < 0)
                         return -1;
                     MFrame *f = &m->frames[m->nframes++];
                     f->node = part;
@@ -1379,7 +1356,7 @@ static PyObject *split_mime(PyObject *self, PyObject *args)
     /* the lines starting "--": at 0 and after every LF */
     for (Py_ssize_t i = 0; i < m.n;) {
         if (i + 1 < m.n && m.buf[i] == '-' && m.buf[i + 1] == '-') {
-            if (!grow((void **)&m.dash_at, &m.capdash, m.ndash + 1, sizeof(Py_ssize_t)))
+            if (ss_grow((void **)&m.dash_at, &m.capdash, m.ndash + 1, sizeof(Py_ssize_t), 16) < 0)
                 goto done;
             m.dash_at[m.ndash] = i;
             m.ndash++;

@@ -219,25 +219,6 @@ fail:
  * pair_prefix + "a b".
  */
 
-static int fill_punct(PyObject *punct, unsigned char is_punct[128])
-{
-    memset(is_punct, 0, 128);
-    if (!PyUnicode_Check(punct) || !PyUnicode_IS_ASCII(punct)) {
-        PyErr_SetString(PyExc_TypeError, "punct must be an ASCII str");
-        return -1;
-    }
-    const Py_UCS1 *p = PyUnicode_1BYTE_DATA(punct);
-    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(punct); i++)
-        is_punct[p[i]] = 1;
-    return 0;
-}
-
-static inline int punct_at(const unsigned char *is_punct, int kind, const void *data, Py_ssize_t i)
-{
-    Py_UCS4 c = PyUnicode_READ(kind, data, i);
-    return c < 128 && is_punct[c];
-}
-
 /* prefix + a + sep + b (sep and b may be NULL) in one allocation */
 static PyObject *join3(PyObject *prefix, PyObject *a, const char *sep, PyObject *b)
 {
@@ -272,8 +253,10 @@ static PyObject *word_tokens(PyObject *self, PyObject *args)
                           &pair_prefix, &max_pair_words))
         return NULL;
     unsigned char is_punct[128];
-    if (fill_punct(punct, is_punct) < 0)
+    if (ss_punct_table(punct, is_punct) < 0) {
+        PyErr_SetString(PyExc_TypeError, "punct must be an ASCII str");
         return NULL;
+    }
     int pairs = pair_prefix != Py_None;
     if (pairs && (!PyUnicode_Check(pair_prefix) || !PyList_Check(seq))) {
         PyErr_SetString(PyExc_TypeError, "pairs need a str pair_prefix and a list seq");
@@ -287,21 +270,19 @@ static PyObject *word_tokens(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_TypeError, "words must be str");
             goto fail;
         }
-        int kind = PyUnicode_KIND(w);
-        const void *data = PyUnicode_DATA(w);
         Py_ssize_t start = 0, end = PyUnicode_GET_LENGTH(w);
-        while (start < end && punct_at(is_punct, kind, data, start)) start++;
-        while (end > start && punct_at(is_punct, kind, data, end - 1)) end--;
+        ss_strip_punct(is_punct, PyUnicode_KIND(w), PyUnicode_DATA(w), &start, &end);
         Py_ssize_t n = end - start;
-        if (n > 12) {
+        int fate = ss_word_fate(n);
+        if (fate == SS_WORD_SKIP) {
             PyObject *first = PyUnicode_Substring(w, start, start + 1);
             if (first == NULL)
                 goto fail;
-            PyObject *tok = PyUnicode_FromFormat("%Uskip:%U %zd", prefix, first, n / 10 * 10);
+            PyObject *tok = PyUnicode_FromFormat("%Uskip:%U %zd", prefix, first, ss_skip_length(n));
             Py_DECREF(first);
             if (ss_set_add_new(out, tok) < 0)
                 goto fail;
-        } else if (n > 2) {
+        } else if (fate == SS_WORD_KEEP) {
             PyObject *v = PyUnicode_Substring(w, start, end);
             if (v == NULL)
                 goto fail;
