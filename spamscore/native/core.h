@@ -40,6 +40,10 @@ PyObject *ss_init_mimescan(void);
 PyObject *ss_init_speedups(void);
 PyObject *ss_init_urlscan(void);
 
+/* speedups.word_tokens, which lives in bodyscan.c beside the other loop over
+ * body words (both apply the word rule below) */
+PyObject *ss_word_tokens(PyObject *self, PyObject *args);
+
 /* ---- ASCII character classes ---------------------------------------- */
 
 /* ASCII white space as str.isspace / str.strip() / str.split() and re's \s
