@@ -1,4 +1,4 @@
-"""The optional native core (``spamscore/native/*.c``) and the model as package data; everything else is in pyproject.toml.
+"""The optional native core (``spamscore/native/*.c``) and the model as package data; the rest is in pyproject.toml.
 
 The C files of ``spamscore/native/`` (one a concern, one shared header,
 ``core.h``) make one extension module, ``spamscore._core``, built with

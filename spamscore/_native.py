@@ -69,7 +69,7 @@ def disable(name: str, reason: str) -> None:
     STATUS[name] = f"off: {reason}"
 
 
-# -- the token hash (the reference for spamscore/_tokenhash.h) ------------------
+# -- the token hash (the reference for ss_token_hash in spamscore/native/core.h) --
 _M64 = (1 << 64) - 1
 _K0 = int.from_bytes(b"spamscor", "little")
 _K1 = int.from_bytes(b"e-token1", "little")
@@ -98,8 +98,8 @@ def token_hash(token: str) -> int:
 
     (Lone surrogates encoded as ``"surrogatepass"`` does; -1 becomes -2, the
     tables' free-slot mark.)  Slow: this is the specification the C code
-    (``_tokenhash.h``) is tested against, not something to run per message.
-    Why this hash and not ``hash()``: see ``spamscore/_tokenhash.h``.
+    (``ss_token_hash``, ``spamscore/native/core.h``) is tested against, not something to run per message.
+    Why this hash and not ``hash()``: see ``spamscore/native/core.h``.
     """
     data = token.encode("utf-8", "surrogatepass")
     v0, v1 = _K0 ^ 0x736F6D6570736575, _K1 ^ 0x646F72616E646F6D
