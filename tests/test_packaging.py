@@ -204,8 +204,10 @@ def test_sdist_and_wheel_build(tmp_path):
             assert zf.read(f"spamscore/models/{name}") == (REPO / "models" / name).read_bytes()
         meta = zf.read(f"spamscore-{spamscore.__version__}.dist-info/METADATA").decode()
     assert not any(n.endswith((".c", ".h")) for n in wnames)  # sources stay in the sdist
-    # one compiled module, where a compiler is (this machine has one; without, optional=True skips it)
-    assert len([n for n in wnames if n.startswith("spamscore/_core.") and n.endswith((".so", ".pyd"))]) == 1, wnames
+    # one compiled module, the native core (where a compiler is: this machine has one; without, optional=True
+    # leaves it out), and no other (a stale build/ of the six former extensions must not reach a wheel)
+    compiled = [n for n in wnames if n.endswith((".so", ".pyd"))]
+    assert len(compiled) == 1 and compiled[0].startswith("spamscore/_core."), compiled
     requires = [line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")]
     assert any(r.startswith("scipy") for r in requires), requires
 

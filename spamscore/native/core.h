@@ -124,6 +124,41 @@ static inline PyObject *ss_ascii_prefixed(const char *prefix, const unsigned cha
     return s;
 }
 
+/* prefix (ASCII C string) + s[start:end], a canonical str */
+static inline PyObject *ss_prefixed(const char *prefix, PyObject *s, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t lp = (Py_ssize_t)strlen(prefix), n = end - start;
+    int kind = PyUnicode_KIND(s);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *d = PyUnicode_1BYTE_DATA(s) + start;
+        Py_UCS4 maxc = 127;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (d[i] > 127) {
+                maxc = 255;
+                break;
+            }
+        PyObject *r = PyUnicode_New(lp + n, maxc);
+        if (r == NULL)
+            return NULL;
+        Py_UCS1 *o = PyUnicode_1BYTE_DATA(r);
+        memcpy(o, prefix, (size_t)lp);
+        memcpy(o + lp, d, (size_t)n);
+        return r;
+    }
+    PyObject *sub = PyUnicode_Substring(s, start, end);
+    if (sub == NULL)
+        return NULL;
+    PyObject *p = PyUnicode_FromStringAndSize(prefix, lp);
+    if (p == NULL) {
+        Py_DECREF(sub);
+        return NULL;
+    }
+    PyObject *r = PyUnicode_Concat(p, sub);
+    Py_DECREF(p);
+    Py_DECREF(sub);
+    return r;
+}
+
 /* whether d[0:n] holds needle[0:m] (m >= 1; 1-byte data) */
 static inline int ss_has_sub(const unsigned char *d, Py_ssize_t n, const char *needle, Py_ssize_t m)
 {

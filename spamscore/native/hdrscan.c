@@ -55,41 +55,6 @@ static inline ALWAYS_INLINE int is_digit_rx(Py_UCS4 c)  /* \d of a str pattern (
     return Py_UNICODE_ISDECIMAL(c);
 }
 
-/* prefix (ASCII C string) + s[start:end], a canonical str */
-static PyObject *prefixed(const char *prefix, PyObject *s, Py_ssize_t start, Py_ssize_t end)
-{
-    Py_ssize_t lp = (Py_ssize_t)strlen(prefix), n = end - start;
-    int kind = PyUnicode_KIND(s);
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *d = PyUnicode_1BYTE_DATA(s) + start;
-        Py_UCS4 maxc = 127;
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (d[i] > 127) {
-                maxc = 255;
-                break;
-            }
-        PyObject *r = PyUnicode_New(lp + n, maxc);
-        if (r == NULL)
-            return NULL;
-        Py_UCS1 *o = PyUnicode_1BYTE_DATA(r);
-        memcpy(o, prefix, (size_t)lp);
-        memcpy(o + lp, d, (size_t)n);
-        return r;
-    }
-    PyObject *sub = PyUnicode_Substring(s, start, end);
-    if (sub == NULL)
-        return NULL;
-    PyObject *p = PyUnicode_FromStringAndSize(prefix, lp);
-    if (p == NULL) {
-        Py_DECREF(sub);
-        return NULL;
-    }
-    PyObject *r = PyUnicode_Concat(p, sub);
-    Py_DECREF(p);
-    Py_DECREF(sub);
-    return r;
-}
-
 /* prefix (ASCII) + the n characters of buf, a canonical str */
 static PyObject *prefixed_ucs4(const char *prefix, const Py_UCS4 *buf, Py_ssize_t n)
 {
@@ -381,8 +346,8 @@ static inline ALWAYS_INLINE int received_scan(PyObject *out, PyObject *value, Py
             i++;
             continue;
         }
-        if (ss_list_append_new(out, prefixed("received:ip:", value, i, e1)) < 0
-            || ss_list_append_new(out, prefixed("received:ip:", value, i, e2)) < 0)
+        if (ss_list_append_new(out, ss_prefixed("received:ip:", value, i, e1)) < 0
+            || ss_list_append_new(out, ss_prefixed("received:ip:", value, i, e2)) < 0)
             return -1;
         i = end;
     }
@@ -425,8 +390,8 @@ static int received_scan1(PyObject *out, PyObject *value, PyObject *received_hos
             p--;
         Py_ssize_t e2 = 0, e1 = 0, end = 0;
         if (p < q && ip_at(PyUnicode_1BYTE_KIND, d, n, p, &e2, &e1, &end)) {
-            if (ss_list_append_new(out, prefixed("received:ip:", value, p, e1)) < 0
-                || ss_list_append_new(out, prefixed("received:ip:", value, p, e2)) < 0)
+            if (ss_list_append_new(out, ss_prefixed("received:ip:", value, p, e1)) < 0
+                || ss_list_append_new(out, ss_prefixed("received:ip:", value, p, e2)) < 0)
                 return -1;
             i = end;
         } else {
@@ -509,7 +474,7 @@ static int date_tokens(PyObject *out, PyObject *value)
         zs--;
     if (ze - zs > TZ_MAX)
         ze = zs + TZ_MAX;
-    return ss_list_append_new(out, prefixed("date:tz:", value, zs, ze));
+    return ss_list_append_new(out, ss_prefixed("date:tz:", value, zs, ze));
 }
 
 /* v = value.strip().strip("<>"); "message-id:" + v.rsplit("@", 1)[1].lower()[:100] or "message-id:invalid" */
@@ -576,7 +541,7 @@ static int msgid_token(PyObject *out, PyObject *value)
         return -1;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(low);
-    PyObject *r = prefixed("message-id:", low, 0, n > MSGID_MAX ? MSGID_MAX : n);
+    PyObject *r = ss_prefixed("message-id:", low, 0, n > MSGID_MAX ? MSGID_MAX : n);
     Py_DECREF(low);
     return ss_list_append_new(out, r);
 }
@@ -585,7 +550,7 @@ static int msgid_token(PyObject *out, PyObject *value)
 static PyObject *hdr_token(PyObject *name)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(name);
-    return prefixed("hdr:", name, 0, n > 40 ? 40 : n);
+    return ss_prefixed("hdr:", name, 0, n > 40 ? 40 : n);
 }
 
 /* ---- the loop -------------------------------------------------------- */

@@ -305,19 +305,6 @@ fail:
 /* ------------------------------------------------------------------------
  * The tokens of one URL (_url_tokens_uncached of parse_url), ASCII only. */
 
-/* prefix + s for a str s of any kind */
-static PyObject *str_token(const char *prefix, PyObject *s)
-{
-    if (PyUnicode_IS_ASCII(s))
-        return ss_ascii_prefixed(prefix, PyUnicode_1BYTE_DATA(s), PyUnicode_GET_LENGTH(s));
-    PyObject *p = PyUnicode_FromString(prefix);
-    if (p == NULL)
-        return NULL;
-    PyObject *r = PyUnicode_Concat(p, s);
-    Py_DECREF(p);
-    return r;
-}
-
 static int path_sep(unsigned char c)
 {
     switch (c) {
@@ -513,7 +500,7 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
     if (shortener < 0)
         goto done;
 #define ADD(expr) do { PyObject *t_ = (expr); if (t_ == NULL) goto done; toks[nt++] = t_; } while (0)
-    ADD(str_token("url:", domain));
+    ADD(ss_prefixed("url:", domain, 0, PyUnicode_GET_LENGTH(domain)));
     ADD(ss_ascii_prefixed("proto:", (const unsigned char *)scheme, (Py_ssize_t)strlen(scheme)));
     if (!ip_host) {
         int same = PyUnicode_Compare(host, domain);
