@@ -159,6 +159,15 @@ static inline PyObject *ss_prefixed(const char *prefix, PyObject *s, Py_ssize_t 
     return r;
 }
 
+/* whether s[0:m] is the lower-case ASCII ``lower`` but for the case of ASCII letters */
+static inline int ss_ascii_ieq(const unsigned char *s, const char *lower, Py_ssize_t m)
+{
+    for (Py_ssize_t i = 0; i < m; i++)
+        if (ss_ascii_lower(s[i]) != (unsigned char)lower[i])
+            return 0;
+    return 1;
+}
+
 /* whether d[0:n] holds needle[0:m] (m >= 1; 1-byte data) */
 static inline int ss_has_sub(const unsigned char *d, Py_ssize_t n, const char *needle, Py_ssize_t m)
 {

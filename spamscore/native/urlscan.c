@@ -32,15 +32,6 @@
 
 #include <stdio.h>
 
-/* case-insensitive compare of s[0:m] with the lower-case ASCII ``lit`` */
-static int ieq(const unsigned char *s, const char *lit, Py_ssize_t m)
-{
-    for (Py_ssize_t i = 0; i < m; i++)
-        if (ss_ascii_lower(s[i]) != (unsigned char)lit[i])
-            return 0;
-    return 1;
-}
-
 /* [^\s<>"'`{}|\\^\x00-\x20\x7f] for an ASCII character */
 static int url_char(unsigned char c)
 {
@@ -119,7 +110,7 @@ static Py_ssize_t url_match_at(const unsigned char *d, Py_ssize_t n, Py_ssize_t 
     Py_ssize_t k = -1;
     unsigned char c = ss_ascii_lower(d[pos]);
     if (c == 'h') {
-        if (n - pos >= 4 && ieq(d + pos, "http", 4)) {
+        if (n - pos >= 4 && ss_ascii_ieq(d + pos, "http", 4)) {
             Py_ssize_t j = pos + 4;
             if (n - j >= 4 && ss_ascii_lower(d[j]) == 's' && memcmp(d + j + 1, "://", 3) == 0)
                 k = j + 4;
@@ -127,10 +118,10 @@ static Py_ssize_t url_match_at(const unsigned char *d, Py_ssize_t n, Py_ssize_t 
                 k = j + 3;
         }
     } else if (c == 'f') {
-        if (n - pos >= 6 && ieq(d + pos, "ftp", 3) && memcmp(d + pos + 3, "://", 3) == 0)
+        if (n - pos >= 6 && ss_ascii_ieq(d + pos, "ftp", 3) && memcmp(d + pos + 3, "://", 3) == 0)
             k = pos + 6;
     } else if (c == 'w') {
-        if (n - pos >= 4 && ieq(d + pos, "www.", 4))
+        if (n - pos >= 4 && ss_ascii_ieq(d + pos, "www.", 4))
             k = pos + 4;
     }
     if (k < 0)
@@ -377,7 +368,7 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
     const char *scheme;
     const unsigned char *rest;
     Py_ssize_t rn;
-    if (m >= 4 && ieq(u, "www.", 4)) {
+    if (m >= 4 && ss_ascii_ieq(u, "www.", 4)) {
         scheme = "http";
         rest = u;
         rn = m;
@@ -392,11 +383,11 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
             s0++;
         while (s1 > s0 && ss_ascii_space(u[s1 - 1]))
             s1--;
-        if (s1 - s0 == 4 && ieq(u + s0, "http", 4))
+        if (s1 - s0 == 4 && ss_ascii_ieq(u + s0, "http", 4))
             scheme = "http";
-        else if (s1 - s0 == 5 && ieq(u + s0, "https", 5))
+        else if (s1 - s0 == 5 && ss_ascii_ieq(u + s0, "https", 5))
             scheme = "https";
-        else if (s1 - s0 == 3 && ieq(u + s0, "ftp", 3))
+        else if (s1 - s0 == 3 && ss_ascii_ieq(u + s0, "ftp", 3))
             scheme = "ftp";
         else
             Py_RETURN_NONE;
