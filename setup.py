@@ -1,9 +1,11 @@
-"""The optional C extensions (``spamscore/_*.c``) and the model as package data; everything else is in pyproject.toml.
+"""The optional native core (``spamscore/native/*.c``) and the model as package data; the rest is in pyproject.toml.
 
-Each ``spamscore/_NAME.c`` is its own extension module ``spamscore._NAME``,
-built with ``optional=True``: without a C compiler the build goes on, and
-spamscore runs the Python reference code beside each helper instead (the same
-results, slower; the tests compare the two).
+The C files of ``spamscore/native/`` (one a concern, one shared header,
+``core.h``) make one extension module, ``spamscore._core``, built with
+``optional=True``: without a C compiler the build goes on, and spamscore runs
+the Python reference code beside each helper instead (the same results,
+slower; the tests compare the two).  ``spamscore._native.load`` hands each
+concern out (``_core.speedups``, ``_core.bodyscan``, ...).
 """
 import glob
 import os
@@ -12,8 +14,10 @@ import shutil
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-_SOURCES = sorted(glob.glob(os.path.join("spamscore", "_*.c")))
-_HEADERS = sorted(h.replace(os.sep, "/") for h in glob.glob(os.path.join("spamscore", "_*.h")))
+_NATIVE = os.path.join("spamscore", "native")
+_SOURCES = sorted(c.replace(os.sep, "/") for c in glob.glob(os.path.join(_NATIVE, "*.c")))
+_HEADERS = sorted(h.replace(os.sep, "/") for h in glob.glob(os.path.join(_NATIVE, "*.h")))
+_HTML_SOURCE = "spamscore/native/htmlscan.c"  # the one concern that needs lxml's headers
 
 # The shipped model, its card and its metrics stay in the top-level models/
 # (their source of truth: training/build_default.py writes them there); a
@@ -47,10 +51,12 @@ class build_py_with_model(build_py):
 
 
 def _lxml_build_options() -> dict | None:
-    """How _htmlscan is compiled: against the headers lxml ships (libxml2's tree.h and lxml's public
-    lxml.etree.h, from lxml.get_include()), with the lxml and libxml2 versions they belong to, which
-    spamscore.features.html compares with the lxml it imports (another one: _htmlscan stays off).
-    None without lxml at build time (pyproject.toml's build requirements list it): no _htmlscan."""
+    """What the HTML concern (native/htmlscan.c) is compiled with: the headers lxml ships (libxml2's tree.h
+    and lxml's public lxml.etree.h, from lxml.get_include()), with the lxml and libxml2 versions they belong
+    to, which spamscore.features.html compares with the lxml it imports (another one: htmlscan stays off).
+    None without lxml at build time (pyproject.toml's build requirements list it): the core is built
+    without htmlscan.  (The other concerns never include lxml's headers; the include path is the
+    extension's, so they merely see it.)"""
     try:
         import lxml
         from lxml import etree
@@ -66,19 +72,15 @@ def _lxml_build_options() -> dict | None:
 
 
 def _extensions() -> list[Extension]:
-    out = []
-    for src in _SOURCES:
-        name = os.path.splitext(os.path.basename(src))[0]
+    sources = list(_SOURCES)
+    extra = _lxml_build_options()
+    if extra is None:
+        print("setup.py: lxml is not importable at build time: spamscore._core is built without htmlscan "
+              "(the Python tree walk does the same)")
+        sources.remove(_HTML_SOURCE)
         extra = {}
-        if name == "_htmlscan":
-            extra = _lxml_build_options()
-            if extra is None:
-                print("setup.py: lxml is not importable at build time: spamscore._htmlscan is not built "
-                      "(the Python tree walk does the same)")
-                continue
-        out.append(Extension("spamscore." + name, [src.replace(os.sep, "/")], depends=_HEADERS, optional=True,
-                             **extra))  # (depends: an edited shared header rebuilds the helpers)
-    return out
+    # (depends: an edited shared header rebuilds the core)
+    return [Extension("spamscore._core", sources, depends=_HEADERS, optional=True, **extra)]
 
 
 setup(

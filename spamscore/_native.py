@@ -1,15 +1,22 @@
-"""The one door to the compiled helpers (``spamscore/_*.c``), and the token hash's reference.
+"""The one door to the compiled helpers (the native core ``spamscore._core``), and the token hash's reference.
 
 Every module that can use a helper gets it here, ``_bodyscan = _native.load("_bodyscan")``,
-and runs its Python reference code when that is None.  ``SPAMSCORE_PURE=1`` in the
-environment (read once, at the first import) turns every helper off: the whole
-package then runs the Python code, which gives the same results bit for bit
-(tests/test_native_equivalence.py compares the two in subprocesses).
+and runs its Python reference code when that is None.  The helpers are the
+concerns of one extension module, ``spamscore._core`` (sources:
+``spamscore/native/``, one C file a concern): ``load("_bodyscan")`` is
+``spamscore._core.bodyscan``, a module object with the functions and
+constants the separate ``spamscore._bodyscan`` extension had.
+``SPAMSCORE_PURE=1`` in the environment (read once, at the first import)
+turns every helper off: the whole package then runs the Python code, which
+gives the same results bit for bit (tests/test_native_equivalence.py compares
+the two in subprocesses).
 
 :data:`STATUS` says, for each helper asked for, why it is or is not in use:
-``"loaded"``, ``"off: SPAMSCORE_PURE=1"``, ``"not built: <the ImportError>"``
-or, set by its importer, ``"off: <reason>"`` (an import-time self-check that
-failed).  The tests print it as the reason of a skip instead of guessing.
+``"loaded"``, ``"off: SPAMSCORE_PURE=1"``, ``"not built: <why>"`` (the core's
+ImportError, or a core built without that concern: htmlscan without lxml's
+headers) or, set by its importer, ``"off: <reason>"`` (an import-time
+self-check that failed: one concern is turned off, the others stay).  The
+tests print it as the reason of a skip instead of guessing.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from types import ModuleType
 
 __all__ = ["PURE", "STATUS", "load", "disable", "token_hash", "NAMES"]
 
-# every compiled helper setup.py builds (spamscore/_*.c)
+# every compiled helper: the concern ``spamscore._core.<name without "_">`` (spamscore/native/<name>.c)
 NAMES = ("_bodyscan", "_hdrscan", "_htmlscan", "_mimescan", "_speedups", "_urlscan")
 
 PURE = os.environ.get("SPAMSCORE_PURE", "").strip() not in ("", "0")
@@ -28,8 +35,14 @@ STATUS: dict[str, str] = {}
 _LOADED: dict[str, ModuleType | None] = {}
 
 
+def _core() -> ModuleType:
+    """spamscore._core, imported at the first helper asked for (ImportError: not built)."""
+    return importlib.import_module("spamscore._core")
+
+
 def load(name: str) -> ModuleType | None:
-    """The compiled helper ``spamscore.<name>``, or None (pure mode, or not built)."""
+    """The compiled helper ``name`` (the module object ``spamscore._core.<name[1:]>``), or None
+    (pure mode, not built, or turned off by :func:`disable`)."""
     if name not in NAMES:
         raise ValueError(f"expected one of {', '.join(NAMES)}, got {name!r}")
     if name in _LOADED:
@@ -39,10 +52,13 @@ def load(name: str) -> ModuleType | None:
         STATUS[name] = "off: SPAMSCORE_PURE=1"
     else:
         try:
-            mod = importlib.import_module(f"spamscore.{name}")
-            STATUS[name] = "loaded"
+            core = _core()
         except ImportError as e:  # not built (no compiler, no headers, a failed optional build)
             STATUS[name] = f"not built: {e}"
+        else:
+            mod = getattr(core, name[1:], None)
+            STATUS[name] = "loaded" if mod is not None else (
+                f"not built: spamscore._core has no {name[1:]} (built without lxml's headers)")
     _LOADED[name] = mod
     return mod
 
@@ -53,7 +69,7 @@ def disable(name: str, reason: str) -> None:
     STATUS[name] = f"off: {reason}"
 
 
-# -- the token hash (the reference for spamscore/_tokenhash.h) ------------------
+# -- the token hash (the reference for ss_token_hash in spamscore/native/core.h) --
 _M64 = (1 << 64) - 1
 _K0 = int.from_bytes(b"spamscor", "little")
 _K1 = int.from_bytes(b"e-token1", "little")
@@ -82,8 +98,8 @@ def token_hash(token: str) -> int:
 
     (Lone surrogates encoded as ``"surrogatepass"`` does; -1 becomes -2, the
     tables' free-slot mark.)  Slow: this is the specification the C code
-    (``_tokenhash.h``) is tested against, not something to run per message.
-    Why this hash and not ``hash()``: see ``spamscore/_tokenhash.h``.
+    (``ss_token_hash``, ``spamscore/native/core.h``) is tested against, not something to run per message.
+    Why this hash and not ``hash()``: see ``spamscore/native/core.h``.
     """
     data = token.encode("utf-8", "surrogatepass")
     v0, v1 = _K0 ^ 0x736F6D6570736575, _K1 ^ 0x646F72616E646F6D

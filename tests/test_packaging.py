@@ -177,9 +177,10 @@ def test_version_survives_a_damaged_default_model(tmp_path, monkeypatch):
 # -- an sdist and a wheel -------------------------------------------------------
 
 def test_sdist_and_wheel_build(tmp_path):
-    """``python -m build``: an sdist with models/ and the C sources, and a wheel built from it with spamscore/models/.
+    """``python -m build``: an sdist with models/ and the native core's sources, and a wheel built from it
+    with spamscore/models/ and the one extension module spamscore._core.
 
-    (About 20 s: an isolated build environment and the C helpers.  .ci/run
+    (About 20 s: an isolated build environment and the native core.  .ci/run
     runs it once, in the README's run.)
     """
     pytest.importorskip("build", reason="python -m build needs the 'build' package (the test extra)")
@@ -195,14 +196,18 @@ def test_sdist_and_wheel_build(tmp_path):
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
     for name in MODEL_FILES:
         assert f"models/{name}" in names
-    sources = sorted(p.name for p in (REPO / "spamscore").glob("_*.[ch]"))
-    assert sources and all(f"spamscore/{s}" in names for s in sources), sources
+    sources = sorted(p.name for p in (REPO / "spamscore" / "native").glob("*.[ch]"))  # the native core
+    assert "core.h" in sources and all(f"spamscore/native/{s}" in names for s in sources), sources
     with zipfile.ZipFile(wheel) as zf:
         wnames = set(zf.namelist())
         for name in MODEL_FILES:
             assert zf.read(f"spamscore/models/{name}") == (REPO / "models" / name).read_bytes()
         meta = zf.read(f"spamscore-{spamscore.__version__}.dist-info/METADATA").decode()
     assert not any(n.endswith((".c", ".h")) for n in wnames)  # sources stay in the sdist
+    # one compiled module, the native core (where a compiler is: this machine has one; without, optional=True
+    # leaves it out), and no other (a stale build/ of the six former extensions must not reach a wheel)
+    compiled = [n for n in wnames if n.endswith((".so", ".pyd"))]
+    assert len(compiled) == 1 and compiled[0].startswith("spamscore/_core."), compiled
     requires = [line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")]
     assert any(r.startswith("scipy") for r in requires), requires
 

@@ -28,40 +28,9 @@
  *       are not lists, or a link is not a (str, object) tuple: the caller
  *       runs Python).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "core.h"
+
 #include <stdio.h>
-#include <string.h>
-
-/* ASCII white space as str.strip() / str.split() see it (Py_UNICODE_ISSPACE) */
-static int a_space(unsigned char c)
-{
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20);
-}
-
-static int a_word(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static int a_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static unsigned char a_lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-/* case-insensitive compare of s[0:m] with the lower-case ASCII ``lit`` */
-static int ieq(const unsigned char *s, const char *lit, Py_ssize_t m)
-{
-    for (Py_ssize_t i = 0; i < m; i++)
-        if (a_lower(s[i]) != (unsigned char)lit[i])
-            return 0;
-    return 1;
-}
 
 /* [^\s<>"'`{}|\\^\x00-\x20\x7f] for an ASCII character */
 static int url_char(unsigned char c)
@@ -86,19 +55,6 @@ static int trailing(unsigned char c)
     default:
         return 0;
     }
-}
-
-static int has_sub(const unsigned char *d, Py_ssize_t n, const char *needle, Py_ssize_t m)
-{
-    for (Py_ssize_t i = 0; i + m <= n; i++) {
-        const unsigned char *hit = memchr(d + i, (unsigned char)needle[0], (size_t)(n - m - i + 1));
-        if (hit == NULL)
-            return 0;
-        i = hit - d;
-        if (memcmp(hit, needle, (size_t)m) == 0)
-            return 1;
-    }
-    return 0;
 }
 
 /* The first i >= p where d[i:] starts with "://" or "www.", or -1 (1-byte data). */
@@ -149,23 +105,23 @@ static Py_ssize_t next_hit(int kind, const void *data, Py_ssize_t n, Py_ssize_t 
 static Py_ssize_t url_match_at(const unsigned char *d, Py_ssize_t n, Py_ssize_t pos)
 {
     /* \b before a word character: the previous one is not a word character */
-    if (pos > 0 && a_word(d[pos - 1]))
+    if (pos > 0 && ss_ascii_word(d[pos - 1]))
         return 0;
     Py_ssize_t k = -1;
-    unsigned char c = a_lower(d[pos]);
+    unsigned char c = ss_ascii_lower(d[pos]);
     if (c == 'h') {
-        if (n - pos >= 4 && ieq(d + pos, "http", 4)) {
+        if (n - pos >= 4 && ss_ascii_ieq(d + pos, "http", 4)) {
             Py_ssize_t j = pos + 4;
-            if (n - j >= 4 && a_lower(d[j]) == 's' && memcmp(d + j + 1, "://", 3) == 0)
+            if (n - j >= 4 && ss_ascii_lower(d[j]) == 's' && memcmp(d + j + 1, "://", 3) == 0)
                 k = j + 4;
             else if (n - j >= 3 && memcmp(d + j, "://", 3) == 0)
                 k = j + 3;
         }
     } else if (c == 'f') {
-        if (n - pos >= 6 && ieq(d + pos, "ftp", 3) && memcmp(d + pos + 3, "://", 3) == 0)
+        if (n - pos >= 6 && ss_ascii_ieq(d + pos, "ftp", 3) && memcmp(d + pos + 3, "://", 3) == 0)
             k = pos + 6;
     } else if (c == 'w') {
-        if (n - pos >= 4 && ieq(d + pos, "www.", 4))
+        if (n - pos >= 4 && ss_ascii_ieq(d + pos, "www.", 4))
             k = pos + 4;
     }
     if (k < 0)
@@ -340,33 +296,6 @@ fail:
 /* ------------------------------------------------------------------------
  * The tokens of one URL (_url_tokens_uncached of parse_url), ASCII only. */
 
-/* prefix + d[0:n] as a new str (d ASCII) */
-static PyObject *ascii_token(const char *prefix, const unsigned char *d, Py_ssize_t n)
-{
-    Py_ssize_t pl = (Py_ssize_t)strlen(prefix);
-    PyObject *s = PyUnicode_New(pl + n, 127);
-    if (s == NULL)
-        return NULL;
-    Py_UCS1 *o = PyUnicode_1BYTE_DATA(s);
-    memcpy(o, prefix, (size_t)pl);
-    if (n > 0)
-        memcpy(o + pl, d, (size_t)n);
-    return s;
-}
-
-/* prefix + s for a str s of any kind */
-static PyObject *str_token(const char *prefix, PyObject *s)
-{
-    if (PyUnicode_IS_ASCII(s))
-        return ascii_token(prefix, PyUnicode_1BYTE_DATA(s), PyUnicode_GET_LENGTH(s));
-    PyObject *p = PyUnicode_FromString(prefix);
-    if (p == NULL)
-        return NULL;
-    PyObject *r = PyUnicode_Concat(p, s);
-    Py_DECREF(p);
-    return r;
-}
-
 static int path_sep(unsigned char c)
 {
     switch (c) {
@@ -391,7 +320,7 @@ static int is_ipv4(const unsigned char *h, Py_ssize_t n)
             i++;
         }
         Py_ssize_t s = i;
-        while (i < n && a_digit(h[i]))
+        while (i < n && ss_ascii_digit(h[i]))
             i++;
         if (i - s < 1 || i - s > 3)
             return 0;
@@ -404,9 +333,9 @@ static int is_numeric_host(const unsigned char *h, Py_ssize_t n)
 {
     if (n > 0 && h[n - 1] == '\n')
         n--;
-    if (n >= 3 && n <= 10 && h[0] == '0' && a_lower(h[1]) == 'x') {
+    if (n >= 3 && n <= 10 && h[0] == '0' && ss_ascii_lower(h[1]) == 'x') {
         Py_ssize_t i = 2;
-        while (i < n && (a_digit(h[i]) || (a_lower(h[i]) >= 'a' && a_lower(h[i]) <= 'f')))
+        while (i < n && (ss_ascii_digit(h[i]) || (ss_ascii_lower(h[i]) >= 'a' && ss_ascii_lower(h[i]) <= 'f')))
             i++;
         if (i == n)
             return 1;
@@ -414,7 +343,7 @@ static int is_numeric_host(const unsigned char *h, Py_ssize_t n)
     if (n < 6 || n > 10)
         return 0;
     for (Py_ssize_t i = 0; i < n; i++)
-        if (!a_digit(h[i]))
+        if (!ss_ascii_digit(h[i]))
             return 0;
     return 1;
 }
@@ -427,9 +356,9 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
 {
     /* url = url.strip()[:2048] */
     Py_ssize_t a = 0, b = len;
-    while (a < b && a_space(d[a]))
+    while (a < b && ss_ascii_space(d[a]))
         a++;
-    while (b > a && a_space(d[b - 1]))
+    while (b > a && ss_ascii_space(d[b - 1]))
         b--;
     if (b - a > 2048)
         b = a + 2048;
@@ -439,7 +368,7 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
     const char *scheme;
     const unsigned char *rest;
     Py_ssize_t rn;
-    if (m >= 4 && ieq(u, "www.", 4)) {
+    if (m >= 4 && ss_ascii_ieq(u, "www.", 4)) {
         scheme = "http";
         rest = u;
         rn = m;
@@ -450,15 +379,15 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
         if (i + 3 > m)
             Py_RETURN_NONE;
         Py_ssize_t s0 = 0, s1 = i;  /* scheme.lower().strip() */
-        while (s0 < s1 && a_space(u[s0]))
+        while (s0 < s1 && ss_ascii_space(u[s0]))
             s0++;
-        while (s1 > s0 && a_space(u[s1 - 1]))
+        while (s1 > s0 && ss_ascii_space(u[s1 - 1]))
             s1--;
-        if (s1 - s0 == 4 && ieq(u + s0, "http", 4))
+        if (s1 - s0 == 4 && ss_ascii_ieq(u + s0, "http", 4))
             scheme = "http";
-        else if (s1 - s0 == 5 && ieq(u + s0, "https", 5))
+        else if (s1 - s0 == 5 && ss_ascii_ieq(u + s0, "https", 5))
             scheme = "https";
-        else if (s1 - s0 == 3 && ieq(u + s0, "ftp", 3))
+        else if (s1 - s0 == 3 && ss_ascii_ieq(u + s0, "ftp", 3))
             scheme = "ftp";
         else
             Py_RETURN_NONE;
@@ -495,7 +424,7 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
             if (p1 - p0 >= 2 && rest[p0] == ':') {
                 int ok = 1;
                 for (Py_ssize_t i = p0 + 1; i < p1; i++)
-                    ok &= a_digit(rest[i]);
+                    ok &= ss_ascii_digit(rest[i]);
                 if (ok) {
                     port = 0;
                     for (Py_ssize_t i = p0 + 1; i < p1 && i < p0 + 7; i++)
@@ -516,7 +445,7 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
             if (p1 > p0) {
                 int ok = 1;
                 for (Py_ssize_t i = p0; i < p1; i++)
-                    ok &= a_digit(rest[i]);
+                    ok &= ss_ascii_digit(rest[i]);
                 if (ok) {
                     port = 0;
                     for (Py_ssize_t i = p0; i < p1 && i < p0 + 6; i++)
@@ -538,8 +467,8 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
         return NULL;
     Py_UCS1 *hb = PyUnicode_1BYTE_DATA(host);
     for (Py_ssize_t i = 0; i < hl; i++)
-        hb[i] = a_lower(rest[h0 + i]);
-    int idn = has_sub(hb, hl, "xn--", 4);
+        hb[i] = ss_ascii_lower(rest[h0 + i]);
+    int idn = ss_has_sub(hb, hl, "xn--", 4);
     int ip_host = is_ipv4(hb, hl) || is_numeric_host(hb, hl) || hb[0] == '[';
 
     PyObject *domain = NULL, *result = NULL, *toks[MAX_TOKENS];
@@ -562,14 +491,14 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
     if (shortener < 0)
         goto done;
 #define ADD(expr) do { PyObject *t_ = (expr); if (t_ == NULL) goto done; toks[nt++] = t_; } while (0)
-    ADD(str_token("url:", domain));
-    ADD(ascii_token("proto:", (const unsigned char *)scheme, (Py_ssize_t)strlen(scheme)));
+    ADD(ss_prefixed("url:", domain, 0, PyUnicode_GET_LENGTH(domain)));
+    ADD(ss_ascii_prefixed("proto:", (const unsigned char *)scheme, (Py_ssize_t)strlen(scheme)));
     if (!ip_host) {
         int same = PyUnicode_Compare(host, domain);
         if (same == -1 && PyErr_Occurred())
             goto done;
         if (same != 0)
-            ADD(ascii_token("url-host:", hb, hl));
+            ADD(ss_ascii_prefixed("url-host:", hb, hl));
     }
     if (shortener)
         ADD(PyUnicode_FromString("url:shortener"));
@@ -590,12 +519,12 @@ static PyObject *url_tokens_ascii(const unsigned char *d, Py_ssize_t len, PyObje
                 i++;
             Py_ssize_t plen = i - s;
             if (plen > 2 && plen < 20) {
-                PyObject *t = ascii_token("url-path:", path + s, plen);
+                PyObject *t = ss_ascii_prefixed("url-path:", path + s, plen);
                 if (t == NULL)
                     goto done;
                 Py_UCS1 *tb = PyUnicode_1BYTE_DATA(t) + 9;
                 for (Py_ssize_t j = 0; j < plen; j++)
-                    tb[j] = a_lower(tb[j]);
+                    tb[j] = ss_ascii_lower(tb[j]);
                 toks[nt++] = t;
             }
             if (i >= pn)
@@ -786,12 +715,12 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "spamscore._urlscan",
+    PyModuleDef_HEAD_INIT, "spamscore._core.urlscan",
     "Compiled URL scan and URL tokens (optional; spamscore.features.urls is the reference).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__urlscan(void)
+PyObject *ss_init_urlscan(void)
 {
     return PyModule_Create(&module);
 }

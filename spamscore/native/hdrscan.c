@@ -19,41 +19,28 @@
  * state kept between calls is in the caller's cache dicts (see caches_t),
  * written under the GIL.
  *
- * Also address_tokens (tokens._address_tokens of an ASCII value, on a miss
+ * Also address_tokens (in addrscan.c: tokens._address_tokens of an ASCII value, on a miss
  * of the value caches) and any_name (the "any auth header?" test of
  * auth.auth_features).  Every scan is linear in the value (values are cut
  * at 2,000 characters where the Python code cuts them).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <string.h>
+#include "core.h"
+#include "hdr.h"
 
-#define VALUE_MAX 2000      /* value[:2000] */
 #define MAX_RECEIVED 10
 #define HOST_MAX 200        /* [a-zA-Z0-9.-]{0,200} */
 #define DATE_MAX 60
 #define TZ_MAX 10
 #define MSGID_MAX 100
 
-#if defined(__GNUC__)
-#define ALWAYS_INLINE __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE
-#endif
-
 static PyObject *s_lower = NULL;          /* "lower" */
 static PyObject *s_msgid_invalid = NULL;  /* "message-id:invalid" */
 
 /* ---- small helpers -------------------------------------------------- */
 
-static inline int is_alnum_ascii(Py_UCS4 c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 static inline int is_host_char(Py_UCS4 c)
 {
-    return is_alnum_ascii(c) || c == '.' || c == '-';
+    return ss_ascii_alnum(c) || c == '.' || c == '-';
 }
 
 static inline int is_ws_rx(Py_UCS4 c)  /* [ \t\r\n] */
@@ -66,51 +53,6 @@ static inline ALWAYS_INLINE int is_digit_rx(Py_UCS4 c)  /* \d of a str pattern (
     if (c < 128)
         return c >= '0' && c <= '9';
     return Py_UNICODE_ISDECIMAL(c);
-}
-
-/* Append a new reference to ``out``; steals ``item`` (NULL: error). */
-static int append_new(PyObject *out, PyObject *item)
-{
-    if (item == NULL)
-        return -1;
-    int rc = PyList_Append(out, item);
-    Py_DECREF(item);
-    return rc;
-}
-
-/* prefix (ASCII C string) + s[start:end], a canonical str */
-static PyObject *prefixed(const char *prefix, PyObject *s, Py_ssize_t start, Py_ssize_t end)
-{
-    Py_ssize_t lp = (Py_ssize_t)strlen(prefix), n = end - start;
-    int kind = PyUnicode_KIND(s);
-    if (kind == PyUnicode_1BYTE_KIND) {
-        const Py_UCS1 *d = PyUnicode_1BYTE_DATA(s) + start;
-        Py_UCS4 maxc = 127;
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (d[i] > 127) {
-                maxc = 255;
-                break;
-            }
-        PyObject *r = PyUnicode_New(lp + n, maxc);
-        if (r == NULL)
-            return NULL;
-        Py_UCS1 *o = PyUnicode_1BYTE_DATA(r);
-        memcpy(o, prefix, (size_t)lp);
-        memcpy(o + lp, d, (size_t)n);
-        return r;
-    }
-    PyObject *sub = PyUnicode_Substring(s, start, end);
-    if (sub == NULL)
-        return NULL;
-    PyObject *p = PyUnicode_FromStringAndSize(prefix, lp);
-    if (p == NULL) {
-        Py_DECREF(sub);
-        return NULL;
-    }
-    PyObject *r = PyUnicode_Concat(p, sub);
-    Py_DECREF(p);
-    Py_DECREF(sub);
-    return r;
 }
 
 /* prefix (ASCII) + the n characters of buf, a canonical str */
@@ -332,7 +274,7 @@ static inline ALWAYS_INLINE int host_at(int kind, const void *d, Py_ssize_t n, P
     Py_ssize_t ws = j;
     while (j < n && is_ws_rx(PyUnicode_READ(kind, d, j)))
         j++;
-    if (j == ws || j >= n || !is_alnum_ascii(PyUnicode_READ(kind, d, j)))
+    if (j == ws || j >= n || !ss_ascii_alnum(PyUnicode_READ(kind, d, j)))
         return 0;
     *gs = j;
     j++;
@@ -404,8 +346,8 @@ static inline ALWAYS_INLINE int received_scan(PyObject *out, PyObject *value, Py
             i++;
             continue;
         }
-        if (append_new(out, prefixed("received:ip:", value, i, e1)) < 0
-            || append_new(out, prefixed("received:ip:", value, i, e2)) < 0)
+        if (ss_list_append_new(out, ss_prefixed("received:ip:", value, i, e1)) < 0
+            || ss_list_append_new(out, ss_prefixed("received:ip:", value, i, e2)) < 0)
             return -1;
         i = end;
     }
@@ -448,8 +390,8 @@ static int received_scan1(PyObject *out, PyObject *value, PyObject *received_hos
             p--;
         Py_ssize_t e2 = 0, e1 = 0, end = 0;
         if (p < q && ip_at(PyUnicode_1BYTE_KIND, d, n, p, &e2, &e1, &end)) {
-            if (append_new(out, prefixed("received:ip:", value, p, e1)) < 0
-                || append_new(out, prefixed("received:ip:", value, p, e2)) < 0)
+            if (ss_list_append_new(out, ss_prefixed("received:ip:", value, p, e1)) < 0
+                || ss_list_append_new(out, ss_prefixed("received:ip:", value, p, e2)) < 0)
                 return -1;
             i = end;
         } else {
@@ -519,7 +461,7 @@ static int date_tokens(PyObject *out, PyObject *value)
             continue;
         buf[m++] = c;
     }
-    if (append_new(out, prefixed_ucs4("date:shape:", buf, m)) < 0)
+    if (ss_list_append_new(out, prefixed_ucs4("date:shape:", buf, m)) < 0)
         return -1;
     /* the zone: the last run of non-space characters of v, if any */
     Py_ssize_t ze = b;
@@ -532,7 +474,7 @@ static int date_tokens(PyObject *out, PyObject *value)
         zs--;
     if (ze - zs > TZ_MAX)
         ze = zs + TZ_MAX;
-    return append_new(out, prefixed("date:tz:", value, zs, ze));
+    return ss_list_append_new(out, ss_prefixed("date:tz:", value, zs, ze));
 }
 
 /* v = value.strip().strip("<>"); "message-id:" + v.rsplit("@", 1)[1].lower()[:100] or "message-id:invalid" */
@@ -559,7 +501,7 @@ static int msgid_token(PyObject *out, PyObject *value)
         at--;
     if (at == a) {  /* no "@" */
         Py_INCREF(s_msgid_invalid);
-        return append_new(out, s_msgid_invalid);
+        return ss_list_append_new(out, s_msgid_invalid);
     }
     /* the domain is value[at:b] */
     int ascii = 1;
@@ -583,7 +525,7 @@ static int msgid_token(PyObject *out, PyObject *value)
             Py_UCS4 c = PyUnicode_READ(kind, d, at + i);
             o[lp + i] = (Py_UCS1)(c >= 'A' && c <= 'Z' ? c + 32 : c);
         }
-        return append_new(out, r);
+        return ss_list_append_new(out, r);
     }
     /* non-ASCII: str.lower (full case mapping, final sigma) may change the length */
     PyObject *dom = PyUnicode_Substring(value, at, b);
@@ -599,16 +541,16 @@ static int msgid_token(PyObject *out, PyObject *value)
         return -1;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(low);
-    PyObject *r = prefixed("message-id:", low, 0, n > MSGID_MAX ? MSGID_MAX : n);
+    PyObject *r = ss_prefixed("message-id:", low, 0, n > MSGID_MAX ? MSGID_MAX : n);
     Py_DECREF(low);
-    return append_new(out, r);
+    return ss_list_append_new(out, r);
 }
 
 /* "hdr:" + name[:40] */
 static PyObject *hdr_token(PyObject *name)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(name);
-    return prefixed("hdr:", name, 0, n > 40 ? 40 : n);
+    return ss_prefixed("hdr:", name, 0, n > 40 ? 40 : n);
 }
 
 /* ---- the loop -------------------------------------------------------- */
@@ -678,7 +620,7 @@ static PyObject *header_tokens(PyObject *self, PyObject *args)
             }
             if (PyList_Append(out, tok) < 0)
                 goto fail;
-        } else if (append_new(out, hdr_token(name)) < 0) {
+        } else if (ss_list_append_new(out, hdr_token(name)) < 0) {
             goto fail;
         }
         PyObject *kobj = PyDict_GetItemWithError(handlers, name);  /* borrowed */
@@ -728,7 +670,7 @@ static PyObject *header_tokens(PyObject *self, PyObject *args)
             goto fail;
     }
     if (received) {
-        if (append_new(out, PyUnicode_FromFormat("hdr:received-count:%ld", received < 12 ? received : 12)) < 0)
+        if (ss_list_append_new(out, PyUnicode_FromFormat("hdr:received-count:%ld", received < 12 ? received : 12)) < 0)
             goto fail;
     }
     return out;
@@ -736,250 +678,6 @@ bail:
     Py_DECREF(out);
     Py_RETURN_NONE;
 fail:
-    Py_DECREF(out);
-    return NULL;
-}
-
-/* ------------------------------------------------------------------------
- * address_tokens(name, value, words, registered_domain) -> list, or None
- *
- * tokens._address_tokens (its Python code is the reference) for a value
- * whose first 2,000 characters are ASCII; None for any other value.  On
- * ASCII text the regexes are plain: tokens._ADDRESS (re.I) matches
- * [a-zA-Z0-9!#$%&'*+/=?^_`{|}~.-]{0,64}@[a-zA-Z0-9.-]{1,255}, _ANGLE
- * <[^<>]{0,300}>; words and registered_domain are called back.
- */
-#define MAX_ADDRS 20
-
-static unsigned char local_chars[128];  /* filled once at import, then read only */
-
-static inline int is_local(Py_UCS1 c) { return c < 128 && local_chars[c]; }
-static inline int is_dom(Py_UCS1 c) { return c < 128 && (is_alnum_ascii(c) || c == '.' || c == '-'); }
-
-/* The spans of the first MAX_ADDRS matches of _ADDRESS.findall(d[0:n]).
- * From the next "@" at q: a match holds it (neither class holds "@"), and
- * its start is the leftmost p >= i, p >= q - 64, with d[p:q] all local
- * characters (the greedy local part either reaches q or meets a character
- * that is not "@"); it matches iff a domain character follows the "@",
- * else no start up to q does, and the search goes on after q. */
-static int find_addresses(const Py_UCS1 *d, Py_ssize_t n, Py_ssize_t *st, Py_ssize_t *en)
-{
-    int k = 0;
-    Py_ssize_t i = 0;
-    while (i < n && k < MAX_ADDRS) {
-        const Py_UCS1 *at = memchr(d + i, '@', (size_t)(n - i));
-        if (at == NULL)
-            break;
-        Py_ssize_t q = at - d, p = q;
-        while (p > i && p > q - 64 && is_local(d[p - 1]))
-            p--;
-        Py_ssize_t e = q + 1, lim = q + 1 + 255;
-        if (lim > n)
-            lim = n;
-        while (e < lim && is_dom(d[e]))
-            e++;
-        if (e == q + 1) {
-            i = q + 1;
-            continue;
-        }
-        st[k] = p;
-        en[k] = e;
-        k++;
-        i = e;
-    }
-    return k;
-}
-
-/* _ANGLE.sub(" ", d[0:n]) into o (at most n characters): the length */
-static Py_ssize_t angle_sub(const Py_UCS1 *d, Py_ssize_t n, Py_UCS1 *o)
-{
-    Py_ssize_t m = 0, i = 0;
-    while (i < n) {
-        if (d[i] == '<') {
-            Py_ssize_t j = i + 1, lim = i + 1 + 300;
-            if (lim > n)
-                lim = n;
-            while (j < lim && d[j] != '<' && d[j] != '>')
-                j++;
-            if (j < n && d[j] == '>') {
-                o[m++] = ' ';
-                i = j + 1;
-                continue;
-            }
-        }
-        o[m++] = d[i++];
-    }
-    return m;
-}
-
-static int append_fmt(PyObject *out, PyObject *name, const char *mid, PyObject *s)
-{
-    return append_new(out, PyUnicode_FromFormat("%U%s%U", name, mid, s));
-}
-
-static PyObject *address_tokens(PyObject *self, PyObject *args)
-{
-    (void)self;
-    PyObject *name, *value, *words, *registered_domain;
-    if (!PyArg_ParseTuple(args, "UUOO:address_tokens", &name, &value, &words, &registered_domain))
-        return NULL;
-    if (!PyUnicode_CheckExact(name) || !PyUnicode_CheckExact(value))
-        Py_RETURN_NONE;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(value);
-    if (n > VALUE_MAX)
-        n = VALUE_MAX;
-    if (PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND)
-        Py_RETURN_NONE;
-    const Py_UCS1 *d = PyUnicode_1BYTE_DATA(value);
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (d[i] > 127)
-            Py_RETURN_NONE;
-    Py_ssize_t st[MAX_ADDRS], en[MAX_ADDRS];
-    int k = find_addresses(d, n, st, en);
-    PyObject *out = PyList_New(0), *display = NULL, *addrs[MAX_ADDRS] = {NULL};
-    PyObject *space = NULL, *quote = NULL, *prefix = NULL, *set = NULL, *it = NULL, *w = NULL;
-    if (out == NULL)
-        return NULL;
-    /* display: the value, <...> and each address blanked, quotes blanked */
-    PyObject *disp = PyUnicode_New(n, 127);
-    if (disp == NULL)
-        goto fail;
-    Py_ssize_t m = angle_sub(d, n, PyUnicode_1BYTE_DATA(disp));
-    display = m == n ? disp : PyUnicode_Substring(disp, 0, m);
-    if (m != n)
-        Py_DECREF(disp);
-    if (display == NULL)
-        goto fail;
-    if ((space = PyUnicode_FromString(" ")) == NULL || (quote = PyUnicode_FromString("\"")) == NULL)
-        goto fail;
-    for (int a = 0; a < k; a++) {
-        if ((addrs[a] = PyUnicode_Substring(value, st[a], en[a])) == NULL)
-            goto fail;
-        PyObject *r = PyUnicode_Replace(display, addrs[a], space, -1);
-        if (r == NULL)
-            goto fail;
-        Py_SETREF(display, r);
-    }
-    PyObject *r = PyUnicode_Replace(display, quote, space, -1);
-    if (r == NULL)
-        goto fail;
-    Py_SETREF(display, r);
-    /* words() of ASCII white space alone is empty (as _address_tokens skips it) */
-    {
-        Py_ssize_t dn = PyUnicode_GET_LENGTH(display), lim = dn < 500 ? dn : 500;
-        const Py_UCS1 *dd = PyUnicode_1BYTE_DATA(display);
-        int blank = 1;
-        for (Py_ssize_t i = 0; i < lim && blank; i++)
-            if (!Py_UNICODE_ISSPACE(dd[i]))
-                blank = 0;
-        if (!blank) {
-            if ((prefix = PyUnicode_FromFormat("%U:name:", name)) == NULL)
-                goto fail;
-            PyObject *cargs[3] = {display, prefix, NULL};
-            PyObject *lim500 = PyLong_FromLong(500);
-            if (lim500 == NULL)
-                goto fail;
-            cargs[2] = lim500;
-            set = PyObject_Vectorcall(words, cargs, 3, NULL);
-            Py_DECREF(lim500);
-            if (set == NULL || (it = PyObject_GetIter(set)) == NULL)
-                goto fail;
-            while ((w = PyIter_Next(it)) != NULL) {
-                if (PyList_Append(out, w) < 0)
-                    goto fail;
-                Py_CLEAR(w);
-            }
-            if (PyErr_Occurred())
-                goto fail;
-        }
-    }
-    if (k == 0) {
-        /* value.strip() empty or "<>": ":empty", else ":no-domain" */
-        Py_ssize_t a = 0, b = n;
-        while (a < b && Py_UNICODE_ISSPACE(d[a]))
-            a++;
-        while (b > a && Py_UNICODE_ISSPACE(d[b - 1]))
-            b--;
-        int empty = a == b || (b - a == 2 && d[a] == '<' && d[a + 1] == '>');
-        if (append_new(out, PyUnicode_FromFormat("%U%s", name, empty ? ":empty" : ":no-domain")) < 0)
-            goto fail;
-    }
-    for (int a = 0; a < k; a++) {
-        /* user, _, domain = addr.lower().rpartition("@"); domain = domain.strip(".") */
-        char buf[64 + 1 + 255];
-        Py_ssize_t len = en[a] - st[a], at = -1;
-        for (Py_ssize_t i = 0; i < len; i++) {
-            Py_UCS1 c = d[st[a] + i];
-            buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-            if (c == '@')
-                at = i;
-        }
-        if (at < 0) {
-            PyErr_SetString(PyExc_SystemError, "_hdrscan: an address without '@'");
-            goto fail;
-        }
-        Py_ssize_t ds = at + 1, de = len;
-        while (ds < de && buf[ds] == '.')
-            ds++;
-        while (de > ds && buf[de - 1] == '.')
-            de--;
-        if (de > ds) {
-            PyObject *dom = PyUnicode_FromStringAndSize(buf + ds, de - ds);
-            if (dom == NULL)
-                goto fail;
-            if (append_fmt(out, name, ":domain:", dom) < 0) {
-                Py_DECREF(dom);
-                goto fail;
-            }
-            PyObject *reg = PyObject_CallOneArg(registered_domain, dom);
-            if (reg == NULL) {
-                Py_DECREF(dom);
-                goto fail;
-            }
-            int same = PyObject_RichCompareBool(reg, dom, Py_EQ);
-            Py_DECREF(dom);
-            if (same < 0 || (!same && !PyUnicode_Check(reg))) {
-                if (same >= 0)
-                    PyErr_SetString(PyExc_TypeError, "_hdrscan: registered_domain did not return a str");
-                Py_DECREF(reg);
-                goto fail;
-            }
-            int rc = same ? 0 : append_fmt(out, name, ":domain:", reg);
-            Py_DECREF(reg);
-            if (rc < 0)
-                goto fail;
-        }
-        if (at > 0 && at <= 20) {
-            PyObject *user = PyUnicode_FromStringAndSize(buf, at);
-            if (user == NULL)
-                goto fail;
-            int rc = append_fmt(out, name, ":user:", user);
-            Py_DECREF(user);
-            if (rc < 0)
-                goto fail;
-        } else if (append_new(out, PyUnicode_FromFormat("%U:user:skip %zd", name, at / 10 * 10)) < 0) {
-            goto fail;
-        }
-    }
-    for (int a = 0; a < k; a++)
-        Py_XDECREF(addrs[a]);
-    Py_XDECREF(display);
-    Py_XDECREF(space);
-    Py_XDECREF(quote);
-    Py_XDECREF(prefix);
-    Py_XDECREF(set);
-    Py_XDECREF(it);
-    return out;
-fail:
-    for (int a = 0; a < k; a++)
-        Py_XDECREF(addrs[a]);
-    Py_XDECREF(display);
-    Py_XDECREF(space);
-    Py_XDECREF(quote);
-    Py_XDECREF(prefix);
-    Py_XDECREF(set);
-    Py_XDECREF(it);
-    Py_XDECREF(w);
     Py_DECREF(out);
     return NULL;
 }
@@ -1012,7 +710,7 @@ static PyObject *any_name(PyObject *self, PyObject *args)
 }
 
 static PyMethodDef methods[] = {
-    {"address_tokens", address_tokens, METH_VARARGS,
+    {"address_tokens", ss_address_tokens, METH_VARARGS,  /* (addrscan.c) */
      "address_tokens(name, value, words, registered_domain) -> list or None: "
      "spamscore.features.tokens._address_tokens of an ASCII value (None: any other)"},
     {"any_name", any_name, METH_VARARGS,
@@ -1024,17 +722,16 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "spamscore._hdrscan",
+    PyModuleDef_HEAD_INIT, "spamscore._core.hdrscan",
     "Compiled header-token loop (optional; the Python code in features.tokens is the reference).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__hdrscan(void)
+PyObject *ss_init_hdrscan(void)
 {
     if (s_lower == NULL && (s_lower = PyUnicode_InternFromString("lower")) == NULL)
         return NULL;
-    for (const char *c = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~.-"; *c; c++)
-        local_chars[(unsigned char)*c] = 1;
+    ss_address_init();
     if (s_msgid_invalid == NULL && (s_msgid_invalid = PyUnicode_InternFromString("message-id:invalid")) == NULL)
         return NULL;
     return PyModule_Create(&module);

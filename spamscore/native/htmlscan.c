@@ -35,9 +35,7 @@
  * the one whose headers it was built with, and after a self-test against the
  * reference.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <string.h>
+#include "core.h"
 
 #define X_ELEMENT 1
 #define X_ATTRIBUTE 2
@@ -69,28 +67,14 @@ typedef struct LxmlElement lxml_element;
 
 typedef struct {
     char *p;
-    size_t len, cap;
+    size_t len;
+    Py_ssize_t cap;
 } buf_t;
 
 static int buf_put(buf_t *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) {
-            if (cap > PY_SSIZE_T_MAX / 2) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            cap *= 2;
-        }
-        char *p = PyMem_Realloc(b->p, cap);
-        if (p == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
+    if (ss_grow((void **)&b->p, &b->cap, (Py_ssize_t)(b->len + n + 1), 1, 4096) < 0)
+        return -1;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     return 0;
@@ -667,11 +651,11 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_htmlscan", "Compiled tree walks of spamscore.features.html.", -1, methods,
+    PyModuleDef_HEAD_INIT, "spamscore._core.htmlscan", "Compiled tree walks of spamscore.features.html.", -1, methods,
     NULL, NULL, NULL, NULL
 };
 
-PyMODINIT_FUNC PyInit__htmlscan(void)
+PyObject *ss_init_htmlscan(void)
 {
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

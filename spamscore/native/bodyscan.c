@@ -1,4 +1,19 @@
-/* Optional compiled helpers for the body words of spamscore.features.tokens.
+/* Optional compiled helpers for the body words of spamscore.features.tokens:
+ * the concern spamscore._core.bodyscan, and speedups.word_tokens (the
+ * per-word loop over Python's split, for the texts words() leaves to Python),
+ * whose code is here (the end of this file) beside the other word loop.
+ *
+ * Why two loops and not one: words() fuses normalize + lower + split +
+ * dedupe into one pass over the text's characters as UCS-2 (ch_t), with its
+ * own tables (CHAR_MAP, map_wide), and declines (None) whatever it cannot
+ * map; word_tokens() must take every word Python's split gives, of any str
+ * kind (astral characters after NFKC, the pieces of CJK segmentation) and a
+ * set of distinct words that is not set(seq) (CJK words leave it, their
+ * pieces join it), and it has no None to fall back on.  Serving both from
+ * the words() pass would need ch_t as UCS-4 (twice the buffer) and a second
+ * entry that takes pre-split words: not done.  What they share, the word
+ * rule (strip punct, keep 3 to 12 characters, skip longer ones), is one
+ * copy in core.h (ss_strip_punct, ss_word_fate, ss_skip_length).
  *
  * The Python code in spamscore/features/tokens.py is the reference; these
  * functions give exactly the same results (tests/test_bodyscan.py,
@@ -42,13 +57,7 @@
  * than MAX_PROBE slots gives up (None), which keeps the work linear in the
  * text whatever the words are.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "_tokenhash.h"
+#include "core.h"
 
 #define MAX_PROBE 96
 /* texts longer than this go to the Python code (ids and offsets fit int32) */
@@ -344,15 +353,6 @@ static ch_t *to_chars(PyObject *ascii)
     return out;
 }
 
-static int add_new(PyObject *set, PyObject *item)
-{
-    if (item == NULL)
-        return -1;
-    int rc = PySet_Add(set, item);
-    Py_DECREF(item);
-    return rc;
-}
-
 /* Where words() puts its tokens: a set of str (``set``), or, for
  * word_hashes(), the token hash each str would have (ss_token_hash of its
  * UTF-8 bytes, spamscore/_tokenhash.h; the reference is
@@ -371,7 +371,7 @@ static int sink_emit(sink_t *k, const ch_t *a, Py_ssize_t la, const ch_t *b, Py_
                      const ch_t *c, Py_ssize_t lc, const ch_t *d, Py_ssize_t ld)
 {
     if (k->set != NULL)
-        return add_new(k->set, make_str(a, la, b, lb, c, lc, d, ld));
+        return ss_set_add_new(k->set, make_str(a, la, b, lb, c, lc, d, ld));
     const ch_t *runs[4] = {a, b, c, d};
     Py_ssize_t lens[4] = {la, lb, lc, ld}, total = la + lb + lc + ld;
     Py_ssize_t room = 3 * total;  /* UTF-8: at most 3 bytes a BMP character */
@@ -399,16 +399,8 @@ static int sink_emit(sink_t *k, const ch_t *a, Py_ssize_t la, const ch_t *b, Py_
                 *o++ = (unsigned char)(0x80 | (ch & 0x3F));
             }
         }
-    if (k->n == k->cap) {
-        Py_ssize_t cap = k->cap ? 2 * k->cap : 256;
-        int64_t *h = PyMem_Realloc(k->h, (size_t)cap * sizeof(int64_t));
-        if (h == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        k->h = h;
-        k->cap = cap;
-    }
+    if (ss_grow((void **)&k->h, &k->cap, k->n + 1, sizeof(int64_t), 256) < 0)
+        return -1;
     k->h[k->n++] = ss_token_hash(k->scratch, (size_t)(o - k->scratch));
     return 0;
 }
@@ -459,12 +451,7 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
     const Py_UCS1 *src1 = kind == PyUnicode_1BYTE_KIND ? PyUnicode_1BYTE_DATA(text) : NULL;
     const Py_UCS2 *src2 = kind == PyUnicode_2BYTE_KIND ? PyUnicode_2BYTE_DATA(text) : NULL;
     unsigned char is_punct[128];
-    memset(is_punct, 0, sizeof(is_punct));
-    {
-        const Py_UCS1 *pp = PyUnicode_1BYTE_DATA(punct);
-        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(punct); i++)
-            is_punct[pp[i]] = 1;
-    }
+    (void)ss_punct_table(punct, is_punct);  /* (an ASCII str: checked above) */
 
     PyObject *out = as_hashes ? NULL : PySet_New(NULL), *result = NULL;
     ch_t *low = NULL, *pre = NULL, *ppre = NULL;
@@ -552,17 +539,15 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
         goto fail;
     for (Py_ssize_t id = 0; id < ws.count; id++) {
         Py_ssize_t s = ws.spans[id].off, e = s + ws.spans[id].len;
-        while (s < e && low[s] < 128 && is_punct[low[s]])
-            s++;
-        while (e > s && low[e - 1] < 128 && is_punct[low[e - 1]])
-            e--;
+        ss_strip_punct(is_punct, PyUnicode_2BYTE_KIND, low, &s, &e);  /* (ch_t is Py_UCS2) */
         Py_ssize_t len = e - s;
+        int fate = ss_word_fate(len);
         kept_of[id] = -1;
-        if (len > 12) {
+        if (fate == SS_WORD_SKIP) {
             /* "skip:" + first character + " " + len // 10 * 10 */
             ch_t tail[40];
             char digits[24];
-            int nd = snprintf(digits, sizeof(digits), "%zd", len / 10 * 10);
+            int nd = snprintf(digits, sizeof(digits), "%zd", ss_skip_length(len));
             if (nd <= 0 || nd >= (int)sizeof(digits)) {
                 PyErr_SetString(PyExc_SystemError, "skip token");
                 goto fail;
@@ -577,7 +562,7 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
                 tail[lt++] = (ch_t)digits[k];
             if (sink_emit(&sink, pre, lpre, tail, lt, NULL, 0, NULL, 0) < 0)
                 goto fail;
-        } else if (len > 2) {
+        } else if (fate == SS_WORD_KEEP) {
             int added;
             Py_ssize_t kid = spanset_add(&ks, s, len, hash_chars(low + s, len), &added);
             if (kid == -1)
@@ -755,6 +740,128 @@ static PyObject *char_classes(PyObject *self, PyObject *unused)
     return r;
 }
 
+/* ------------------------------------------------------------------------
+ * word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set
+ * (spamscore._core.speedups.word_tokens: the name it has always had)
+ *
+ * The per-word loop of spamscore.features.tokens.words (its reference,
+ * _word_tokens, is the Python code): for each distinct word of ``raw`` (a
+ * set of str), strip the characters of ``punct`` (ASCII only) from both
+ * ends; 3-12 characters: prefix + word; more: prefix + "skip:" + first
+ * character + " " + length rounded down to tens.  With ``pair_prefix`` (a
+ * str; None: no pairs), adjacent kept words among the first
+ * ``max_pair_words`` items of ``seq`` (a list of str) also give
+ * pair_prefix + "a b".
+ */
+
+/* prefix + a + sep + b (sep and b may be NULL) in one allocation */
+static PyObject *join3(PyObject *prefix, PyObject *a, const char *sep, PyObject *b)
+{
+    Py_ssize_t lp = PyUnicode_GET_LENGTH(prefix), la = PyUnicode_GET_LENGTH(a);
+    Py_ssize_t ls = sep ? (Py_ssize_t)strlen(sep) : 0, lb = b ? PyUnicode_GET_LENGTH(b) : 0;
+    Py_UCS4 maxc = PyUnicode_MAX_CHAR_VALUE(prefix);
+    if (PyUnicode_MAX_CHAR_VALUE(a) > maxc) maxc = PyUnicode_MAX_CHAR_VALUE(a);
+    if (b && PyUnicode_MAX_CHAR_VALUE(b) > maxc) maxc = PyUnicode_MAX_CHAR_VALUE(b);
+    PyObject *r = PyUnicode_New(lp + la + ls + lb, maxc);
+    if (r == NULL)
+        return NULL;
+    Py_ssize_t at = 0;
+    if (lp && PyUnicode_CopyCharacters(r, at, prefix, 0, lp) < 0) goto fail;
+    at += lp;
+    if (la && PyUnicode_CopyCharacters(r, at, a, 0, la) < 0) goto fail;
+    at += la;
+    for (Py_ssize_t i = 0; i < ls; i++)
+        PyUnicode_WRITE(PyUnicode_KIND(r), PyUnicode_DATA(r), at + i, (Py_UCS4)(unsigned char)sep[i]);
+    at += ls;
+    if (lb && PyUnicode_CopyCharacters(r, at, b, 0, lb) < 0) goto fail;
+    return r;
+fail:
+    Py_DECREF(r);
+    return NULL;
+}
+
+PyObject *ss_word_tokens(PyObject *self, PyObject *args)
+{
+    PyObject *raw, *seq, *prefix, *punct, *pair_prefix;
+    Py_ssize_t max_pair_words;
+    if (!PyArg_ParseTuple(args, "O!OUOOn:word_tokens", &PySet_Type, &raw, &seq, &prefix, &punct,
+                          &pair_prefix, &max_pair_words))
+        return NULL;
+    unsigned char is_punct[128];
+    if (ss_punct_table(punct, is_punct) < 0) {
+        PyErr_SetString(PyExc_TypeError, "punct must be an ASCII str");
+        return NULL;
+    }
+    int pairs = pair_prefix != Py_None;
+    if (pairs && (!PyUnicode_Check(pair_prefix) || !PyList_Check(seq))) {
+        PyErr_SetString(PyExc_TypeError, "pairs need a str pair_prefix and a list seq");
+        return NULL;
+    }
+    PyObject *out = PySet_New(NULL), *kept = pairs ? PyDict_New() : NULL, *it = NULL, *w = NULL;
+    if (out == NULL || (pairs && kept == NULL) || (it = PyObject_GetIter(raw)) == NULL)
+        goto fail;
+    while ((w = PyIter_Next(it)) != NULL) {
+        if (!PyUnicode_Check(w)) {
+            PyErr_SetString(PyExc_TypeError, "words must be str");
+            goto fail;
+        }
+        Py_ssize_t start = 0, end = PyUnicode_GET_LENGTH(w);
+        ss_strip_punct(is_punct, PyUnicode_KIND(w), PyUnicode_DATA(w), &start, &end);
+        Py_ssize_t n = end - start;
+        int fate = ss_word_fate(n);
+        if (fate == SS_WORD_SKIP) {
+            PyObject *first = PyUnicode_Substring(w, start, start + 1);
+            if (first == NULL)
+                goto fail;
+            PyObject *tok = PyUnicode_FromFormat("%Uskip:%U %zd", prefix, first, ss_skip_length(n));
+            Py_DECREF(first);
+            if (ss_set_add_new(out, tok) < 0)
+                goto fail;
+        } else if (fate == SS_WORD_KEEP) {
+            PyObject *v = PyUnicode_Substring(w, start, end);
+            if (v == NULL)
+                goto fail;
+            PyObject *tok = PyUnicode_GET_LENGTH(prefix) ? join3(prefix, v, NULL, NULL) : (Py_INCREF(v), v);
+            if (ss_set_add_new(out, tok) < 0 || (pairs && PyDict_SetItem(kept, w, v) < 0)) {
+                Py_DECREF(v);
+                goto fail;
+            }
+            Py_DECREF(v);
+        }
+        Py_CLEAR(w);
+    }
+    if (PyErr_Occurred())
+        goto fail;
+    Py_CLEAR(it);
+    if (pairs && PyList_GET_SIZE(seq) > 1) {
+        Py_ssize_t m = PyList_GET_SIZE(seq);
+        if (m > max_pair_words)
+            m = max_pair_words;
+        PyObject *prev = NULL;  /* borrowed from kept */
+        for (Py_ssize_t i = 0; i < m; i++) {
+            PyObject *item = PyList_GET_ITEM(seq, i);
+            if (!PyUnicode_CheckExact(item)) {
+                PyErr_SetString(PyExc_TypeError, "seq must hold str");
+                goto fail;
+            }
+            PyObject *v = PyDict_GetItemWithError(kept, item);
+            if (v == NULL && PyErr_Occurred())
+                goto fail;
+            if (v != NULL && prev != NULL && ss_set_add_new(out, join3(pair_prefix, prev, " ", v)) < 0)
+                goto fail;
+            prev = v;
+        }
+    }
+    Py_XDECREF(kept);
+    return out;
+fail:
+    Py_XDECREF(out);
+    Py_XDECREF(kept);
+    Py_XDECREF(it);
+    Py_XDECREF(w);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"char_classes", char_classes, METH_NOARGS,
      "char_classes() -> (word_from, word_to, spaces, deleted): the BMP characters words() takes"},
@@ -771,12 +878,12 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "spamscore._bodyscan",
+    PyModuleDef_HEAD_INIT, "spamscore._core.bodyscan",
     "Compiled body word tokens (optional; spamscore.features.tokens is the reference).",
     -1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__bodyscan(void)
+PyObject *ss_init_bodyscan(void)
 {
     PyObject *m = PyModule_Create(&module);
     /* the Unicode version the tables above were generated from (Python

@@ -1,0 +1,45 @@
+/* What the three files of the concern spamscore._core.speedups share:
+ * speedups.c (the HashIndex table, clue_sums, lookup_sums, bloom,
+ * meta_flags, url_words and the method table), sums.c (the exactly rounded
+ * sums) and dense.c (the dense clue table of the scoring path). */
+#ifndef SPAMSCORE_SPEEDUPS_H
+#define SPAMSCORE_SPEEDUPS_H
+
+#include "core.h"
+
+#define EMPTY ((int64_t)-1)  /* a free slot's key */
+
+#define BLOOM_BITS ((uint64_t)1 << 21)
+#define BLOOM_MASK (BLOOM_BITS - 1)
+
+/* Whether the 2-bit Bloom filter ``bloom`` (BLOOM_BITS bits) may hold h. */
+static inline int bloom_may_hold(const uint64_t *bloom, Py_hash_t h)
+{
+    uint64_t u = (uint64_t)h, b1 = u & BLOOM_MASK, b2 = (u >> 21) & BLOOM_MASK;
+    return ((bloom[b1 >> 6] >> (b1 & 63)) & (bloom[b2 >> 6] >> (b2 & 63)) & 1) != 0;
+}
+
+/* Borrow the float64 tables (and the optional 1-byte meta table) of clue_sums. */
+typedef struct {
+    Py_buffer fb, ob, mb;
+    const double *lf, *l1;
+    const unsigned char *meta;
+    Py_ssize_t size;
+} tables_t;
+
+/* speedups.c */
+int ss_cmp_i64(const void *a, const void *b);  /* qsort's order of int64 */
+int ss_get_bloom(PyObject *o, Py_buffer *bb, int writable);
+int ss_get_tables(PyObject *lf_o, PyObject *l1_o, PyObject *meta_o, tables_t *t);
+void ss_release_tables(tables_t *t);
+
+/* sums.c: the nine values of clue_sums of n clues (see there) */
+PyObject *ss_sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
+                     const unsigned char *meta, Py_ssize_t size);
+
+/* dense.c: the functions of the same names without "ss_" */
+PyObject *ss_build_dense(PyObject *self, PyObject *args);
+PyObject *ss_token_hashes(PyObject *self, PyObject *args);
+PyObject *ss_lookup_sums_h(PyObject *self, PyObject *args);
+
+#endif
