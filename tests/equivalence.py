@@ -1,6 +1,6 @@
 """The one harness of the equivalence tests: a compiled helper against the Python code it replaces.
 
-Every compiled helper (``spamscore/_*.c``) sits beside the Python code it
+Every compiled helper (``spamscore/native/*.c``) sits beside the Python code it
 replaces, which stays the reference: the module holds the helper in an
 attribute named after it (``tokens._hdrscan``, ``urls._urlscan``,
 ``html._htmlscan``, ``message._mimescan`` ...), and when that attribute is

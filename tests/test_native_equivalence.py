@@ -11,7 +11,7 @@ compares the two outputs record by record.
 The messages: those of every equivalence test (tests/equivalence.py: every
 fixture, every hostile case up to 512 KB and every 20th of the SpamAssassin
 corpus' 6,046 messages when the corpus is at hand).  This replaced
-training/experiments/speedups_equivalence.py, which CI never ran; each
+training/experiments/speedups_equivalence.py (removed), which CI never ran; each
 helper's own tests (test_bodyscan.py, test_mimescan.py, ...) compare it alone
 on the same messages and on generated input.
 

@@ -1,7 +1,7 @@
 """Body words by hash on the scoring path (_bodyscan.word_hashes, _speedups.lookup_sums_h).
 
 ``Model.score`` gives the lookup the body words as the token hash of each
-(SipHash-1-3 of the UTF-8 under a fixed key: ``spamscore/_tokenhash.h``, whose
+(SipHash-1-3 of the UTF-8 under a fixed key: ``spamscore/native/core.h``, whose
 reference is ``spamscore._native.token_hash``), without making the str, when
 both helpers are built; the dense clue table is keyed by the same hash.  These
 tests check the C hash against the reference (and the reference against

@@ -216,7 +216,7 @@ def card(i: dict) -> str:
 | feature profile | `{i.get('profile', 'full')}` (`spamscore.features.profiles`): the training mailbox's own relays, Date time zone, charset and encoding words, Organization, X-Originating-IP, mailing-list identities and sender user names are left out; the measured reason for each is in `training/PROFILES.md` |
 | parameters | {i['params']} |
 | vocabulary | {i['vocabulary']:,} features |
-| size | {i['size_bytes'] / 1024:,.0f} KiB (model file format {i.get('format_version', 1)}: {"a mapped file of fixed-width arrays and a JSON header, used in place (`spamscore.modelfile`); loading executes nothing" if i.get('format_version', 1) >= 2 else "`.npz` of plain arrays + JSON header; loads with `allow_pickle=False`"}) |
+| size | {i['size_bytes'] / 1024:,.0f} KiB (model file format {i.get('format_version', 1)}: {"a mapped file of fixed-width arrays and a JSON header, used in place (`spamscore.model.format2`); loading executes nothing" if i.get('format_version', 1) >= 2 else "`.npz` of plain arrays + JSON header; loads with `allow_pickle=False`"}) |
 | training time | {i['train_seconds']:.1f} s for the whole `spamscore train` command on this machine (2 cores) |
 | cut-offs | ham < {i['ham_cutoff']:.4f} <= unsure < {i['spam_cutoff']:.4f} <= spam (probability) |
 | calibration | P(spam) = sigmoid({i['calibration']['w_s']:.4f} * S + {i['calibration']['w_text']:.4f} * S_text + {i['calibration']['w_meta']:.4f} * S_meta + {i['calibration']['bias']:.4f}), with {i['calibration']['family_clues']:g} neutral pseudo-clues in S_text and S_meta (weights of logit(I) and z: {i['calibration']['w_logit']:g}, {i['calibration']['w_z']:g}; see `spamscore.scoring.Calibration`) |

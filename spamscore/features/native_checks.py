@@ -61,7 +61,7 @@ def bodyscan_tables_agree(bodyscan, normalize) -> str | None:
 def word_hashes_agree(bodyscan, speedups, punct: str, max_bigram_words: int) -> bool:
     """Whether ``bodyscan.word_hashes`` gives the token hash of the tokens ``bodyscan.words`` gives.
 
-    It hashes each token's UTF-8 (SipHash-1-3, fixed key: spamscore/_tokenhash.h)
+    It hashes each token's UTF-8 (SipHash-1-3, fixed key: spamscore/native/core.h)
     without making the str, and ``_speedups`` keys the dense clue table by the
     same function of the str; checked once here against the Python reference
     (:func:`spamscore._native.token_hash`) on words of one and two bytes a

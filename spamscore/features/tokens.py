@@ -144,7 +144,7 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
         if _bodyscan is not None:
             pairs = ("" if bigrams is True else bigrams) if bigrams else None
             # normalize, lower, split, distinct words, strip, pairs: one pass in C
-            # (spamscore/_bodyscan.c); None for a text it leaves to this code (CJK...).
+            # (spamscore/native/bodyscan.c); None for a text it leaves to this code (CJK...).
             # word_hashes declines exactly the texts words declines (one scan in C).
             if into is not None and _WORD_HASHES:
                 hashes = _bodyscan.word_hashes(text, prefix, _PUNCT, pairs, MAX_BIGRAM_WORDS)
@@ -176,7 +176,7 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
                         raw.add(piece)
     with_pairs = bool(bigrams) and len(seq) > 1
     pair_prefix = ("" if bigrams is True else bigrams) if with_pairs else None
-    if _speedups is not None:  # the same loop in C (spamscore/_speedups.c)
+    if _speedups is not None:  # the same loop in C (spamscore/native/speedups.c)
         out = _speedups.word_tokens(raw, seq, prefix, _PUNCT, pair_prefix, MAX_BIGRAM_WORDS)
     else:
         out = _word_tokens(raw, seq, prefix, pair_prefix)
@@ -362,7 +362,7 @@ _HANDLERS = {**dict.fromkeys(_ADDRESS_HEADERS | _WORD_HEADERS, _VALUE),
 def header_tokens(headers: list[tuple[str, str]], ignored: tuple[str, ...] = DEFAULT_IGNORED_HEADERS) -> list[str]:
     """Tokens from the header block (names present, addresses, Received chain...).
 
-    The loop runs in C (``spamscore/_hdrscan.c``) when that is built: the
+    The loop runs in C (``spamscore/native/hdrscan.c``) when that is built: the
     same tokens in the same order as :func:`_header_tokens`, the reference,
     which it calls back only for the cached ``_value_tokens`` and
     ``_received_host``; it returns None for input it leaves to Python.

@@ -14,7 +14,7 @@ MIME structure of multipart/* and message/* mail comes from ``mime.MimeSplitter`
 an iterative stand-in for :mod:`email`'s feedparser with ``policy.compat32``
 that builds the same tree and records the same defect names (about 2x faster
 over the whole parse on the SpamAssassin test half: ~110 against ~230
-CPU-us a message; training/experiments/parser_equivalence.py checks both
+CPU-us a message; tests/test_mimescan.py checks both
 agree on all 6,046 corpus messages).  Neither raises on malformed input; they
 record defects instead.  We decode only what the features need: the header
 values (RFC 2047 words and raw 8-bit bytes), and the text and HTML bodies, in
@@ -33,7 +33,7 @@ delivery-status parts, part headers that need the line loop or 8-bit
 Content-* values (498 of the 506 corpus multiparts); multipart parse
 ~165 -> ~73 CPU-us a message, all messages ~44 -> ~28.  The Python code
 stays the reference (tests/test_mimescan.py,
-training/experiments/equiv_mimescan.py).  ``_mimescan`` below is the one
+tests/test_mimescan.py).  ``_mimescan`` below is the one
 switch: parse reads it and hands it to the part modules, so setting it to
 None (as the tests do) runs the whole stage on the Python reference.
 

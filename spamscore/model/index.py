@@ -44,7 +44,7 @@ class HashIndex:
     ROUNDS = 3
 
     __slots__ = ("keys", "rows", "mask", "bloom")
-    BLOOM_BITS = 1 << 21  # (fixed in _speedups.c)
+    BLOOM_BITS = 1 << 21  # (fixed in native/dense.c)
 
     def __init__(self, tokens: Sequence[str], hashes: np.ndarray | None = None):
         """``hashes``: ``hash()`` of each token, when the caller has them (this process's only)."""
@@ -185,7 +185,7 @@ def dense_table(tokens: Sequence[str], log_f: np.ndarray, log_1mf: np.ndarray,
     The key is the token hash of :func:`spamscore._native.token_hash`
     (SipHash-1-3 of the UTF-8, fixed key), not ``hash()``: the body words
     reach this table as hashes computed in C without their str, and that
-    hash is our own on every Python (``_tokenhash.h`` says why; ~6 ms for
+    hash is our own on every Python (``native/core.h`` says why; ~6 ms for
     the default model's 214,000 clues).  ``rows``: the clue tokens are
     ``tokens[rows[i]]`` (no list of them made).
     """

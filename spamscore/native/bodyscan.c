@@ -17,7 +17,7 @@
  *
  * The Python code in spamscore/features/tokens.py is the reference; these
  * functions give exactly the same results (tests/test_bodyscan.py,
- * training/experiments/equiv_bodyscan.py).  words() takes a str of one or
+ * tests/test_bodyscan.py).  words() takes a str of one or
  * two bytes a character whose characters all have a known fate under
  * normalize(), str.lower() and str.split() (CHAR_MAP up to U+00FF, then
  * map_wide: white space, zero-width characters and common punctuation and
@@ -41,7 +41,7 @@
  *       runs long (crafted collisions): the Python code then does the work.
  *   word_hashes(text, prefix, punct, pair_prefix, max_pair_words) -> bytes or None
  *       the same tokens as words(), as the int64 token hash of each
- *       (spamscore/_tokenhash.h: SipHash-1-3 of its UTF-8, fixed key; one per
+ *       (spamscore/native/core.h: SipHash-1-3 of its UTF-8, fixed key; one per
  *       distinct token, in no set order), without making the str: the
  *       scoring path looks them up by hash
  *       (spamscore.model.TokenNB.clue_rows_sums_h).  None where words() is.
@@ -355,7 +355,7 @@ static ch_t *to_chars(PyObject *ascii)
 
 /* Where words() puts its tokens: a set of str (``set``), or, for
  * word_hashes(), the token hash each str would have (ss_token_hash of its
- * UTF-8 bytes, spamscore/_tokenhash.h; the reference is
+ * UTF-8 bytes, spamscore/native/core.h; the reference is
  * spamscore._native.token_hash), appended to ``h`` (the str itself never
  * made).  The characters here are never surrogates (map_wide bails on
  * them), so their UTF-8 is the plain one. */

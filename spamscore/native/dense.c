@@ -5,7 +5,7 @@
 
 /* ------------------------------------------------------------------------
  * The dense clue table of the scoring path: one 32-byte entry per slot
- * holding the key (the token hash of _tokenhash.h, the same in every
+ * holding the key (the token hash of native/core.h, the same in every
  * process and on every Python; EMPTY where free), the row and the
  * row's ln f and ln(1-f), at most half full, linear probing from
  * ``hash & mask``.  A clue found costs one cache line (two entries share
@@ -187,7 +187,7 @@ static int probe_dense(const int64_t *hs, Py_ssize_t n, const dense_t *d, const 
     return 0;
 }
 
-/* The token hash (_tokenhash.h) of a str: SipHash-1-3 of its UTF-8 (lone
+/* The token hash (native/core.h) of a str: SipHash-1-3 of its UTF-8 (lone
  * surrogates as "surrogatepass" encodes them).  An ASCII str is read in
  * place; another is encoded through the str's cached UTF-8 (public API)
  * when ``cache`` (a message's features: short-lived), else into a bytes

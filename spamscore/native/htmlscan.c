@@ -12,7 +12,7 @@
  * the caller then runs the Python reference, on the same (untouched) tree.
  *
  * The Python code beside the caller is the reference; this gives the same
- * results (tests/test_htmlscan.py, training/experiments/equiv_htmlscan.py).
+ * results (tests/test_htmlscan.py, tests/equivalence.py's inputs).
  * What it models, without changing the tree:
  *
  * - ``_drop`` removes script/style/noscript/template/title elements (never

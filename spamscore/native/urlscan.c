@@ -3,7 +3,7 @@
  *
  * The Python code in spamscore/features/urls.py is the reference; these
  * functions give exactly the same results (tests/test_urlscan.py,
- * training/experiments/equiv_urlscan.py).  They work on pure-ASCII strings
+ * tests/test_urlscan.py).  They work on pure-ASCII strings
  * only, where the regexes and str methods of the reference reduce to plain
  * byte tests; any other input (non-ASCII text, a non-str item) is handed to
  * a Python callable that runs the reference code on it.  Every scan is one
