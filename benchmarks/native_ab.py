@@ -11,7 +11,7 @@ every ``spamscore`` module that holds it (the attribute named after it, ``tokens
 ``message._mimescan`` ...) holds None instead: the module then runs its Python reference, which gives the
 same results bit for bit (tests/equivalence.py and the helpers' tests check that; this only times it).
 Both ways share the lru caches of the feature modules, so both are measured warm, as a long-running
-filter runs.  The per-change figures of training/SPEED.md were measured this way.
+filter runs.  The per-change figures of benchmarks/SPEED.md were measured this way.
 """
 
 from __future__ import annotations
