@@ -229,7 +229,7 @@ def test_dask_past_the_sample_gives_the_one_process_model(index):
 
 @pytest.mark.parametrize("sample", [45, 1000])
 def test_two_jobs_count_what_one_job_counts(index, sample):
-    """With --jobs 2 the workers send each chunk's token list once and per-message indices into it."""
+    """With --jobs 2 each worker sends the tokens it has not sent before and per-message rows of its own."""
     one, _ = train_items(iter_index(index), sample=sample)
     two, rep = train_items(iter_index(index), sample=sample, jobs=2)
     _assert_same_model(one, two)
@@ -244,6 +244,31 @@ def test_chunks_with_newline_tokens_leave_them_out():
     assert "b\nc" not in acc.vocab
     assert [r.tolist() for r in acc.rows] == [[acc.vocab["a"], acc.vocab["d"]], []]
     assert int(c.spam.sum()) == 2 and int(c.ham.sum()) == 0 and (int(c.n_spam.sum()), int(c.n_ham.sum())) == (1, 1)
+
+
+def test_worker_tokens_cross_once_and_map_like_plain_lists():
+    """A worker's ChunkTokens carry only the tokens it had not met: a later chunk's rows refer to earlier
+    chunks' tokens, and the counts equal those of the same messages as plain token lists."""
+    from spamscore.batch import ChunkTokens
+
+    plain = StreamingCounts(0, sample=10)
+    plain.add([["a", "b"], ["b", "c"], ["c", "a", "d"]], [1, 0, 1])
+    inc = StreamingCounts(0, sample=10)
+    first = ChunkTokens("w1:run", 0, ["a", "b"])
+    second = ChunkTokens("w1:run", 2, ["c"])
+    other = ChunkTokens("w2:run", 0, ["c", "a", "d"])
+    inc.add_chunk([(first, np.array([0, 1])), (second, np.array([1, 2]))], [1, 0])
+    inc.add_chunk([(other, np.array([0, 1, 2]))], [1])
+    assert list(inc.vocab)[-4:] == ["a", "b", "c", "d"]   # first seen first, across chunks and workers
+    a, b = plain.counts(), inc.counts()
+
+    def per_token(c, vocab):
+        return {t: (int(c.spam[i].sum()), int(c.ham[i].sum())) for t, i in vocab.items()}
+
+    assert per_token(a, plain.vocab) == per_token(b, inc.vocab)
+    assert per_token(b, inc.vocab)["c"] == (1, 1)
+    with pytest.raises(ValueError, match="expected 3"):   # a chunk out of its worker's order
+        inc.add_chunk([(ChunkTokens("w1:run", 7, ["e"]), np.array([0]))], [0])
 
 
 def test_an_unlabelled_item_is_a_corpus_error():
