@@ -17,7 +17,8 @@ from setuptools.command.build_py import build_py
 _NATIVE = os.path.join("spamscore", "native")
 _SOURCES = sorted(c.replace(os.sep, "/") for c in glob.glob(os.path.join(_NATIVE, "*.c")))
 _HEADERS = sorted(h.replace(os.sep, "/") for h in glob.glob(os.path.join(_NATIVE, "*.h")))
-_HTML_SOURCE = "spamscore/native/htmlscan.c"  # the one concern that needs lxml's headers
+# the files of the one concern that needs lxml's headers, htmlscan: html*.c (each includes native/html.h)
+_HTML_SOURCES = [c for c in _SOURCES if os.path.basename(c).startswith("html")]
 
 # The shipped model, its card and its metrics stay in the top-level models/
 # (their source of truth: training/build_default.py writes them there); a
@@ -51,7 +52,7 @@ class build_py_with_model(build_py):
 
 
 def _lxml_build_options() -> dict | None:
-    """What the HTML concern (native/htmlscan.c) is compiled with: the headers lxml ships (libxml2's tree.h
+    """What the HTML concern (native/html*.c) is compiled with: the headers lxml ships (libxml2's tree.h
     and lxml's public lxml.etree.h, from lxml.get_include()), with the lxml and libxml2 versions they belong
     to, which spamscore.features.html compares with the lxml it imports (another one: htmlscan stays off).
     None without lxml at build time (pyproject.toml's build requirements list it): the core is built
@@ -77,7 +78,7 @@ def _extensions() -> list[Extension]:
     if extra is None:
         print("setup.py: lxml is not importable at build time: spamscore._core is built without htmlscan "
               "(the Python tree walk does the same)")
-        sources.remove(_HTML_SOURCE)
+        sources = [c for c in sources if c not in _HTML_SOURCES]
         extra = {}
     # (depends: an edited shared header rebuilds the core)
     return [Extension("spamscore._core", sources, depends=_HEADERS, optional=True, **extra)]

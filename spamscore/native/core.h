@@ -40,8 +40,8 @@ PyObject *ss_init_mimescan(void);
 PyObject *ss_init_speedups(void);
 PyObject *ss_init_urlscan(void);
 
-/* speedups.word_tokens, which lives in bodyscan.c beside the other loop over
- * body words (both apply the word rule below) */
+/* speedups.word_tokens, which lives in wordtokens.c beside bodywords.c, the
+ * other loop over body words (both apply the word rule below) */
 PyObject *ss_word_tokens(PyObject *self, PyObject *args);
 
 /* ---- ASCII character classes ---------------------------------------- */
@@ -204,8 +204,8 @@ static inline int ss_set_add_new(PyObject *set, PyObject *item)
 }
 
 /* ---- the body-word rule of spamscore.features.tokens._word_tokens -------
- * One copy for its two compiled drivers: bodyscan.c's words() (from the raw
- * text, in one pass) and speedups.c's word_tokens() (from the words of
+ * One copy for its two compiled drivers: bodywords.c's words() (from the raw
+ * text, in one pass) and wordtokens.c's word_tokens() (from the words of
  * Python's split).  A word is stripped of the ASCII characters of ``punct``
  * at both ends; 3 to 12 characters are kept (prefix + word), longer ones
  * give prefix + "skip:" + first character + " " + the length rounded down to
@@ -281,8 +281,8 @@ static inline int ss_grow(void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t s
 }
 
 /* ---- the token hash ---------------------------------------------------
- * The token hash of the scoring path's clue table, used by bodyscan.c and
- * speedups.c (the reference: spamscore._native.token_hash, in Python).
+ * The token hash of the scoring path's clue table, used by bodysink.c and
+ * dense.c (the reference: spamscore._native.token_hash, in Python).
  *
  * SipHash-1-3 (Aumasson and Bernstein; the variant CPython's own str hash
  * uses) of the token's UTF-8 bytes (lone surrogates as "surrogatepass"

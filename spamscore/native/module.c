@@ -1,8 +1,11 @@
 /* spamscore._core: the one extension module of spamscore's native core.
  *
- * One concern a file (bodyscan.c, hdrscan.c, htmlscan.c, mimescan.c,
- * speedups.c, urlscan.c), each exposed as a module object that is an
- * attribute of this one: spamscore._core.speedups, .bodyscan, ...  Python
+ * One concern a module object, made by the file of its name (bodyscan.c,
+ * hdrscan.c, htmlscan.c, mimescan.c, speedups.c, urlscan.c: the method
+ * table and ss_init_<name>; the concern's other jobs in the files beside it,
+ * what they share in its header: bodyscan.h, hdr.h, html.h, mime.h,
+ * speedups.h, url.h), each an attribute of this one:
+ * spamscore._core.speedups, .bodyscan, ...  Python
  * code never imports them directly: spamscore._native.load("_speedups")
  * returns spamscore._core.speedups (or None: SPAMSCORE_PURE=1, not built,
  * or turned off by its importer's self-check, one concern at a time).

@@ -2,8 +2,8 @@
  * word filter of find_urls, and the exactly rounded clue sums
  * (spamscore.model.clue_sums) and the meta flags of
  * spamscore.scoring.meta_mask.  Its word_tokens (the word loop of
- * spamscore.features.tokens.words) is in bodyscan.c, beside the other loop
- * over body words.
+ * spamscore.features.tokens.words) is in wordtokens.c, beside bodywords.c,
+ * the other loop over body words.
  *
  * The Python code beside each caller is the reference implementation;
  * these functions give exactly the same results (tests/test_hash_index.py,
@@ -478,7 +478,7 @@ static PyMethodDef methods[] = {
      "lookup(doc, keys, rows) -> bytes: sorted distinct int64 rows of doc's items in the table"},
     {"build", build, METH_VARARGS,
      "build(hashes, keys, rows): insert hashes[i] -> i into an empty table by linear probing"},
-    {"word_tokens", ss_word_tokens, METH_VARARGS,  /* (in bodyscan.c, beside the other word loop) */
+    {"word_tokens", ss_word_tokens, METH_VARARGS,  /* (wordtokens.c, beside the other word loop) */
      "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set: "
      "the word loop of spamscore.features.tokens.words"},
     {"lookup_sums", lookup_sums, METH_VARARGS,
