@@ -144,7 +144,7 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
         if _bodyscan is not None:
             pairs = ("" if bigrams is True else bigrams) if bigrams else None
             # normalize, lower, split, distinct words, strip, pairs: one pass in C
-            # (spamscore/native/bodyscan.c); None for a text it leaves to this code (CJK...).
+            # (spamscore/native/bodywords.c); None for a text it leaves to this code (CJK...).
             # word_hashes declines exactly the texts words declines (one scan in C).
             if into is not None and _WORD_HASHES:
                 hashes = _bodyscan.word_hashes(text, prefix, _PUNCT, pairs, MAX_BIGRAM_WORDS)
