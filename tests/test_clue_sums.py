@@ -109,6 +109,35 @@ def test_meta_flags_is_is_meta():
         sp.meta_flags(["a:b", 3], np.array([1], dtype=np.int64), META_PREFIXES)
 
 
+@needs_c
+def test_meta_flags_survives_a_prefix_that_empties_the_token_list():
+    """A frozenset subclass's str-subclass element whose __eq__ clears the token list ran a use after free
+    (segfault: found by the C/Cython/Rust comparison of issue 15); the helper now reads a snapshot.  In a
+    child process, so that a crash fails this test and not the suite."""
+    code = """
+import numpy as np
+from spamscore import _native
+sp = _native.load("_speedups")
+tokens = ["from:x" + str(i) for i in range(2000)]
+class Evil(str):
+    def __hash__(self):
+        return hash(str(self))
+    def __eq__(self, other):
+        tokens.clear()
+        return str.__eq__(self, other)
+class Prefixes(frozenset):
+    pass
+out = sp.meta_flags(tokens, np.arange(2000, dtype=np.int64), Prefixes({Evil("from")}))
+print(len(out), tokens == [])
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-500:])
+    assert done.stdout.split() == ["2000", "True"]
+
+
 def test_statistics_are_the_same_without_the_extension(monkeypatch):
     """The whole scoring path, compiled or not: the same probabilities to the last bit."""
     from conftest import fixture_bytes

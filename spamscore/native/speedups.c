@@ -376,9 +376,16 @@ static PyObject *meta_flags(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "expected int64 rows");
         return NULL;
     }
-    Py_ssize_t n = rb.len / 8, size = PyList_GET_SIZE(tokens);
+    /* A snapshot of the list: PySet_Contains below can run Python code (a frozenset subclass's
+     * elements may be str subclasses with __eq__) that could shrink the list under a cached size
+     * and a borrowed item (a use after free found by the C/Cython/Rust comparison for issue 15). */
+    PyObject *snap = PySequence_Tuple(tokens);
+    PyObject *out = NULL;
+    if (snap == NULL)
+        goto fail;
+    Py_ssize_t n = rb.len / 8, size = PyTuple_GET_SIZE(snap);
     const int64_t *rows = (const int64_t *)rb.buf;
-    PyObject *out = PyBytes_FromStringAndSize(NULL, n);
+    out = PyBytes_FromStringAndSize(NULL, n);
     if (out == NULL)
         goto fail;
     char *o = PyBytes_AS_STRING(out);
@@ -388,7 +395,7 @@ static PyObject *meta_flags(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_IndexError, "row out of range");
             goto fail;
         }
-        PyObject *t = PyList_GET_ITEM(tokens, r);
+        PyObject *t = PyTuple_GET_ITEM(snap, r);
         if (!PyUnicode_Check(t)) {
             PyErr_SetString(PyExc_TypeError, "tokens must be str");
             goto fail;
@@ -408,9 +415,11 @@ static PyObject *meta_flags(PyObject *self, PyObject *args)
             o[i] = (char)in;
         }
     }
+    Py_DECREF(snap);
     PyBuffer_Release(&rb);
     return out;
 fail:
+    Py_XDECREF(snap);
     Py_XDECREF(out);
     PyBuffer_Release(&rb);
     return NULL;
