@@ -31,7 +31,11 @@ from pathlib import Path
 
 import pytest
 
-import equivalence as eq
+try:
+    import equivalence as eq
+except ModuleNotFoundError:  # run as a script (the two-way harness below) with PYTHONSAFEPATH=1: tests/ is not on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import equivalence as eq
 
 
 
