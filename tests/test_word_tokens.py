@@ -129,3 +129,32 @@ out = sp.word_tokens(raw, seq, "", ".,", "", 200)
 print(len(seq), "word7" in out)
 """
     assert run_hostile(code) == ["0", "True"]
+
+
+def test_word_tokens_holds_the_previous_kept_word():
+    """The pair loop also kept the previous word borrowed from its dict of kept words across the next
+    lookup; that dict is reachable through gc.get_objects() (its keys are raw's items: here tracked str
+    subclasses), and an __eq__ that deletes the previous word's entry freed it before the pair was made."""
+    code = """
+import gc
+from spamscore import _native
+sp = _native.load("_speedups")
+seq = ["word%d" % i for i in range(3)]
+done = []
+class Evil(str):
+    def __hash__(self):
+        return hash(str(self))
+    def __eq__(self, other):
+        if not done and str.__eq__(other, "word1"):
+            done.append(1)
+            for d in gc.get_objects():
+                if type(d) is dict and any(k is self for k in list(d)):
+                    for k in list(d):
+                        if str.__eq__(k, "word0"):
+                            del d[k]
+        return str.__eq__(self, other)
+raw = {Evil("word%d" % i) for i in range(3)}
+out = sp.word_tokens(raw, seq, "p:", ".,", "pair:", 200)
+print(sorted(t for t in out if t.startswith("pair:")))
+"""
+    assert run_hostile(code) == ["['pair:word0", "word1',", "'pair:word1", "word2']"]
