@@ -298,3 +298,39 @@ def test_collect_takes_only_a_regex_search_for_hidden_styles():
             BUILT.collect(root, etree._Element, "style", H._styled_gate, bad, 0, 0, 1000)
     res = BUILT.collect(root, etree._Element, "style", H._styled_gate, H._HIDDEN_STYLE.search, 0, 0, 1000)
     assert res[4] == 1  # hidden_chars
+
+
+def test_collect_survives_a_finalizer_that_empties_the_tree():
+    """An allocation of a tracked object (a link's pair, a regex match) can start a garbage collection,
+    whose finalizers are Python code: planted garbage whose __del__ empties the tree then ran in the middle
+    of the walk (a use after free).  collect keeps the collector off while it walks.  The gate plants the
+    garbage and sets a low threshold (one of several, so that some collection falls inside the walk)."""
+    code = """
+import gc
+from lxml import etree
+from spamscore import _native
+from spamscore.features import html as H
+hs = _native.load("_htmlscan")
+search = H._HIDDEN_STYLE.search
+src = ("<html><body>" + "".join("<div><p style='display:none'>x%d</p><a href='http://a/%d'>t</a></div>" % (i, i)
+                                for i in range(60)) + "</body></html>")
+class Bomb:
+    def __del__(self):
+        ROOT[0].clear()
+ROOT = [None]
+for k in range(4, 40, 3):
+    ROOT[0] = root = etree.fromstring(src, parser=H._parser())
+    def gate(source):
+        gc.collect()
+        b = Bomb()
+        b.cycle = b
+        del b
+        gc.set_threshold(k)
+        return True
+    res = hs.collect(root, etree._Element, src, gate, search, 0, 0, 1000)
+    gc.set_threshold(700)
+    gc.collect()
+    assert res is None or len(res[8]) in (0, 60), (k, len(res[8]))
+print("ok")
+"""
+    assert run_hostile(code) == ["ok"]

@@ -118,7 +118,10 @@ static PyObject *collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs
      * nodes: so it is asked here, before the walk holds any node, and the
      * tree is read again after it (issue 15's audit: it was asked at the
      * first such element, in the middle of the walk, a use after free).
-     * No other Python code runs until the walk ends. */
+     * No other Python code runs until the walk ends: the garbage collector,
+     * which an allocation of a tracked object (a link's pair, a regex match)
+     * can start and whose finalizers are Python code, is kept off while it
+     * walks (the GIL is held throughout: no other thread sees it off). */
     c.check_styled = 0;
     if (ss_html_any_styled(doc)) {
         PyObject *g = PyObject_CallOneArg(args[3], args[2]);
@@ -132,6 +135,7 @@ static PyObject *collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs
             Py_RETURN_NONE;
     }
 
+    int gc_was_on = PyGC_Disable();
     PyObject *result = NULL;
     PyObject *forms = PyList_New(0), *frames = PyList_New(0);
     c.srcs = PyList_New(0);
@@ -179,6 +183,8 @@ done:
     Py_XDECREF(c.texts);
     Py_XDECREF(c.links);
     PyMem_Free(c.text.p);
+    if (gc_was_on)
+        PyGC_Enable();
     return result;
 }
 
