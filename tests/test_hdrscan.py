@@ -342,3 +342,76 @@ def test_corpus_fixtures_and_hostile_cases():
             eq.compare(lambda: auth.auth_features(headers, trusted), (auth, "_hdrscan"), label=name)
         n += 1
     assert n > 60
+
+
+def run_hostile(code):
+    """Run ``code`` in a child process (a crash fails the test, not the suite), with Python's debug allocator:
+    freed memory is overwritten, so a read after free misbehaves at once.  Its stdout, split."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.setdefault("PYTHONMALLOC", "debug")  # (benchmarks/asan.sh sets malloc: AddressSanitizer then sees the frees)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, (done.returncode, done.stderr[-800:])
+    return done.stdout.split()
+
+
+# A str subclass whose __eq__ empties the header list (and, for the value cache, the cache) while a
+# lookup compares with it: the caller's dicts and frozensets may hold such keys.
+_EVIL = """
+from spamscore import _native
+from spamscore.features import tokens as T
+hs = _native.load("_hdrscan")
+headers = [("x-h%d" % i, "value %d" % i + "v" * 60) for i in range(200)]
+class Evil(str):
+    def __hash__(self):
+        return hash(str(self))
+    def __eq__(self, other):
+        headers.clear()
+        CLEAR.clear()
+        return str.__eq__(self, other)
+CLEAR = {}
+"""
+
+
+def test_header_tokens_survives_a_handler_key_that_empties_the_header_list():
+    """Issue 15's audit: the loop borrowed each (name, value) from the list across the lookups of the
+    name in the handlers and name-cache dicts; a key there whose __eq__ empties the list freed the name
+    and value it went on to use (segfault).  It now holds the item for the whole step."""
+    code = _EVIL + """
+handlers = dict(T._HANDLERS)
+handlers[Evil("x-h0")] = 0
+out = hs.header_tokens(headers, (), handlers, T._value_tokens, T._received_host, {Evil("x-h1"): "t"}, None, None)
+print(len(headers), out[:1])
+"""
+    assert run_hostile(code) == ["0", "['hdr:x-h0']"]
+
+
+def test_any_name_survives_a_name_whose_eq_empties_the_header_list():
+    """The same for any_name: the name was borrowed from the list across the frozenset lookup (two
+    elements of one hash, so that the set compares the freed name with the second)."""
+    code = _EVIL + """
+class Collide(Evil):
+    def __hash__(self):
+        return hash("x-h0")
+names = frozenset({Collide("a"), Collide("b")})  # (its building compares them: the list is filled again)
+headers[:] = [("x-h%d" % i, "v") for i in range(200)]
+print(hs.any_name(headers, names), len(headers))
+"""
+    assert run_hostile(code) == ["False", "0"]
+
+
+def test_value_cache_survives_a_key_that_empties_the_cache():
+    """The two-level value cache: the inner dict was borrowed from the cache across a lookup and an
+    insert in it, whose keys' __eq__ may drop the inner dict from the cache (freed under its own lookup)."""
+    code = _EVIL + """
+name, value = headers[0]
+v = value[:2000]
+CLEAR = {name: {Evil(v): ("cached",)}}
+headers = [(name, value)]
+out = hs.header_tokens(headers, (), {name: 0}, lambda n, w: ("tok",), T._received_host, None, CLEAR, None)
+print(out, len(CLEAR))
+"""
+    assert run_hostile(code) == ["['hdr:x-h0',", "'cached']", "0"]

@@ -251,3 +251,86 @@ def test_the_crude_fallback_is_untouched():
     # an encoding declaration lxml refuses in a str, or nothing left: not the C path
     for parts in (["<?xml version='1.0' encoding='latin-1'?><p>x</p>"], ["<!-- only -->"], ["   "], [""]):
         assert_same(parts)
+
+
+def run_hostile(code):
+    """Run ``code`` in a child process (a crash fails the test, not the suite), with Python's debug allocator
+    and glibc's MALLOC_PERTURB_ (libxml2's frees): freed memory is overwritten, so a read after free
+    misbehaves at once.  Its stdout, split."""
+    import subprocess
+
+    env = dict(os.environ, MALLOC_PERTURB_="165")
+    env.setdefault("PYTHONMALLOC", "debug")  # (benchmarks/asan.sh sets malloc: AddressSanitizer then sees the frees)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, (done.returncode, done.stderr[-800:])
+    return done.stdout.split()
+
+
+def test_collect_survives_a_styled_gate_that_empties_the_tree():
+    """Issue 15's audit: collect called styled_gate (Python code) in the middle of its walk, at the first
+    element with a style, holding libxml2 node pointers it then read again; a gate that empties the tree
+    freed them (a use after free).  It now asks the gate before it reads the tree (only when some element
+    has a style or hidden attribute), so it sees the tree as the gate left it: here, empty."""
+    code = """
+from lxml import etree
+from spamscore import _native
+from spamscore.features import html as H
+hs = _native.load("_htmlscan")
+src = ("<html><body><script src='http://s/a.js'></script><form action='http://f/'></form>"
+       + "".join("<div><p style='color:red'>x%d</p><a href='http://a/%d'>t</a></div>" % (i, i) for i in range(50))
+       + "</body></html>")
+root = etree.fromstring(src, parser=H._parser())
+def gate(source):
+    root.clear()
+    return True
+res = hs.collect(root, etree._Element, src, gate, H._HIDDEN_STYLE.search, 0, 0, 1000)
+print(res[:3], len(res[3]), len(res[8]), len(root))
+"""
+    assert run_hostile(code) == ["(0,", "0,", "0)", "0", "0", "0"]
+
+
+def test_collect_takes_only_a_regex_search_for_hidden_styles():
+    """hidden_search runs in the middle of the walk: only a compiled pattern's search, which runs no
+    Python code on the str it is given, is accepted."""
+    root = etree.fromstring("<html><body><p style='display:none'>x</p></body></html>", parser=H._parser())
+    for bad in (lambda s: None, H._HIDDEN_STYLE.match, "display", None):
+        with pytest.raises(TypeError):
+            BUILT.collect(root, etree._Element, "style", H._styled_gate, bad, 0, 0, 1000)
+    res = BUILT.collect(root, etree._Element, "style", H._styled_gate, H._HIDDEN_STYLE.search, 0, 0, 1000)
+    assert res[4] == 1  # hidden_chars
+
+
+def test_collect_survives_a_finalizer_that_empties_the_tree():
+    """An allocation of a tracked object (a link's pair, a regex match) can start a garbage collection,
+    whose finalizers are Python code: planted garbage whose __del__ empties the tree then ran in the middle
+    of the walk (a use after free).  collect keeps the collector off while it walks.  The gate plants the
+    garbage and sets a low threshold (one of several, so that some collection falls inside the walk)."""
+    code = """
+import gc
+from lxml import etree
+from spamscore import _native
+from spamscore.features import html as H
+hs = _native.load("_htmlscan")
+search = H._HIDDEN_STYLE.search
+src = ("<html><body>" + "".join("<div><p style='display:none'>x%d</p><a href='http://a/%d'>t</a></div>" % (i, i)
+                                for i in range(60)) + "</body></html>")
+class Bomb:
+    def __del__(self):
+        ROOT[0].clear()
+ROOT = [None]
+for k in range(4, 40, 3):
+    ROOT[0] = root = etree.fromstring(src, parser=H._parser())
+    def gate(source):
+        gc.collect()
+        b = Bomb()
+        b.cycle = b
+        del b
+        gc.set_threshold(k)
+        return True
+    res = hs.collect(root, etree._Element, src, gate, search, 0, 0, 1000)
+    gc.set_threshold(700)
+    gc.collect()
+    assert res is None or len(res[8]) in (0, 60), (k, len(res[8]))
+print("ok")
+"""
+    assert run_hostile(code) == ["ok"]

@@ -290,3 +290,36 @@ def test_corpus_fixtures_and_hostile_cases():
         eq.compare(lambda: sorted(extract(pm)), switch, label=name + " extract", before=_clear_caches)
         n += 1
     assert n > 60
+
+
+def test_url_features_holds_the_counts_it_reads():
+    """Issue 15's audit: url_features read each distinct URL and its count (an int) borrowed from its own
+    dict of counts across the registered_domain callback.  That dict is reachable from Python code through
+    gc.get_objects() once a key is a GC-tracked str subclass; a callback that empties it freed the count
+    (above 256: not a cached small int) read after it.  Both are now held.  In a child process (debug
+    allocator: freed memory is overwritten), so that a crash fails this test and not the suite."""
+    code = """
+import gc
+from spamscore import _native
+from spamscore.features import urls as U
+us = _native.load("_urlscan")
+class Url(str):
+    pass
+url = Url("http://www.example.com/a")
+def regdom(host):
+    for d in gc.get_objects():
+        if type(d) is dict and url in d:
+            d.clear()
+    return host
+out = us.url_features([url] * 300, [], regdom, frozenset(), U._url_tokens, U.link_mismatch, U.link_mismatch, 100)
+print(sorted(t for t in out if t.startswith("url:count")))
+"""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.setdefault("PYTHONMALLOC", "debug")  # (benchmarks/asan.sh sets malloc: AddressSanitizer then sees the frees)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, (done.returncode, done.stderr[-800:])
+    assert done.stdout.split() == ["['url:count:2**8']"]

@@ -94,3 +94,67 @@ def test_url_words_known_and_bad_arguments():
         sp.url_words(("a://b",))
     with pytest.raises(TypeError):
         sp.url_words(["a://b", 3])
+
+
+def run_hostile(code):
+    """Run ``code`` in a child process (a crash fails the test, not the suite), with Python's debug allocator:
+    freed memory is overwritten, so a read after free misbehaves at once.  Its stdout, split."""
+    import subprocess
+    import sys
+
+    env = dict(__import__("os").environ)
+    env.setdefault("PYTHONMALLOC", "debug")  # (benchmarks/asan.sh sets malloc: AddressSanitizer then sees the frees)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, (done.returncode, done.stderr[-800:])
+    return done.stdout.split()
+
+
+def test_word_tokens_survives_a_word_whose_eq_empties_the_word_list():
+    """Issue 15's audit: the pair loop cached len(seq) and borrowed seq's items across lookups in the
+    dict of kept words, whose keys are the items of ``raw``; a str subclass's __eq__ there that empties
+    seq freed the item under the lookup and left the loop reading the emptied list (segfault).  The
+    loop now holds each item and reads the size on each step."""
+    code = """
+from spamscore import _native
+sp = _native.load("_speedups")
+seq = ["word%d" % i for i in range(300)]
+class Evil(str):
+    def __hash__(self):
+        return hash(str(self))
+    def __eq__(self, other):
+        seq.clear()
+        return str.__eq__(self, other)
+raw = {Evil("word%d" % i) for i in range(300)}
+out = sp.word_tokens(raw, seq, "", ".,", "", 200)
+print(len(seq), "word7" in out)
+"""
+    assert run_hostile(code) == ["0", "True"]
+
+
+def test_word_tokens_holds_the_previous_kept_word():
+    """The pair loop also kept the previous word borrowed from its dict of kept words across the next
+    lookup; that dict is reachable through gc.get_objects() (its keys are raw's items: here tracked str
+    subclasses), and an __eq__ that deletes the previous word's entry freed it before the pair was made."""
+    code = """
+import gc
+from spamscore import _native
+sp = _native.load("_speedups")
+seq = ["word%d" % i for i in range(3)]
+done = []
+class Evil(str):
+    def __hash__(self):
+        return hash(str(self))
+    def __eq__(self, other):
+        if not done and str.__eq__(other, "word1"):
+            done.append(1)
+            for d in gc.get_objects():
+                if type(d) is dict and any(k is self for k in list(d)):
+                    for k in list(d):
+                        if str.__eq__(k, "word0"):
+                            del d[k]
+        return str.__eq__(self, other)
+raw = {Evil("word%d" % i) for i in range(3)}
+out = sp.word_tokens(raw, seq, "p:", ".,", "pair:", 200)
+print(sorted(t for t in out if t.startswith("pair:")))
+"""
+    assert run_hostile(code) == ["['pair:word0", "word1',", "'pair:word1", "word2']"]

@@ -44,7 +44,11 @@ PyObject *ss_hdr_cached_call1(PyObject *cache, PyObject *key, PyObject *fn, Py_s
     return r;
 }
 
-/* value_tokens(name, v) through the two-level cache (NULL: none): a new reference */
+/* value_tokens(name, v) through the two-level cache (NULL: none): a new reference.
+ * The inner dict is held while it is used: a lookup or an insert in it
+ * compares v with its keys of v's hash, and a key of a str subclass runs its
+ * __eq__, Python code that may drop the inner dict from the cache (issue
+ * 15's audit: it was borrowed, and freed under its own lookup). */
 PyObject *ss_hdr_cached_value_tokens(PyObject *cache, PyObject *name, PyObject *v, PyObject *fn)
 {
     if (cache != NULL) {
@@ -56,11 +60,12 @@ PyObject *ss_hdr_cached_value_tokens(PyObject *cache, PyObject *name, PyObject *
                 PyErr_SetString(PyExc_TypeError, "_hdrscan: the value cache holds a non-dict");
                 return NULL;
             }
+            Py_INCREF(inner);
             PyObject *r = PyDict_GetItemWithError(inner, v);
-            if (r != NULL) {
-                Py_INCREF(r);
+            Py_XINCREF(r);
+            Py_DECREF(inner);
+            if (r != NULL)
                 return r;
-            }
             if (PyErr_Occurred())
                 return NULL;
         }
@@ -81,18 +86,22 @@ PyObject *ss_hdr_cached_value_tokens(PyObject *cache, PyObject *name, PyObject *
     if (inner == NULL) {
         if (PyErr_Occurred())
             goto fail;
-        inner = PyDict_New();
+        inner = PyDict_New();  /* (held: see above) */
         if (inner == NULL)
             goto fail;
-        int rc = PyDict_SetItem(cache, name, inner);
-        Py_DECREF(inner);  /* the cache holds it */
-        if (rc < 0)
+        if (PyDict_SetItem(cache, name, inner) < 0) {
+            Py_DECREF(inner);
             goto fail;
+        }
     } else if (!PyDict_CheckExact(inner)) {
         PyErr_SetString(PyExc_TypeError, "_hdrscan: the value cache holds a non-dict");
         goto fail;
+    } else {
+        Py_INCREF(inner);
     }
-    if (PyDict_SetItem(inner, v, r) < 0)
+    int rc = PyDict_SetItem(inner, v, r);
+    Py_DECREF(inner);
+    if (rc < 0)
         goto fail;
     return r;
 fail:

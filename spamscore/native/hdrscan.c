@@ -87,6 +87,73 @@ static PyObject *hdr_token(PyObject *name)
 
 /* ---- the loop -------------------------------------------------------- */
 
+#define STEP_FAIL -1  /* an exception is set */
+#define STEP_BAIL -2  /* something the loop does not handle: None, the Python code decides */
+
+/* The tokens of one header (name and value: exact str, held by the caller)
+ * onto out: 0, STEP_FAIL or STEP_BAIL; ``received`` counts Received headers. */
+static int one_header(PyObject *out, PyObject *name, PyObject *value, const prefixes_t *px, const caches_t *caches,
+                      PyObject *handlers, PyObject *value_tokens, PyObject *received_host, long *received)
+{
+    if (px->n) {
+        int ig = starts_with_any(name, px);
+        if (ig)
+            return ig < 0 ? STEP_FAIL : 0;
+    }
+    if (caches->names != NULL && PyUnicode_GET_LENGTH(name) <= NAME_KEY_MAX) {
+        PyObject *tok = PyDict_GetItemWithError(caches->names, name);  /* borrowed */
+        if (tok == NULL) {
+            if (PyErr_Occurred())
+                return STEP_FAIL;
+            tok = hdr_token(name);
+            if (tok == NULL || ss_hdr_cache_put(caches->names, name, tok, NAME_CACHE_MAX) < 0) {
+                Py_XDECREF(tok);
+                return STEP_FAIL;
+            }
+            Py_DECREF(tok);  /* the cache holds it */
+        }
+        if (PyList_Append(out, tok) < 0)
+            return STEP_FAIL;
+    } else if (ss_list_append_new(out, hdr_token(name)) < 0) {
+        return STEP_FAIL;
+    }
+    PyObject *kobj = PyDict_GetItemWithError(handlers, name);  /* borrowed */
+    if (kobj == NULL)
+        return PyErr_Occurred() ? STEP_FAIL : 0;
+    if (!PyLong_CheckExact(kobj))
+        return STEP_BAIL;
+    int overflow = 0;
+    long k = PyLong_AsLongAndOverflow(kobj, &overflow);
+    if (overflow || k < 0 || k > 3)
+        return STEP_BAIL;
+    int rc = 0;
+    if (k == 0) {
+        PyObject *v = value;
+        if (PyUnicode_GET_LENGTH(value) > VALUE_MAX) {
+            v = PyUnicode_Substring(value, 0, VALUE_MAX);
+        } else {
+            Py_INCREF(v);
+        }
+        if (v == NULL)
+            return STEP_FAIL;
+        PyObject *toks = ss_hdr_cached_value_tokens(caches->values, name, v, value_tokens);
+        Py_DECREF(v);
+        if (toks == NULL)
+            return STEP_FAIL;
+        rc = ss_hdr_extend_tuple(out, toks);
+        Py_DECREF(toks);
+    } else if (k == 1) {
+        ++*received;
+        if (*received <= MAX_RECEIVED)
+            rc = ss_received_tokens(out, value, received_host, caches->hosts);
+    } else if (k == 2) {
+        rc = ss_date_tokens(out, value);
+    } else {
+        rc = ss_msgid_token(out, value);
+    }
+    return rc < 0 ? STEP_FAIL : 0;
+}
+
 static PyObject *header_tokens(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -118,8 +185,12 @@ static PyObject *header_tokens(PyObject *self, PyObject *args)
             if (!PyUnicode_CheckExact(px.items[i]))
                 Py_RETURN_NONE;
     }
-    /* The list may change under us only through the callbacks (Python code):
-     * hold each item while it is used, and re-read the size every time. */
+    /* The list may change under us whenever Python code runs: the callbacks,
+     * and the lookups in the caller's dicts (handlers, the caches), whose
+     * keys may be str subclasses with an __eq__.  So each item is held for
+     * its whole step, and the size is read at every step (issue 15's audit:
+     * the name and value were borrowed across those lookups, a use after
+     * free).  ``ignored`` is a tuple the arguments hold: it cannot change. */
     PyObject *out = PyList_New(0);
     if (out == NULL)
         return NULL;
@@ -131,73 +202,11 @@ static PyObject *header_tokens(PyObject *self, PyObject *args)
         PyObject *name = PyTuple_GET_ITEM(item, 0), *value = PyTuple_GET_ITEM(item, 1);
         if (!PyUnicode_CheckExact(name) || !PyUnicode_CheckExact(value))
             goto bail;
-        if (px.n) {
-            int ig = starts_with_any(name, &px);
-            if (ig < 0)
-                goto fail;
-            if (ig)
-                continue;
-        }
-        if (caches.names != NULL && PyUnicode_GET_LENGTH(name) <= NAME_KEY_MAX) {
-            PyObject *tok = PyDict_GetItemWithError(caches.names, name);  /* borrowed */
-            if (tok == NULL) {
-                if (PyErr_Occurred())
-                    goto fail;
-                tok = hdr_token(name);
-                if (tok == NULL || ss_hdr_cache_put(caches.names, name, tok, NAME_CACHE_MAX) < 0) {
-                    Py_XDECREF(tok);
-                    goto fail;
-                }
-                Py_DECREF(tok);  /* the cache holds it */
-            }
-            if (PyList_Append(out, tok) < 0)
-                goto fail;
-        } else if (ss_list_append_new(out, hdr_token(name)) < 0) {
-            goto fail;
-        }
-        PyObject *kobj = PyDict_GetItemWithError(handlers, name);  /* borrowed */
-        if (kobj == NULL) {
-            if (PyErr_Occurred())
-                goto fail;
-            continue;
-        }
-        if (!PyLong_CheckExact(kobj))
-            goto bail;
-        int overflow = 0;
-        long k = PyLong_AsLongAndOverflow(kobj, &overflow);
-        if (overflow || k < 0 || k > 3)
-            goto bail;
-        Py_INCREF(item);  /* name and value live through the callbacks */
-        int rc = 0;
-        if (k == 0) {
-            PyObject *v = value;
-            if (PyUnicode_GET_LENGTH(value) > VALUE_MAX) {
-                v = PyUnicode_Substring(value, 0, VALUE_MAX);
-            } else {
-                Py_INCREF(v);
-            }
-            if (v == NULL) {
-                rc = -1;
-            } else {
-                PyObject *toks = ss_hdr_cached_value_tokens(caches.values, name, v, value_tokens);
-                Py_DECREF(v);
-                if (toks == NULL) {
-                    rc = -1;
-                } else {
-                    rc = ss_hdr_extend_tuple(out, toks);
-                    Py_DECREF(toks);
-                }
-            }
-        } else if (k == 1) {
-            received++;
-            if (received <= MAX_RECEIVED)
-                rc = ss_received_tokens(out, value, received_host, caches.hosts);
-        } else if (k == 2) {
-            rc = ss_date_tokens(out, value);
-        } else {
-            rc = ss_msgid_token(out, value);
-        }
+        Py_INCREF(item);
+        int rc = one_header(out, name, value, &px, &caches, handlers, value_tokens, received_host, &received);
         Py_DECREF(item);
+        if (rc == STEP_BAIL)
+            goto bail;
         if (rc < 0)
             goto fail;
     }
@@ -226,13 +235,18 @@ static PyObject *any_name(PyObject *self, PyObject *args)
         return NULL;
     if (!PyList_CheckExact(headers))
         Py_RETURN_NONE;
-    /* no Python code runs here (exact str keys): the list cannot change */
+    /* The lookup of an exact str compares it with the set's elements of its
+     * hash: an element of a str subclass runs its __eq__, Python code that
+     * may change the list.  So each item is held across its lookup and the
+     * size is read at every step (issue 15's audit: a use after free). */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(headers); i++) {
         PyObject *item = PyList_GET_ITEM(headers, i);
         if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 2
             || !PyUnicode_CheckExact(PyTuple_GET_ITEM(item, 0)))
             Py_RETURN_NONE;
+        Py_INCREF(item);
         int in = PySet_Contains(names, PyTuple_GET_ITEM(item, 0));
+        Py_DECREF(item);
         if (in < 0)
             return NULL;
         if (in)

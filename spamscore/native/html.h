@@ -46,9 +46,8 @@ typedef struct {
 
 typedef struct {
     int bail;                /* the tree has something not modelled: return None */
-    int check_styled;        /* styled_gate(source), or -1 while not needed yet */
-    PyObject *source, *styled_gate;
-    PyObject *hidden_search; /* _HIDDEN_STYLE.search */
+    int check_styled;        /* styled_gate(source), asked before the walk (0: no element has a style) */
+    PyObject *hidden_search; /* _HIDDEN_STYLE.search: a compiled pattern's search, no Python code */
     Py_ssize_t n_srcs, n_links, max_links;
     long long hidden_chars, images, image_area;
     long scripts, forms, iframes;
@@ -67,6 +66,7 @@ long long ss_html_int_attr(PyObject *v);
 int ss_html_append_attr(ctx_t *c, xnode *el, const char *name, PyObject *list);
 
 /* htmlhidden.c */
+int ss_html_any_styled(xdoc *doc);
 int ss_html_is_hidden(ctx_t *c, xnode *el);
 int ss_html_count_hidden(ctx_t *c, xnode *el, long long w, int drop, int depth);
 

@@ -38,22 +38,42 @@ static int may_hide(PyObject *style)
     return 0;
 }
 
-/* 1 if the styled loop clears el, 0 if not, -1 on error or bail. */
+/* Whether an element of the document's element trees has a style or hidden
+ * attribute: whether collect (htmlscan.c) must ask styled_gate, which it
+ * does before its walk.  Runs no Python code; an element's element children
+ * have it as parent, so the walk climbs back by parent pointers. */
+int ss_html_any_styled(xdoc *doc)
+{
+    for (xnode *top = doc->children; top != NULL; top = top->next) {
+        if (top->type != X_ELEMENT)
+            continue;
+        xnode *n = top;
+        while (n != NULL) {
+            if (has_styled_attr(n))
+                return 1;
+            xnode *next = n->children;
+            while (next != NULL && next->type != X_ELEMENT)
+                next = next->next;
+            while (next == NULL && n != top) {  /* no element child: the next sibling, or an ancestor's */
+                next = n->next;
+                while (next != NULL && next->type != X_ELEMENT)
+                    next = next->next;
+                if (next == NULL)
+                    n = n->parent;
+            }
+            n = next;
+        }
+    }
+    return 0;
+}
+
+/* 1 if the styled loop clears el, 0 if not, -1 on error or bail.  Runs no
+ * Python code: collect asked styled_gate before the walk (c->check_styled),
+ * and hidden_search is a compiled pattern's search (htmlscan.c checks). */
 int ss_html_is_hidden(ctx_t *c, xnode *el)
 {
     if (!has_styled_attr(el))
         return 0;
-    if (c->check_styled < 0) {
-        /* the gate of the reference's styled XPath (a cheap test on the
-         * source, made the first time it matters) */
-        PyObject *g = PyObject_CallOneArg(c->styled_gate, c->source);
-        if (g == NULL)
-            return -1;
-        c->check_styled = PyObject_IsTrue(g);
-        Py_DECREF(g);
-        if (c->check_styled < 0)
-            return -1;
-    }
     if (!c->check_styled)
         return 0;
     PyObject *style = ss_html_get_attr(c, el, "style");

@@ -45,6 +45,44 @@
 #include "core.h"
 #include "html.h"
 
+/* re.Pattern (set at import): the only kind of hidden_search accepted */
+static PyObject *pattern_type;
+
+/* Whether f is the search method of a compiled pattern: called in the middle
+ * of the walk (htmlhidden.c), it must run no Python code, and a pattern's
+ * search of an exact str (the style, made by ss_html_get_attr) runs none. */
+static int is_regex_search(PyObject *f)
+{
+    if (!PyCFunction_Check(f))
+        return 0;
+    PyObject *owner = PyCFunction_GET_SELF(f);
+    return owner != NULL && Py_TYPE(owner) == (PyTypeObject *)pattern_type
+           && strcmp(((PyCFunctionObject *)f)->m_ml->ml_name, "search") == 0;
+}
+
+/* Whether root's tree is one collect models at its top (the rest:
+ * ss_html_scan); its node and document in *rn and *doc. */
+static int modelled_top(PyObject *root, xnode **rn_out, xdoc **doc_out)
+{
+    xnode *rn = ((lxml_element *)root)->_c_node;
+    if (rn == NULL || rn->type != X_ELEMENT || XNAME(rn) == NULL)
+        return 0;
+    /* the reference's styled XPath starts from the document node: it also
+     * sees the document's other element trees (libxml2 puts what follows
+     * </html> into a second html element), which nothing else walks */
+    xdoc *doc = (xdoc *)rn->parent;
+    if (doc == NULL || doc->type != X_HTML_DOCUMENT || (void *)doc != rn->doc)
+        return 0;
+    for (xnode *n = doc->children; n != NULL; n = n->next)
+        if (n != rn && n->type != X_DTD && n->type != X_ELEMENT && n->type != X_TEXT)
+            return 0;
+    if (doc->intSubset != NULL && doc->intSubset->children != NULL)
+        return 0;
+    *rn_out = rn;
+    *doc_out = doc;
+    return 1;
+}
+
 static PyObject *collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
@@ -57,11 +95,12 @@ static PyObject *collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         PyErr_SetString(PyExc_TypeError, "collect: root must be an lxml element");
         return NULL;
     }
+    if (!is_regex_search(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "collect: hidden_search must be the search method of a compiled pattern");
+        return NULL;
+    }
     ctx_t c;
     memset(&c, 0, sizeof(c));
-    c.check_styled = -1;
-    c.source = args[2];
-    c.styled_gate = args[3];
     c.hidden_search = args[4];
     c.n_srcs = PyLong_AsSsize_t(args[5]);
     c.n_links = PyLong_AsSsize_t(args[6]);
@@ -69,21 +108,34 @@ static PyObject *collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if (PyErr_Occurred())
         return NULL;
 
-    xnode *rn = ((lxml_element *)root)->_c_node;
-    if (rn == NULL || rn->type != X_ELEMENT || XNAME(rn) == NULL)
+    xnode *rn;
+    xdoc *doc;
+    if (!modelled_top(root, &rn, &doc))
         Py_RETURN_NONE;
-    /* the reference's styled XPath starts from the document node: it also
-     * sees the document's other element trees (libxml2 puts what follows
-     * </html> into a second html element), which nothing else walks */
-    xdoc *doc = (xdoc *)rn->parent;
-    if (doc == NULL || doc->type != X_HTML_DOCUMENT || (void *)doc != rn->doc)
-        Py_RETURN_NONE;
-    for (xnode *n = doc->children; n != NULL; n = n->next)
-        if (n != rn && n->type != X_DTD && n->type != X_ELEMENT && n->type != X_TEXT)
+    /* styled_gate(source): the reference's test for running its styled
+     * XPath, which matters only where an element has a style or hidden
+     * attribute.  It is Python code, which may change the tree and free its
+     * nodes: so it is asked here, before the walk holds any node, and the
+     * tree is read again after it (issue 15's audit: it was asked at the
+     * first such element, in the middle of the walk, a use after free).
+     * No other Python code runs until the walk ends: the garbage collector,
+     * which an allocation of a tracked object (a link's pair, a regex match)
+     * can start and whose finalizers are Python code, is kept off while it
+     * walks (the GIL is held throughout: no other thread sees it off). */
+    c.check_styled = 0;
+    if (ss_html_any_styled(doc)) {
+        PyObject *g = PyObject_CallOneArg(args[3], args[2]);
+        if (g == NULL)
+            return NULL;
+        c.check_styled = PyObject_IsTrue(g);
+        Py_DECREF(g);
+        if (c.check_styled < 0)
+            return NULL;
+        if (!modelled_top(root, &rn, &doc))
             Py_RETURN_NONE;
-    if (doc->intSubset != NULL && doc->intSubset->children != NULL)
-        Py_RETURN_NONE;
+    }
 
+    int gc_was_on = PyGC_Disable();
     PyObject *result = NULL;
     PyObject *forms = PyList_New(0), *frames = PyList_New(0);
     c.srcs = PyList_New(0);
@@ -131,6 +183,8 @@ done:
     Py_XDECREF(c.texts);
     Py_XDECREF(c.links);
     PyMem_Free(c.text.p);
+    if (gc_was_on)
+        PyGC_Enable();
     return result;
 }
 
@@ -159,6 +213,20 @@ static struct PyModuleDef module = {
 
 PyObject *ss_init_htmlscan(void)
 {
+    if (pattern_type == NULL) {
+        PyObject *re = PyImport_ImportModule("re");
+        if (re == NULL)
+            return NULL;
+        pattern_type = PyObject_GetAttrString(re, "Pattern");
+        Py_DECREF(re);
+        if (pattern_type == NULL)
+            return NULL;
+        if (!PyType_Check(pattern_type)) {
+            Py_CLEAR(pattern_type);
+            PyErr_SetString(PyExc_TypeError, "re.Pattern is not a type");
+            return NULL;
+        }
+    }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;

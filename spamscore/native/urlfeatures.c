@@ -62,10 +62,19 @@ PyObject *ss_url_features(PyObject *self, PyObject *args)
         if (r < 0)
             goto fail;
     }
+    /* Each URL and its count are held across the callbacks: ``counts`` is
+     * reachable from Python code (gc.get_objects(), once a key is a tracked
+     * str subclass), which may empty it (issue 15's audit: a count read after
+     * it was freed).  PyDict_Next itself stays within the dict as it is. */
     Py_ssize_t pos = 0, n = 0;
     PyObject *url, *c;
     while (PyDict_Next(counts, &pos, &url, &c)) {
+        Py_INCREF(url);
+        Py_INCREF(c);
         PyObject *ut = ss_url_tokens_of(url, regdom, shorteners, tok_fallback);
+        Py_DECREF(url);
+        Py_ssize_t times = PyLong_AsSsize_t(c);
+        Py_DECREF(c);
         if (ut == NULL)
             goto fail;
         if (ut == Py_None) {
@@ -77,7 +86,7 @@ PyObject *ss_url_features(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_TypeError, "url tokens must be (domain, tuple)");
             goto fail;
         }
-        n += PyLong_AsSsize_t(c);
+        n += times;
         PyObject *toks = PyTuple_GET_ITEM(ut, 1);
         int r = PySet_Add(seen, PyTuple_GET_ITEM(ut, 0));
         if (r == 0)

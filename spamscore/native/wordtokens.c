@@ -64,7 +64,7 @@ PyObject *ss_word_tokens(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "pairs need a str pair_prefix and a list seq");
         return NULL;
     }
-    PyObject *out = PySet_New(NULL), *kept = pairs ? PyDict_New() : NULL, *it = NULL, *w = NULL;
+    PyObject *out = PySet_New(NULL), *kept = pairs ? PyDict_New() : NULL, *it = NULL, *w = NULL, *prev = NULL;
     if (out == NULL || (pairs && kept == NULL) || (it = PyObject_GetIter(raw)) == NULL)
         goto fail;
     while ((w = PyIter_Next(it)) != NULL) {
@@ -101,27 +101,35 @@ PyObject *ss_word_tokens(PyObject *self, PyObject *args)
         goto fail;
     Py_CLEAR(it);
     if (pairs && PyList_GET_SIZE(seq) > 1) {
-        Py_ssize_t m = PyList_GET_SIZE(seq);
-        if (m > max_pair_words)
-            m = max_pair_words;
-        PyObject *prev = NULL;  /* borrowed from kept */
-        for (Py_ssize_t i = 0; i < m; i++) {
+        /* The keys of ``kept`` are the items of ``raw``: a lookup compares
+         * with them, and a str subclass's __eq__ is Python code that may
+         * change ``seq``.  So each item is held across its lookup and the
+         * size is read at every step (issue 15's audit: a cached size and a
+         * borrowed item were a use after free).  ``prev`` is held too:
+         * ``kept`` is reachable from that code (gc.get_objects(), once a key
+         * is a tracked str subclass), which may delete its entry. */
+        for (Py_ssize_t i = 0; i < max_pair_words && i < PyList_GET_SIZE(seq); i++) {
             PyObject *item = PyList_GET_ITEM(seq, i);
             if (!PyUnicode_CheckExact(item)) {
                 PyErr_SetString(PyExc_TypeError, "seq must hold str");
                 goto fail;
             }
+            Py_INCREF(item);
             PyObject *v = PyDict_GetItemWithError(kept, item);
+            Py_DECREF(item);
             if (v == NULL && PyErr_Occurred())
                 goto fail;
             if (v != NULL && prev != NULL && ss_set_add_new(out, join3(pair_prefix, prev, " ", v)) < 0)
                 goto fail;
-            prev = v;
+            Py_XINCREF(v);
+            Py_XSETREF(prev, v);
         }
     }
+    Py_XDECREF(prev);
     Py_XDECREF(kept);
     return out;
 fail:
+    Py_XDECREF(prev);
     Py_XDECREF(out);
     Py_XDECREF(kept);
     Py_XDECREF(it);
