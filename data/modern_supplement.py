@@ -143,7 +143,7 @@ def _hdr(value: str, charset: str) -> str:
         value.encode("ascii")
         return value
     except UnicodeEncodeError:
-        return Header(value, charset if charset != "shift_jis" else "shift_jis").encode(maxlinelen=76)
+        return Header(value, charset).encode(maxlinelen=76)
 
 
 def build(g: Gen, *, sender: str, from_addr: str, to: str, subject: str, text: str | None, html: str | None,
@@ -786,18 +786,36 @@ def messages(seed: int = SEED, n_ham: int = N_HAM, n_spam: int = N_SPAM):
             yield f"{label}/{i:04d}-{f.__name__}.eml", label, raw
 
 
-def write(dest: Path) -> tuple[int, str]:
-    """Write the messages and ``index.tsv`` under ``dest``; return (count, SHA-256 over paths, labels and bytes)."""
+def write(dest: Path, paths: list | None = None) -> tuple[int, str]:
+    """Write the messages and ``index.tsv`` under ``dest``; return (count, SHA-256 over paths, labels and bytes).
+    ``paths``, when given, gets each message's ``(path, label)``."""
     h = hashlib.sha256()
     rows = []
     for rel, label, raw in messages():
         p = dest / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(raw)
+        if paths is not None:
+            paths.append((p, label))
         rows.append(f"{rel}\t{label}\n")
         h.update(f"{rel}\t{label}\t".encode() + hashlib.sha256(raw).digest())
     (dest / "index.tsv").write_text("path\tlabel\n" + "".join(rows))
     return len(rows), h.hexdigest()
+
+
+def recorded_digest() -> str:
+    """The SHA-256 recorded in ``modern_supplement.sha256`` beside this file."""
+    return Path(__file__).with_name("modern_supplement.sha256").read_text().split()[0]
+
+
+def checked(dest: Path) -> list[tuple[Path, str]]:
+    """Write the supplement under ``dest``, check it against the recorded SHA-256 (ValueError if it differs),
+    and return ``[(path, label)]`` in index order: what training/build_default.py and cross_corpus.py train on."""
+    rows: list[tuple[Path, str]] = []
+    n, digest = write(dest, rows)
+    if digest != recorded_digest():
+        raise ValueError(f"the modern supplement does not match data/modern_supplement.sha256 ({digest})")
+    return rows
 
 
 def main(argv=None) -> int:
@@ -808,7 +826,7 @@ def main(argv=None) -> int:
     n, digest = write(args.dest)
     print(f"{n} messages in {args.dest} (index.tsv), sha256 {digest}")
     if args.check:
-        want = (Path(__file__).with_name("modern_supplement.sha256")).read_text().split()[0]
+        want = recorded_digest()
         if want != digest:
             print(f"error: expected {want}", file=sys.stderr)
             return 1

@@ -25,7 +25,16 @@ def test_the_same_bytes_as_recorded(supplement):
     """The model card and training/build_default.py rely on the supplement being exactly this one."""
     _, n, digest = supplement
     assert n == modern_supplement.N_HAM + modern_supplement.N_SPAM
-    assert digest == (REPO / "data" / "modern_supplement.sha256").read_text().split()[0]
+    assert digest == modern_supplement.recorded_digest()
+
+
+def test_checked_returns_the_index_and_refuses_another_digest(tmp_path, monkeypatch):
+    rows = modern_supplement.checked(tmp_path / "a")
+    index = (tmp_path / "a" / "index.tsv").read_text().splitlines()[1:]
+    assert [f"{p.relative_to(tmp_path / 'a')}\t{label}" for p, label in rows] == index
+    monkeypatch.setattr(modern_supplement, "recorded_digest", lambda: "0" * 64)
+    with pytest.raises(ValueError, match="does not match"):
+        modern_supplement.checked(tmp_path / "b")
 
 
 def test_classes_in_the_sa_train_halfs_proportion(supplement):

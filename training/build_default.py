@@ -44,13 +44,12 @@ def training_index(corpus: Path, work: Path) -> Path:
     The supplement (data/modern_supplement.py: synthetic 2020s transactional mail, newsletters, phishing and
     Japanese mail, written for the project) is generated under ``work`` and checked against its SHA-256.
     """
-    n, digest = modern_supplement.write(work / "modern-supplement")
-    want = (REPO / "data" / "modern_supplement.sha256").read_text().split()[0]
-    if digest != want:
-        raise SystemExit(f"the modern supplement does not match data/modern_supplement.sha256 ({digest})")
+    try:
+        supplement = modern_supplement.checked(work / "modern-supplement")
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     rows = [f"{corpus / p}\t{label}\n" for p, label in _manifest_rows("train")]
-    rows += [f"{work / 'modern-supplement' / p}\t{label}\n" for p, label in
-             (line.split("\t") for line in (work / "modern-supplement" / "index.tsv").read_text().split("\n")[1:] if line)]
+    rows += [f"{p}\t{label}\n" for p, label in supplement]
     index = work / "train-index.tsv"
     index.write_text("path\tlabel\n" + "".join(rows))
     return index

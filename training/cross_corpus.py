@@ -53,13 +53,10 @@ def supplement(corpus_dir: Path) -> list[tuple[str, int]]:
     sys.path.insert(0, str(REPO / "data"))
     import modern_supplement
 
-    dest = corpus_dir / "modern-supplement"
-    n, digest = modern_supplement.write(dest)
-    want = (REPO / "data" / "modern_supplement.sha256").read_text().split()[0]
-    if digest != want:
-        raise SystemExit(f"the modern supplement does not match data/modern_supplement.sha256 ({digest})")
-    with open(dest / "index.tsv") as fh:
-        return [(str(dest / r["path"]), int(r["label"] == "spam")) for r in csv.DictReader(fh, delimiter="\t")]
+    try:
+        return [(str(p), int(label == "spam")) for p, label in modern_supplement.checked(corpus_dir / "modern-supplement")]
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def load_sets(corpus_dir: Path, with_supplement: bool = True) -> dict[str, list[tuple[str, int]]]:

@@ -105,7 +105,7 @@ def _mapped_sections(nb: TokenNB, meta: dict) -> dict:
         "clueoff": clueoff, "cluestr": lambda: held.pop("cluestr"), "cluerow": strong.astype(np.int64),
         "cluelf": log_f, "cluel1": log_1mf, "cluelo": log_odds,
         "cluemeta": lambda: meta_mask(tokens, strong).astype(np.uint8),
-        "vocab": lambda: held.pop("vocab", None) if "vocab" in held else encode_vocab(tokens),
+        "vocab": lambda: held.pop("vocab"),   # encoded for the clue strings above, written here, then let go
         "spam": lambda: nb.spam_counts_.astype(np.int32), "ham": lambda: nb.ham_counts_.astype(np.int32),
     }
     digests = getattr(nb, "learned_digests_", None)
