@@ -233,16 +233,7 @@ PyObject *ss_address_tokens(PyObject *self, PyObject *args)
             goto fail;
         }
     }
-    for (int a = 0; a < k; a++)
-        Py_XDECREF(addrs[a]);
-    Py_XDECREF(display);
-    Py_XDECREF(space);
-    Py_XDECREF(quote);
-    Py_XDECREF(prefix);
-    Py_XDECREF(set);
-    Py_XDECREF(it);
-    return out;
-fail:
+done:  /* one cleanup for both ends: w is NULL unless a failure left it held */
     for (int a = 0; a < k; a++)
         Py_XDECREF(addrs[a]);
     Py_XDECREF(display);
@@ -252,6 +243,8 @@ fail:
     Py_XDECREF(set);
     Py_XDECREF(it);
     Py_XDECREF(w);
-    Py_DECREF(out);
-    return NULL;
+    return out;
+fail:
+    Py_CLEAR(out);
+    goto done;
 }
