@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._fit import preload
 from .corpus import Item
 from .errors import CorpusError
 from .features import FeatureOptions, extract
 from .message import DEFAULT_LIMITS, Limits, parse
-from .folds import FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir, doc_rows, new_vocabulary
+from .folds import FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir, Vocabulary, doc_rows, new_vocabulary
 from .metrics import summarize
 from .scoring import Model, Verdict, calibrated_model, load_model, train
 
@@ -38,22 +39,6 @@ def _chunks(it: Iterable, n: int) -> Iterator[list]:
 
 def _extract_chunk(raws: list[bytes | None], options: FeatureOptions, limits: Limits) -> list[list[str] | None]:
     return [None if raw is None else extract(parse(raw, limits), options) for raw in raws]
-
-
-class _WorkerTokens(dict):
-    """token -> a worker's own row, kept across the chunks of one training run (:func:`_chunk_rows`);
-    ``order`` lists the tokens by row."""
-
-    __slots__ = ("order",)
-
-    def __init__(self):
-        super().__init__()
-        self.order: list[str] = []
-
-    def __missing__(self, tok: str) -> int:
-        row = self[tok] = len(self.order)
-        self.order.append(tok)
-        return row
 
 
 @dataclass(frozen=True)
@@ -82,17 +67,18 @@ def _chunk_rows(raws: list[bytes | None], options: FeatureOptions,
     """
     if _RUN.get("run") != run:
         _RUN.clear()
-        _RUN.update(run=run, tokens=_WorkerTokens())
+        _RUN.update(run=run, tokens=Vocabulary())
     local = _RUN["tokens"]
-    start = len(local.order)
+    start = len(local)
+    new: list[str] = []
     out: list = []
     for raw in raws:
         if raw is None:
             out.append(None)
             continue
-        feats = set(extract(parse(raw, limits), options))
-        out.append(np.fromiter(map(local.__getitem__, feats), dtype=np.int32, count=len(feats)))
-    key = ChunkTokens(f"{os.getpid()}:{run}", start, local.order[start:])
+        rows = local.rows(list(set(extract(parse(raw, limits), options))), new)
+        out.append((rows[rows >= 0] if len(rows) and rows.min() < 0 else rows).astype(np.int32))  # -1: a newline
+    key = ChunkTokens(f"{os.getpid()}:{run}", start, new)
     return [None if r is None else (key, r) for r in out]
 
 
@@ -244,14 +230,14 @@ class StreamingCounts:
         """Vocabulary rows of a chunk's tokens: of a list, each looked up; of a :class:`ChunkTokens`, its
         worker's rows so far, extended by its new tokens (looked up once, as they come)."""
         if not isinstance(tokens, ChunkTokens):
-            return np.fromiter(map(self.vocab.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+            return self.vocab.rows(tokens)
         buf, n = self._workers.get(tokens.worker, (np.empty(0, dtype=np.int64), 0))
         if tokens.start != n:
             raise ValueError(f"worker {tokens.worker}: its chunk starts at row {tokens.start}, expected {n}")
         end = n + len(tokens.new)
         if end > len(buf):   # amortised growth
             buf = np.concatenate((buf[:n], np.empty(max(end, 2 * len(buf)) - n, dtype=np.int64)))
-        buf[n:end] = np.fromiter(map(self.vocab.__getitem__, tokens.new), dtype=np.int64, count=len(tokens.new))
+        buf[n:end] = self.vocab.rows(tokens.new)
         self._workers[tokens.worker] = (buf, end)
         return buf[:end]
 
@@ -280,7 +266,7 @@ class StreamingCounts:
     def model(self, *, target_fpr: float = 0.001, target_fnr: float = 0.01, meta: dict | None = None,
               options: FeatureOptions | None = None) -> Model:
         """The calibrated model of everything added (see the class); it ends the stream."""
-        self.vocab = vocab = dict(self.vocab)   # a plain dict from now on: a lookup must not add a token
+        self.vocab = vocab = self.vocab.frozen()   # a plain dict from now on: a lookup must not add a token
         if not self.streaming:
             # every message is kept, in input order: spamscore.scoring.train's own path
             self.table = FoldTable(self._assign.folds)   # not needed
@@ -328,6 +314,7 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
         extracted = extract_items(items, options, jobs=1)
         add = acc.add
     else:
+        preload()   # scikit-learn (the calibration) is imported while this process waits for the workers
         run = f"{os.getpid()}-{time.monotonic_ns()}"   # workers keep their tokens across this run's chunks
         extracted = _parallel(_chunk_rows, _chunks(items, CHUNK), jobs, options or FeatureOptions(), DEFAULT_LIMITS, run)
         add = acc.add_chunk

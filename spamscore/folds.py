@@ -32,60 +32,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _native
 from ._fit import stratified_folds
 from .calibration import Calibration, meta_mask, statistics_from_sums
-from .model import DEFAULT_PRIORS, TokenNB, cap_clues, cjk_flags, clue_sums, clue_tables
+from .model import TokenNB, cap_clues, cjk_flags, clue_sums, clue_tables
+from .vocabulary import Vocabulary, doc_rows, new_vocabulary
+
+_speedups = _native.load("_speedups")   # add_cells (the flush); None: numpy's unique does the same
 
 __all__ = ["Vocabulary", "new_vocabulary", "doc_rows", "FoldAssigner", "Reservoir", "stratified_fold_of",
            "FoldTable", "FoldCounts", "merge_fold_counts", "FoldModels", "fold_evidence", "cv_statistics"]
-
-
-# ----------------------------------------------------------------------------
-# features -> vocabulary rows
-
-
-class Vocabulary(dict):
-    """token -> vocabulary row; a token not seen before gets the next row as it is looked up.
-
-    One ``map(vocab.__getitem__, tokens)`` (in C but for the new tokens) maps a batch and grows the vocabulary
-    in order of first sight, the order ``TokenNB.fit`` numbers tokens in.  The three passes it replaced (a join
-    to look for newlines, ``dict.fromkeys``, the map) took 4.1 s of 12 s training on 8,000 mutated SA messages;
-    this, 2.1 s of 9.1 s (cProfile).  A token holding a newline (which the model file cannot store) maps to -1
-    and is left out, as ``fit`` leaves it out.
-    """
-
-    __slots__ = ()
-
-    def __missing__(self, tok: str) -> int:
-        if "\n" in tok:
-            return -1
-        row = self[tok] = len(self)
-        return row
-
-
-def new_vocabulary(nb_params: dict | None = None) -> Vocabulary:
-    """A training vocabulary holding the prior tokens (``nb_params["priors"]`` or the defaults) as rows 0, 1...,
-    as ``TokenNB.fit`` starts one."""
-    priors = (nb_params or {}).get("priors")
-    return Vocabulary((tok, i) for i, tok in enumerate(priors if priors is not None else DEFAULT_PRIORS))
-
-
-def doc_rows(docs: Sequence, vocab: dict[str, int], *, distinct: bool = False) -> list[np.ndarray]:
-    """Each document's distinct tokens as vocabulary rows (int64, in set order).
-
-    A :class:`Vocabulary` adds the tokens it has not seen (tokens holding a newline are left out); a plain dict
-    raises KeyError on a token it does not hold, and is left as it is.  ``distinct``: each document holds each
-    token once already (a tuple made from a set): its tokens are taken in its own order.
-    """
-    sets = docs if distinct else [doc if isinstance(doc, (set, frozenset)) else set(doc) for doc in docs]
-    flat = list(itertools.chain.from_iterable(sets))
-    rows = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-    lens = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-    if len(rows) and rows.min() < 0:
-        keep = rows >= 0
-        lens = np.bincount(np.repeat(np.arange(len(sets)), lens)[keep], minlength=len(sets))
-        rows = rows[keep]
-    return np.split(rows, np.cumsum(lens)[:-1]) if len(sets) else []
 
 
 # ----------------------------------------------------------------------------
@@ -146,7 +102,7 @@ class Reservoir:
 
 
 # Pending (row, label, fold) cells are added to the table in batches of about
-# this many (np.unique over them: ~60 ms a million): ~40 MB at the flush,
+# this many (compiled: ~20 ms a million; numpy's unique: ~120 ms): ~40 MB at the flush,
 # whatever the vocabulary.
 FLUSH_CELLS = 1 << 20
 
@@ -214,16 +170,19 @@ class FoldTable:
 
     def _flush(self, size: int) -> None:
         """Add the pending cells (growing the table to at least ``size`` rows, and to every row they name)."""
-        cells, counts = (np.unique(np.concatenate(self._pending), return_counts=True) if self._pending
-                         else (np.zeros(0, np.int64), None))
+        cells = np.concatenate(self._pending) if self._pending else np.zeros(0, np.int64)
         row_cells = self._table.shape[1] * self._table.shape[2]
-        need = max(size, int(cells[-1]) // row_cells + 1 if len(cells) else 0)
+        need = max(size, int(cells.max()) // row_cells + 1 if len(cells) else 0)
         if len(self._table) < need:
             grown = np.zeros((max(need, len(self._table) * 3 // 2), *self._table.shape[1:]), dtype=np.int32)
             grown[:len(self._table)] = self._table
             self._table = grown
         if len(cells):
-            self._table.reshape(-1)[cells] += counts.astype(np.int32)   # cells are unique: fancy += is exact
+            if _speedups is not None:   # += 1 per cell in place (vocab.c), instead of sorting them
+                _speedups.add_cells(self._table.reshape(-1), cells)
+            else:
+                cells, counts = np.unique(cells, return_counts=True)
+                self._table.reshape(-1)[cells] += counts.astype(np.int32)   # cells are unique: fancy += is exact
         self._pending, self._pending_cells = [], 0
 
     def counts(self, vocab: dict[str, int]) -> FoldCounts:

@@ -193,7 +193,7 @@ static int probe_dense(const int64_t *hs, Py_ssize_t n, const dense_t *d, const 
  * when ``cache`` (a message's features: short-lived), else into a bytes
  * freed at once (the model's clue tokens: no UTF-8 copy kept beside each).
  * Runs no Python code.  0 on success, -1 with an exception set (not a str). */
-static int str_token_hash(PyObject *o, int64_t *out, int cache)
+int ss_str_token_hash(PyObject *o, int64_t *out, int cache)
 {
     if (!PyUnicode_Check(o)) {
         PyErr_Format(PyExc_TypeError, "expected str features, got %.100s", Py_TYPE(o)->tp_name);
@@ -262,7 +262,7 @@ PyObject *ss_token_hashes(PyObject *self, PyObject *args)
             }
             j = (Py_ssize_t)rows[i];
         }
-        if (str_token_hash(PyTuple_GET_ITEM(seq, j), &h[i], 0) < 0) {
+        if (ss_str_token_hash(PyTuple_GET_ITEM(seq, j), &h[i], 0) < 0) {
             Py_CLEAR(out);
             goto done;
         }
@@ -276,7 +276,7 @@ done:
 
 /* ss_lookup_sums_h(doc, extra, dense, meta, max_clues[, bloom]) -> (rows, sums, distinct):
  * the clue rows (sorted, distinct, native int64 bytes) of the features of
- * ``doc`` (a sequence of str, hashed here by str_token_hash) and of
+ * ``doc`` (a sequence of str, hashed here by ss_str_token_hash) and of
  * ``extra`` (a list of bytes, each the native int64 token hashes of
  * features given without their str: _bodyscan.word_hashes) in the dense
  * table (build_dense; ``bloom``: its filter, of the same hashes), duplicates
@@ -305,7 +305,7 @@ PyObject *ss_lookup_sums_h(PyObject *self, PyObject *args)
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < nd; i++)
-        if (str_token_hash(PyTuple_GET_ITEM(seq, i), &hd[i], 1) < 0) {
+        if (ss_str_token_hash(PyTuple_GET_ITEM(seq, i), &hd[i], 1) < 0) {
             PyMem_Free(hd);
             Py_DECREF(seq);
             return NULL;

@@ -21,28 +21,21 @@
 
 #include <math.h>
 
-typedef struct {
-    Py_buffer keys, rows;
-    int64_t *k;
-    int32_t *r;
-    uint64_t mask;
-} table_t;
-
-static void release_table(table_t *t)
+void ss_release_table(table_t *t)
 {
     if (t->keys.obj) PyBuffer_Release(&t->keys);
     if (t->rows.obj) PyBuffer_Release(&t->rows);
 }
 
-/* Borrow the two arrays' memory; ``writable`` for build. */
-static int get_table(PyObject *keys, PyObject *rows, table_t *t, int writable)
+/* Borrow the two arrays' memory; ``writable`` for build and intern. */
+int ss_get_table(PyObject *keys, PyObject *rows, table_t *t, int writable)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     memset(t, 0, sizeof(*t));
     if (PyObject_GetBuffer(keys, &t->keys, flags) < 0)
         return -1;
     if (PyObject_GetBuffer(rows, &t->rows, flags) < 0) {
-        release_table(t);
+        ss_release_table(t);
         return -1;
     }
     Py_ssize_t n = t->keys.len / 8;
@@ -50,7 +43,7 @@ static int get_table(PyObject *keys, PyObject *rows, table_t *t, int writable)
         || n < 1 || (n & (n - 1)) != 0) {
         PyErr_SetString(PyExc_ValueError,
                         "expected int64 keys and int32 rows of the same power-of-two length");
-        release_table(t);
+        ss_release_table(t);
         return -1;
     }
     t->k = (int64_t *)t->keys.buf;
@@ -138,11 +131,11 @@ static PyObject *lookup(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOO:lookup", &doc, &keys, &rows))
         return NULL;
     table_t t;
-    if (get_table(keys, rows, &t, 0) < 0)
+    if (ss_get_table(keys, rows, &t, 0) < 0)
         return NULL;
     Py_ssize_t m = 0;
     int64_t *out = probe_doc(doc, &t, NULL, &m);
-    release_table(&t);
+    ss_release_table(&t);
     if (out == NULL)
         return NULL;
     PyObject *result = PyBytes_FromStringAndSize((const char *)out, m * (Py_ssize_t)sizeof(int64_t));
@@ -161,7 +154,7 @@ static PyObject *build(PyObject *self, PyObject *args)
     if (PyObject_GetBuffer(hashes_obj, &hb, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return NULL;
     table_t t;
-    if (get_table(keys, rows, &t, 1) < 0) {
+    if (ss_get_table(keys, rows, &t, 1) < 0) {
         PyBuffer_Release(&hb);
         return NULL;
     }
@@ -188,11 +181,11 @@ static PyObject *build(PyObject *self, PyObject *args)
         t.r[pos] = (int32_t)i;
     }
     PyBuffer_Release(&hb);
-    release_table(&t);
+    ss_release_table(&t);
     Py_RETURN_NONE;
 fail:
     PyBuffer_Release(&hb);
-    release_table(&t);
+    ss_release_table(&t);
     return NULL;
 }
 
@@ -291,12 +284,12 @@ static PyObject *lookup_sums(PyObject *self, PyObject *args)
     Py_buffer bb;
     if (ss_get_bloom(bloom_o, &bb, 0) < 0)
         return NULL;
-    if (get_table(keys, rows, &t, 0) < 0) {
+    if (ss_get_table(keys, rows, &t, 0) < 0) {
         if (bb.obj) PyBuffer_Release(&bb);
         return NULL;
     }
     if (ss_get_tables(lf_o, l1_o, meta_o, &tb) < 0) {
-        release_table(&t);
+        ss_release_table(&t);
         if (bb.obj) PyBuffer_Release(&bb);
         return NULL;
     }
@@ -322,7 +315,7 @@ done:
     Py_XDECREF(sums);
     PyMem_Free(out);
     ss_release_tables(&tb);
-    release_table(&t);
+    ss_release_table(&t);
     if (bb.obj) PyBuffer_Release(&bb);
     return result;
 }
@@ -487,6 +480,11 @@ static PyMethodDef methods[] = {
      "lookup(doc, keys, rows) -> bytes: sorted distinct int64 rows of doc's items in the table"},
     {"build", build, METH_VARARGS,
      "build(hashes, keys, rows): insert hashes[i] -> i into an empty table by linear probing"},
+    {"intern", ss_intern, METH_VARARGS,
+     "intern(strs, keys, rows, count) -> (rows, new, count): each str's row in a training vocabulary's "
+     "table by token hash, a new one getting the next row (vocab.c)"},
+    {"add_cells", ss_add_cells, METH_VARARGS,
+     "add_cells(table, cells): table[c] += 1 for each int64 cell c of an int32 table (vocab.c)"},
     {"word_tokens", ss_word_tokens, METH_VARARGS,  /* (wordtokens.c, beside the other word loop) */
      "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set: "
      "the word loop of spamscore.features.tokens.words"},

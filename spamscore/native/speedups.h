@@ -1,7 +1,8 @@
-/* What the three files of the concern spamscore._core.speedups share:
+/* What the files of the concern spamscore._core.speedups share:
  * speedups.c (the HashIndex table, clue_sums, lookup_sums, bloom,
  * meta_flags, url_words and the method table), sums.c (the exactly rounded
- * sums) and dense.c (the dense clue table of the scoring path). */
+ * sums), dense.c (the dense clue table of the scoring path) and vocab.c (the
+ * training vocabulary's table and counts). */
 #ifndef SPAMSCORE_SPEEDUPS_H
 #define SPAMSCORE_SPEEDUPS_H
 
@@ -27,7 +28,19 @@ typedef struct {
     Py_ssize_t size;
 } tables_t;
 
+/* A HashIndex table borrowed from its two arrays: keys (int64, EMPTY when
+ * free) and rows (int32) of one power-of-two length; a key's slot is found by
+ * linear probing from key & mask (build, lookup, and vocab.c's intern). */
+typedef struct {
+    Py_buffer keys, rows;
+    int64_t *k;
+    int32_t *r;
+    uint64_t mask;
+} table_t;
+
 /* speedups.c */
+int ss_get_table(PyObject *keys, PyObject *rows, table_t *t, int writable);
+void ss_release_table(table_t *t);
 int ss_cmp_i64(const void *a, const void *b);  /* qsort's order of int64 */
 int ss_get_bloom(PyObject *o, Py_buffer *bb, int writable);
 int ss_get_tables(PyObject *lf_o, PyObject *l1_o, PyObject *meta_o, tables_t *t);
@@ -41,5 +54,11 @@ PyObject *ss_sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, const 
 PyObject *ss_build_dense(PyObject *self, PyObject *args);
 PyObject *ss_token_hashes(PyObject *self, PyObject *args);
 PyObject *ss_lookup_sums_h(PyObject *self, PyObject *args);
+/* the token hash of a str (0, or -1 with an exception set); ``cache``: through its cached UTF-8 */
+int ss_str_token_hash(PyObject *o, int64_t *out, int cache);
+
+/* vocab.c: the functions of the same names without "ss_" */
+PyObject *ss_intern(PyObject *self, PyObject *args);
+PyObject *ss_add_cells(PyObject *self, PyObject *args);
 
 #endif

@@ -1,0 +1,158 @@
+"""spamscore.vocabulary (training's token -> row map) and FoldTable's flush: the compiled table
+(``_speedups.intern``, ``add_cells``: spamscore/native/vocab.c) against the Python code, which is the reference.
+"""
+
+import random
+
+import numpy as np
+import pytest
+
+from spamscore import folds, vocabulary
+from spamscore.vocabulary import Vocabulary, doc_rows, new_vocabulary
+
+from conftest import native_reason
+
+COMPILED = vocabulary._speedups
+
+
+@pytest.fixture(params=["python", "c"])
+def impl(request, monkeypatch):
+    if request.param == "c":
+        if COMPILED is None:
+            pytest.skip(native_reason("_speedups"))
+    else:
+        monkeypatch.setattr(vocabulary, "_speedups", None)
+        monkeypatch.setattr(folds, "_speedups", None)
+    return request.param
+
+
+def _docs(seed: int, n_docs: int = 300) -> list[list[str]]:
+    rng = random.Random(seed)
+    pool = [f"w{i}" for i in range(3000)] + ["日本語", "ｶﾀｶﾅ", "caf\u00e9", "\U0001f600x", "a\nb", "line\n", "\ud800lone"]
+    return [list({rng.choice(pool) for _ in range(rng.randint(0, 80))}) for _ in range(n_docs)]
+
+
+def _reference(docs: list[list[str]], start: list[str]) -> tuple[dict[str, int], list[list[int]]]:
+    vocab = {t: i for i, t in enumerate(start)}
+    out = []
+    for doc in docs:
+        rows = []
+        for t in doc:
+            if t not in vocab:
+                if "\n" in t:
+                    rows.append(-1)
+                    continue
+                vocab[t] = len(vocab)
+            rows.append(vocab[t])
+        out.append(rows)
+    return vocab, out
+
+
+def test_rows_number_new_tokens_in_order_of_first_sight(impl):
+    docs = _docs(1)
+    v = Vocabulary(["p0", "p1"])
+    want_vocab, want_rows = _reference(docs, ["p0", "p1"])
+    seen: list[str] = []
+    for doc, want in zip(docs, want_rows):
+        got = v.rows(doc, seen)
+        assert got.dtype == np.int64
+        assert got.tolist() == want
+    assert dict(v) == want_vocab
+    assert list(v) == list(want_vocab)
+    assert seen == list(want_vocab)[2:]   # every new token once, in order (newline tokens never)
+
+
+def test_growth_keeps_every_row(impl):
+    v = Vocabulary()
+    toks = [f"t{i}" for i in range(20_000)]
+    for i in range(0, len(toks), 999):   # many growths of the compiled table
+        assert v.rows(toks[i:i + 999]).tolist() == list(range(i, min(i + 999, len(toks))))
+    assert v.rows(toks[::-1]).tolist() == list(range(len(toks)))[::-1]
+    assert len(v) == len(toks)
+
+
+def test_item_lookup_adds_like_rows(impl):
+    v = new_vocabulary()
+    n = len(v)
+    assert v["new"] == n and v["new"] == n
+    assert v["x\ny"] == -1 and "x\ny" not in v
+    assert v.rows(["new", "other"]).tolist() == [n, n + 1]
+    frozen = v.frozen()
+    assert type(frozen) is dict and frozen["other"] == n + 1
+    with pytest.raises(KeyError):
+        frozen["unknown"]
+
+
+def test_doc_rows_same_both_ways(impl):
+    docs = _docs(2)
+    v = new_vocabulary()
+    rows = doc_rows(docs, v)
+    want_vocab, _ = _reference([list(set(d)) for d in docs], list(new_vocabulary()))
+    assert dict(v) == want_vocab
+    for doc, r in zip(docs, rows):
+        assert sorted(r.tolist()) == sorted(want_vocab[t] for t in set(doc) if "\n" not in t)
+
+
+def test_compiled_and_python_give_the_same_rows(monkeypatch):
+    if COMPILED is None:
+        pytest.skip(native_reason("_speedups"))
+    docs = _docs(3)
+    c = Vocabulary()
+    got_c = [c.rows(d).tolist() for d in docs]
+    monkeypatch.setattr(vocabulary, "_speedups", None)
+    p = Vocabulary()
+    got_p = [p.rows(d).tolist() for d in docs]
+    assert got_c == got_p and list(c) == list(p)
+
+
+def test_intern_leaves_the_table_as_it_was_on_error():
+    if COMPILED is None:
+        pytest.skip(native_reason("_speedups"))
+    v = Vocabulary(["a", "b"])
+    keys, rows = v._keys.copy(), v._rows.copy()
+    with pytest.raises(TypeError):
+        v.rows(["c", "d", 5, "e"])
+    assert (v._keys == keys).all() and (v._rows == rows).all()
+    assert dict(v) == {"a": 0, "b": 1}
+    assert v.rows(["c", "a"]).tolist() == [2, 0]
+
+
+def test_intern_refuses_a_table_without_room():
+    if COMPILED is None:
+        pytest.skip(native_reason("_speedups"))
+    keys, rows = np.full(8, -1, np.int64), np.zeros(8, np.int32)
+    with pytest.raises(ValueError, match="no room"):
+        COMPILED.intern(["a", "b", "c", "d", "e"], keys, rows, 0)
+    assert (keys == -1).all()
+    with pytest.raises(ValueError):
+        COMPILED.intern(["a"], np.full(6, -1, np.int64), np.zeros(6, np.int32), 0)   # not a power of two
+
+
+def test_fold_table_counts_same_both_ways(impl):
+    rng = np.random.default_rng(4)
+    table = folds.FoldTable(5)
+    want = np.zeros((700, 2, 5), np.int64)
+    for _ in range(40):
+        n = int(rng.integers(1, 60))
+        rows = [np.unique(rng.integers(0, 700, int(rng.integers(0, 50)))) for _ in range(n)]
+        labels = rng.integers(0, 2, n).tolist()
+        fold_of = rng.integers(0, 5, n).tolist()
+        table.add(rows, labels, fold_of)
+        for r, lab, k in zip(rows, labels, fold_of):
+            want[r, lab, k] += 1
+    got = table.counts({str(i): i for i in range(700)})
+    assert (got.spam == want[:, 1, :]).all() and (got.ham == want[:, 0, :]).all()
+
+
+def test_add_cells_checks_every_cell_first():
+    if COMPILED is None:
+        pytest.skip(native_reason("_speedups"))
+    t = np.zeros(10, np.int32)
+    COMPILED.add_cells(t, np.array([0, 3, 3, 9], np.int64))
+    assert t.tolist() == [1, 0, 0, 2, 0, 0, 0, 0, 0, 1]
+    for bad in ([1, 10], [-1, 2]):
+        with pytest.raises(IndexError):
+            COMPILED.add_cells(t, np.array(bad, np.int64))
+    assert t.tolist() == [1, 0, 0, 2, 0, 0, 0, 0, 0, 1]   # nothing added
+    with pytest.raises(ValueError):
+        COMPILED.add_cells(np.zeros(4, np.int64), np.array([1], np.int64))
