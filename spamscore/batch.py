@@ -223,7 +223,9 @@ class StreamingCounts:
             if got is None or got[0] is not tokens:
                 got = mapped[id(tokens)] = (tokens, self._rows_of(tokens))
             r = got[1][local]
-            rows.append(r[r >= 0] if len(r) and r.min() < 0 else r)   # -1: a token holding a newline
+            if not isinstance(tokens, ChunkTokens) and len(r) and r.min() < 0:
+                r = r[r >= 0]   # -1: a token holding a newline (a worker's rows never hold one)
+            rows.append(r)
         self.add_rows(rows, labels)
 
     def _rows_of(self, tokens: ChunkTokens | list[str]) -> np.ndarray:
