@@ -20,11 +20,9 @@ reference.
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
-__all__ = ["stratified_folds", "fit_logistic", "preload"]
+__all__ = ["stratified_folds", "fit_logistic"]
 
 # The solver and its tolerance.  "newton-cholesky" is scikit-learn's exact
 # Newton method for few features (here one to three columns): it reaches the
@@ -35,29 +33,6 @@ __all__ = ["stratified_folds", "fit_logistic", "preload"]
 SOLVER = "newton-cholesky"
 TOL = 1e-10
 MAX_ITER = 1000
-
-
-def preload() -> threading.Thread:
-    """Import the scikit-learn modules of this file in a daemon thread, and return it.
-
-    For a trainer whose own thread mostly waits while worker processes
-    extract features (``spamscore train --jobs 2`` and more: the parent
-    slept 5.7 of 11.8 s of extraction on the TREC-sized set), so the import
-    (1.1 to 1.5 s, most of the fitting stage's first second) is paid while
-    it waits instead of after.  A later import of the same modules waits for
-    this one (the import system's per-module locks) or finds them done.
-    """
-    def run() -> None:
-        try:
-            import sklearn.exceptions  # noqa: F401
-            import sklearn.linear_model  # noqa: F401
-            import sklearn.model_selection  # noqa: F401
-        except Exception:   # the caller's own import will raise it where it can be reported
-            pass
-
-    thread = threading.Thread(target=run, name="spamscore-preload-sklearn", daemon=True)
-    thread.start()
-    return thread
 
 
 def stratified_folds(y, n_splits: int, seed: int) -> list[np.ndarray]:

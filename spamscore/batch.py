@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._fit import preload
 from .corpus import Item
 from .errors import CorpusError
 from .features import FeatureOptions, extract
@@ -279,8 +278,12 @@ class StreamingCounts:
         y = np.asarray(self.labels, dtype=np.int8)
         stats = None
         if min(self.folds, int(counts.n_spam.sum()), int(counts.n_ham.sum())) >= 2 and 0 < int(y.sum()) < len(y):
-            stats = FoldModels(counts, self.nb_params).statistics(self.rows, np.asarray(self.fold_of))
-        nb = counts.model(self.nb_params)
+            models = FoldModels(counts, self.nb_params)
+            stats = models.statistics(self.rows, np.asarray(self.fold_of))
+            nb = models.whole()
+            del models
+        else:
+            nb = counts.model(self.nb_params)
         del counts
         self.table = FoldTable(self._assign.folds)   # the table's memory goes now
         model = calibrated_model(nb, stats, y, target_fpr=target_fpr, target_fnr=target_fnr, meta=meta,
@@ -316,7 +319,6 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
         extracted = extract_items(items, options, jobs=1)
         add = acc.add
     else:
-        preload()   # scikit-learn (the calibration) is imported while this process waits for the workers
         run = f"{os.getpid()}-{time.monotonic_ns()}"   # workers keep their tokens across this run's chunks
         extracted = _parallel(_chunk_rows, _chunks(items, CHUNK), jobs, options or FeatureOptions(), DEFAULT_LIMITS, run)
         add = acc.add_chunk

@@ -263,6 +263,12 @@ class FoldModels:
         nb.share_row_flags(self.meta, self.cjk)   # one vocabulary: its flags computed once, not once a fold
         return nb
 
+    def whole(self) -> TokenNB:
+        """The model of every fold's counts (the one training ships), sharing the folds' row flags."""
+        nb = self.counts.model(self.nb_params)
+        nb.share_row_flags(self.meta, self.cjk)
+        return nb
+
     def statistics(self, rows: Sequence[np.ndarray], fold_of: np.ndarray) -> np.ndarray:
         """Out-of-fold ``(logit I, z, S, S_text, S_meta)`` of each document (its rows, its fold)."""
         fold_of = np.asarray(fold_of)
@@ -292,5 +298,7 @@ def cv_statistics(docs: Sequence | None, y, nb_params: dict | None, folds: int, 
     table = FoldTable(max(folds, 1))
     table.add(rows, y, fold_of)
     counts = table.counts(vocab if type(vocab) is dict else dict(vocab))   # a plain dict: lookups must not add
-    stats = FoldModels(counts, nb_params).statistics(rows, fold_of) if folds >= 2 else None
-    return stats, counts.model(nb_params)
+    if folds < 2:
+        return None, counts.model(nb_params)
+    models = FoldModels(counts, nb_params)
+    return models.statistics(rows, fold_of), models.whole()
