@@ -181,10 +181,15 @@ class Model:
         clues = []
         if max_clues > 0 and len(idx):
             sc = self.nb.tables()
-            idx = np.sort(idx)  # clues of equal weight in row order: the same in every process (as explain's)
-            weights = sc.log_odds[idx]
-            order = np.argsort(-np.abs(weights), kind="stable")[:max_clues]
-            clues = list(map(Clue, sc.tokens.take(idx[order]), weights[order].tolist()))
+            top = getattr(sc.tokens, "top", None)   # a mapped model's, in C (the same clues)
+            got = top(idx, sc.log_odds, max_clues) if top is not None else None
+            if got is not None:
+                clues = list(map(Clue, *got))
+            else:
+                idx = np.sort(idx)  # clues of equal weight in row order: the same in every process (as explain's)
+                weights = sc.log_odds[idx]
+                order = np.argsort(-np.abs(weights), kind="stable")[:max_clues]
+                clues = list(map(Clue, sc.tokens.take(idx[order]), weights[order].tolist()))
         return Verdict(prob, self.label_for(prob), clues, lin, n_features)
 
     def score(self, raw: bytes, max_clues: int = 15, *, unsent: bool = False) -> Verdict:

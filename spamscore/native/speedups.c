@@ -480,6 +480,9 @@ static PyMethodDef methods[] = {
      "lookup(doc, keys, rows) -> bytes: sorted distinct int64 rows of doc's items in the table"},
     {"build", build, METH_VARARGS,
      "build(hashes, keys, rows): insert hashes[i] -> i into an empty table by linear probing"},
+    {"top_clues", ss_top_clues, METH_VARARGS,
+     "top_clues(rows, log_odds, off, blob, n) -> (tokens, weights) or None: the n strongest clues of rows, "
+     "strongest first, with their mapped strings (clues.c)"},
     {"intern", ss_intern, METH_VARARGS,
      "intern(strs, keys, rows, count) -> (rows, new, count): each str's row in a training vocabulary's "
      "table by token hash, a new one getting the next row (vocab.c)"},

@@ -1,8 +1,9 @@
 /* What the files of the concern spamscore._core.speedups share:
  * speedups.c (the HashIndex table, clue_sums, lookup_sums, bloom,
  * meta_flags, url_words and the method table), sums.c (the exactly rounded
- * sums), dense.c (the dense clue table of the scoring path) and vocab.c (the
- * training vocabulary's table and counts). */
+ * sums), dense.c (the dense clue table of the scoring path), clues.c (a
+ * verdict's shown clues) and vocab.c (the training vocabulary's table and
+ * counts). */
 #ifndef SPAMSCORE_SPEEDUPS_H
 #define SPAMSCORE_SPEEDUPS_H
 
@@ -56,6 +57,9 @@ PyObject *ss_token_hashes(PyObject *self, PyObject *args);
 PyObject *ss_lookup_sums_h(PyObject *self, PyObject *args);
 /* the token hash of a str (0, or -1 with an exception set); ``cache``: through its cached UTF-8 */
 int ss_str_token_hash(PyObject *o, int64_t *out, int cache);
+
+/* clues.c: the function of the same name without "ss_" */
+PyObject *ss_top_clues(PyObject *self, PyObject *args);
 
 /* vocab.c: the functions of the same names without "ss_" */
 PyObject *ss_intern(PyObject *self, PyObject *args);
