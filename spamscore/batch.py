@@ -280,6 +280,7 @@ class StreamingCounts:
         if min(self.folds, int(counts.n_spam.sum()), int(counts.n_ham.sum())) >= 2 and 0 < int(y.sum()) < len(y):
             models = FoldModels(counts, self.nb_params)
             stats = models.statistics(self.rows, np.asarray(self.fold_of))
+            self.rows = []   # the sample's rows are done with (up to 20,000 arrays, ~25 MB): before the writer's peak
             nb = models.whole()
             del models
         else:
