@@ -18,6 +18,10 @@ speed drifts by 20% and more within minutes, so versions are interleaved round-r
 measured one after the other, and every ratio is taken within one round: a version's rate over
 3.11's in the same round, and over the Bogofilter pass beside it; the medians over the rounds are
 the figures. Writes ``<out>/python_versions.{md,json}``. See docs/benchmarks.md.
+
+``--instructions [ARGS]`` runs ``python_instructions.py`` instead (the rest of the command line is
+its own): the same interpreters and venvs, each counted by valgrind's callgrind, which the
+machine's load does not move (``<out>/python_instructions.{md,json}``).
 """
 
 from __future__ import annotations
@@ -330,6 +334,11 @@ def markdown(res: dict) -> str:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--instructions" in argv:
+        import python_instructions
+        argv.remove("--instructions")
+        return python_instructions.main(argv)
     a = parse_args(argv)
     t_start = time.time()
     os.makedirs(a.work, exist_ok=True)
