@@ -204,11 +204,14 @@ def category(obj: str | None) -> str:
 
 
 def fn_key(obj: str | None, fn: str) -> tuple[str, str]:
-    """(category, function name); code without a symbol (``0x...``) is one entry per library,
-    named with its version and build tags left out, so that it lines up across versions."""
+    """(category, function name), lined up across versions: code without a symbol (``0x...``) is
+    one entry per library, named without its version and build tags; a C++ template (numpy's
+    sorts) is one entry whatever the spelling of its arguments (numpy 2.4 and 2.5 differ)."""
     if fn.startswith("0x"):
         base = re.sub(r"\.cpython-\d+[^.]*", "", os.path.basename(obj or "?"))
         fn = "(no symbol) " + re.sub(r"-[0-9a-f]{8}(?=\.so)", "", base)
+    elif "(" in fn:  # a demangled C++ signature: one entry per template, whatever its arguments' spelling
+        fn = re.sub(r"<.*", "", fn.split("(")[0]).split()[-1] + ("<...>" if "<" in fn.split("(")[0] else "")
     return category(obj), fn
 
 
@@ -357,6 +360,29 @@ def markdown(res: dict) -> str:
               "its OpenBLAS; numpy " + ", ".join(f"{r['info']['numpy']} on {r['label']}" for r in res["runs"]
                                                  if r["variant"] is None) + "). Instruction counts are not time (cache misses, branch prediction), but "
               "they repeat whatever the machine's load.", ""]
+    by_label = {r["label"]: r for r in res["runs"]}
+
+    def gap(new, old):
+        a, b = by_label[new]["per_message"], by_label[old]["per_message"]
+        d = a["instructions"] - b["instructions"]
+        return d, d / b["instructions"] * 100, a["tls_instructions"] - b["tls_instructions"]
+    summary = []
+    for r in res["runs"]:
+        if r["variant"] is not None or r["label"] == "3.11" or "3.11" not in by_label:
+            continue
+        d, pct, tls = gap(r["label"], "3.11")
+        line = (f"- **{r['label']}**: {d:+,.0f} instructions a message against 3.11 ({pct:+.1f}%), "
+                f"`__tls_get_addr` {tls:+,.0f} of them")
+        rl, bl = f"{r['tag']} libpython linked in", "3.11 libpython linked in"
+        if rl in by_label and bl in by_label:
+            d2, pct2, _ = gap(rl, bl)
+            cats = {k: by_label[rl]["per_message"]["categories"].get(k, 0.0)
+                    - by_label[bl]["per_message"]["categories"].get(k, 0.0) for k in CATEGORIES}
+            line += (f"; with libpython linked into the executable on both, {d2:+,.0f} ({pct2:+.1f}%): "
+                     + ", ".join(f"{k} {v:+,.0f}" for k, v in cats.items() if abs(v) >= 500))
+        summary.append(line + ".")
+    if summary:
+        lines += ["## Summary", ""] + summary + [""]
     for cmp_ in res["comparisons"]:
         new = next(r for r in res["runs"] if r["label"] == cmp_["new"])
         old = next(r for r in res["runs"] if r["label"] == cmp_["base"])
@@ -489,10 +515,10 @@ def main(argv=None) -> int:
                  | ({"link_command": r["link_command"]} if r.get("link_command") else {}) for r in runs],
         "comparisons": comparisons,
     }
-    # the JSON keeps every run's functions above 1 instruction a message (in either direction)
+    # the JSON keeps every run's functions at 10 instructions a message or more (in either direction)
     for r in res["runs"]:
         r["per_message"] = dict(r["per_message"], functions={k: round(v, 1) for k, v in
-                                                             r["per_message"]["functions"].items() if abs(v) >= 1})
+                                                             r["per_message"]["functions"].items() if abs(v) >= 10})
     os.makedirs(a.out, exist_ok=True)
     jpath, mpath = os.path.join(a.out, f"{a.name}.json"), os.path.join(a.out, f"{a.name}.md")
     with open(jpath, "w") as fh:

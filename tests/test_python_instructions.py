@@ -56,6 +56,12 @@ def test_categories_and_keys_line_up_across_builds():
     a = pi.fn_key("/v3.11/site-packages/numpy.libs/libscipy_openblas64_-32a4b2a6.so", "0x0000000000216260")
     b = pi.fn_key("/v3.12/site-packages/numpy.libs/libscipy_openblas64_-9e3e5a4a.so", "0x0000000000227260")
     assert a == b == ("other site-packages", "(no symbol) libscipy_openblas64_.so")
+    assert pi.fn_key("/x/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
+                     "int atimsort_<npy::double_tag>(void*, long*, long)") == \
+        pi.fn_key("/y/_multiarray_umath.cpython-312-x86_64-linux-gnu.so",
+                  "int atimsort_<npy::floating_point_type<double, (NPY_TYPES)12>, double, false>(void*, long*, long)") == \
+        ("other", "atimsort_<...>")
+    assert pi.fn_key(LIBPY, "_PyObject_Malloc") == ("interpreter", "_PyObject_Malloc")
     assert pi.fn_key("/x/_multiarray_umath.cpython-311-x86_64-linux-gnu.so", "0x10")[1] == \
         pi.fn_key("/y/_multiarray_umath.cpython-312-x86_64-linux-gnu.so", "0x20")[1]
 
