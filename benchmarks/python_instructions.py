@@ -211,7 +211,10 @@ def fn_key(obj: str | None, fn: str) -> tuple[str, str]:
         base = re.sub(r"\.cpython-\d+[^.]*", "", os.path.basename(obj or "?"))
         fn = "(no symbol) " + re.sub(r"-[0-9a-f]{8}(?=\.so)", "", base)
     elif "(" in fn:  # a demangled C++ signature: one entry per template, whatever its arguments' spelling
-        fn = re.sub(r"<.*", "", fn.split("(")[0]).split()[-1] + ("<...>" if "<" in fn.split("(")[0] else "")
+        head = fn.split("(")[0]
+        words = re.sub(r"<.*", "", head).split()
+        if words:  # not valgrind's "(below main)"
+            fn = words[-1] + ("<...>" if "<" in head else "")
     return category(obj), fn
 
 
@@ -331,6 +334,33 @@ def _fn(k: str) -> str:
     return f"`{fn}` ({cat})"
 
 
+def summary_lines(res: dict) -> list[str]:
+    """One line per version after 3.11: its gap, __tls_get_addr's part, and (with --relink) the
+    gap between the linked-in builds, by where the code lives. python_versions.md repeats them."""
+    by_label = {r["label"]: r for r in res["runs"]}
+
+    def gap(new, old):
+        a, b = by_label[new]["per_message"], by_label[old]["per_message"]
+        d = a["instructions"] - b["instructions"]
+        return d, d / b["instructions"] * 100, a["tls_instructions"] - b["tls_instructions"]
+    summary = []
+    for r in res["runs"]:
+        if r["variant"] is not None or r["label"] == "3.11" or "3.11" not in by_label:
+            continue
+        d, pct, tls = gap(r["label"], "3.11")
+        line = (f"- **{r['label']}**: {d:+,.0f} instructions a message against 3.11 ({pct:+.1f}%), "
+                f"`__tls_get_addr` {tls:+,.0f} of them")
+        rl, bl = f"{r['tag']} libpython linked in", "3.11 libpython linked in"
+        if rl in by_label and bl in by_label:
+            d2, pct2, _ = gap(rl, bl)
+            cats = {k: by_label[rl]["per_message"]["categories"].get(k, 0.0)
+                    - by_label[bl]["per_message"]["categories"].get(k, 0.0) for k in CATEGORIES}
+            line += (f"; with libpython linked into the executable on both, {d2:+,.0f} ({pct2:+.1f}%): "
+                     + ", ".join(f"{k} {v:+,.0f}" for k, v in cats.items() if abs(v) >= 500))
+        summary.append(line + ".")
+    return summary
+
+
 def markdown(res: dict) -> str:
     m = res["meta"]
     base = res["baseline"]
@@ -360,27 +390,7 @@ def markdown(res: dict) -> str:
               "its OpenBLAS; numpy " + ", ".join(f"{r['info']['numpy']} on {r['label']}" for r in res["runs"]
                                                  if r["variant"] is None) + "). Instruction counts are not time (cache misses, branch prediction), but "
               "they repeat whatever the machine's load.", ""]
-    by_label = {r["label"]: r for r in res["runs"]}
-
-    def gap(new, old):
-        a, b = by_label[new]["per_message"], by_label[old]["per_message"]
-        d = a["instructions"] - b["instructions"]
-        return d, d / b["instructions"] * 100, a["tls_instructions"] - b["tls_instructions"]
-    summary = []
-    for r in res["runs"]:
-        if r["variant"] is not None or r["label"] == "3.11" or "3.11" not in by_label:
-            continue
-        d, pct, tls = gap(r["label"], "3.11")
-        line = (f"- **{r['label']}**: {d:+,.0f} instructions a message against 3.11 ({pct:+.1f}%), "
-                f"`__tls_get_addr` {tls:+,.0f} of them")
-        rl, bl = f"{r['tag']} libpython linked in", "3.11 libpython linked in"
-        if rl in by_label and bl in by_label:
-            d2, pct2, _ = gap(rl, bl)
-            cats = {k: by_label[rl]["per_message"]["categories"].get(k, 0.0)
-                    - by_label[bl]["per_message"]["categories"].get(k, 0.0) for k in CATEGORIES}
-            line += (f"; with libpython linked into the executable on both, {d2:+,.0f} ({pct2:+.1f}%): "
-                     + ", ".join(f"{k} {v:+,.0f}" for k, v in cats.items() if abs(v) >= 500))
-        summary.append(line + ".")
+    summary = summary_lines(res)
     if summary:
         lines += ["## Summary", ""] + summary + [""]
     for cmp_ in res["comparisons"]:

@@ -62,6 +62,7 @@ def test_categories_and_keys_line_up_across_builds():
                   "int atimsort_<npy::floating_point_type<double, (NPY_TYPES)12>, double, false>(void*, long*, long)") == \
         ("other", "atimsort_<...>")
     assert pi.fn_key(LIBPY, "_PyObject_Malloc") == ("interpreter", "_PyObject_Malloc")
+    assert pi.fn_key("/usr/lib/x86_64-linux-gnu/libc.so.6", "(below main)") == ("libc", "(below main)")
     assert pi.fn_key("/x/_multiarray_umath.cpython-311-x86_64-linux-gnu.so", "0x10")[1] == \
         pi.fn_key("/y/_multiarray_umath.cpython-312-x86_64-linux-gnu.so", "0x20")[1]
 
