@@ -18,6 +18,10 @@ speed drifts by 20% and more within minutes, so versions are interleaved round-r
 measured one after the other, and every ratio is taken within one round: a version's rate over
 3.11's in the same round, and over the Bogofilter pass beside it; the medians over the rounds are
 the figures. Writes ``<out>/python_versions.{md,json}``. See docs/benchmarks.md.
+
+``--instructions [ARGS]`` runs ``python_instructions.py`` instead (the rest of the command line is
+its own): the same interpreters and venvs, each counted by valgrind's callgrind, which the
+machine's load does not move (``<out>/python_instructions.{md,json}``).
 """
 
 from __future__ import annotations
@@ -329,7 +333,33 @@ def markdown(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def instructions_section(out: str) -> str:
+    """The summary of ``<out>/python_instructions.json`` (python_instructions.py) when there is one,
+    as a section that goes before the rounds."""
+    path = os.path.join(out, "python_instructions.json")
+    if not os.path.exists(path):
+        return ""
+    import python_instructions
+    with open(path) as fh:
+        ins = json.load(fh)
+    m = ins["meta"]
+    return "\n".join([
+        "## Instruction counts", "",
+        f"Counted by valgrind's callgrind ({m['messages']} messages of the test half, after a warm-up pass; run "
+        f"{m['started_utc']} at git {m['git'][:8]}; [python_instructions.md](python_instructions.md), "
+        "`python benchmarks/python_instructions.py`), which the machine's load does not move as it moves the rates "
+        "above. `__tls_get_addr` is glibc's lookup of a thread-local variable, which a shared libpython (3.12 and "
+        "newer) calls to find its thread state; \"linked in\" is the same interpreter's own `libpythonX.Y.a` linked "
+        "into the executable, where that lookup is a plain memory access.", ""]
+        + python_instructions.summary_lines(ins)) + "\n\n"
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--instructions" in argv:
+        import python_instructions
+        argv.remove("--instructions")
+        return python_instructions.main(argv)
     a = parse_args(argv)
     t_start = time.time()
     os.makedirs(a.work, exist_ok=True)
@@ -383,6 +413,7 @@ def main(argv=None) -> int:
         json.dump(res, fh, indent=1, default=str)
         fh.write("\n")
     text = markdown(res)
+    text = text.replace("## Rounds\n", instructions_section(a.out) + "## Rounds\n", 1)
     with open(mpath, "w") as fh:
         fh.write(text)
     log(f"wrote {mpath} and {jpath} in {time.time() - t_start:.0f} s")
