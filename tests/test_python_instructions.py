@@ -1,5 +1,5 @@
 """benchmarks/python_instructions.py's reading of callgrind output, on a small committed sample
-(tests/fixtures/callgrind_sample.out, written in valgrind 3.19's format: name compression, relative
+(tests/data/callgrind_sample.out (not under fixtures/, whose files are all messages), written in valgrind 3.19's format: name compression, relative
 positions, an inlined file, calls with and without ``cob=``, a recursion level). No valgrind needed."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import python_instructions as pi  # noqa: E402
 
-SAMPLE = REPO / "tests" / "fixtures" / "callgrind_sample.out"
+SAMPLE = REPO / "tests" / "data" / "callgrind_sample.out"
 LIBPY = "/opt/py/lib/libpython3.12.so.1.0"
 LD = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 
