@@ -94,8 +94,6 @@ static inline int ss_sink_push_hash(sink_t *k, Py_ssize_t bytes)
  *       in s, added when new; -1 (exception set), -2 (a probe ran long).
  *   ss_spanset_find_*(s, p, len, h): the id of the characters p[:len], or
  *       -1 when s has none such; -2 (a probe ran long).
- *   ss_hash_chars_*(p, n): the hash the sets take of p[:n] (the text pass
- *       computes the same one as it goes).
  *   ss_word_stage_*(ws, seq_ids, m, pre, lpre, pairs, ppre, lppre, is_punct,
  *       sink): for each distinct word of ``ws`` (ids 0 .. ws->count - 1),
  *       strip the ASCII characters is_punct marks at both ends; 3-12
@@ -108,7 +106,6 @@ static inline int ss_sink_push_hash(sink_t *k, Py_ssize_t bytes)
 #define SS_STAGE_DECLARE(W, CH)                                                                         \
     Py_ssize_t ss_spanset_add_##W(spanset_t *s, Py_ssize_t off, Py_ssize_t len, uint32_t h, int *added); \
     Py_ssize_t ss_spanset_find_##W(const spanset_t *s, const CH *p, Py_ssize_t len, uint32_t h);         \
-    uint32_t ss_hash_chars_##W(const CH *p, Py_ssize_t n);                                              \
     int ss_word_stage_##W(const spanset_t *ws, const int32_t *seq_ids, Py_ssize_t m, const CH *pre,     \
                           Py_ssize_t lpre, int pairs, const CH *ppre, Py_ssize_t lppre,                 \
                           const unsigned char is_punct[128], sink_t *sink);
@@ -116,7 +113,7 @@ SS_STAGE_DECLARE(u2, Py_UCS2)
 SS_STAGE_DECLARE(u4, Py_UCS4)
 #undef SS_STAGE_DECLARE
 
-/* the hash mix the sets' hashes end with */
+/* the sets' hash of a span (bodystage.h: hash_chars): FNV-1a over its characters, then this mix */
 static inline uint64_t ss_mix64(uint64_t h)
 {
     h ^= h >> 33;

@@ -14,8 +14,10 @@
 #define SS_CAT(a, b) SS_CAT_(a, b)
 #define SS_FN(name) SS_CAT(name, SS_W)
 
-/* FNV-1a, then a full mix (words are short: a character at a time is fine) */
-uint32_t SS_FN(ss_hash_chars)(const SS_CH *s, Py_ssize_t n)
+/* the hash the sets of distinct spans take of s[:n]: FNV-1a, then a full mix (words are short: a
+ * character at a time is fine); the text pass (bodywords.c) and wordtokens.c's put_chars compute the
+ * same one as the characters come */
+static inline uint32_t SS_FN(hash_chars)(const SS_CH *s, Py_ssize_t n)
 {
     uint64_t h = SS_FNV_BASIS;
     for (Py_ssize_t i = 0; i < n; i++)
@@ -212,7 +214,7 @@ int SS_FN(ss_word_stage)(const spanset_t *ws, const int32_t *seq_ids, Py_ssize_t
                 goto done;
         } else if (fate == SS_WORD_KEEP) {
             int added;
-            Py_ssize_t kid = SS_FN(ss_spanset_add)(&ks, s, len, SS_FN(ss_hash_chars)(low + s, len), &added);
+            Py_ssize_t kid = SS_FN(ss_spanset_add)(&ks, s, len, SS_FN(hash_chars)(low + s, len), &added);
             if (kid < 0) {
                 rc = (int)kid;
                 goto done;

@@ -118,7 +118,7 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
         if (w > start) {  /* white space after a word */
             int added;
             Py_ssize_t len = w - start;
-            /* (the hash ss_hash_chars_u2 gives, made as the characters come) */
+            /* (the hash bodystage.h's hash_chars gives, made as the characters come) */
             Py_ssize_t id = ss_spanset_add_u2(&ws, start, len, (uint32_t)ss_mix64(h ^ (uint64_t)len), &added);
             if (id == -1)
                 goto fail;

@@ -35,24 +35,31 @@
  * which looked words up in a dict by str equality).
  */
 
-/* s's characters into buf (Py_UCS2 when width is 2, else Py_UCS4) from index ``at`` */
-static void put_chars(void *buf, int width, Py_ssize_t at, PyObject *s)
+/* s's characters into buf (Py_UCS2 when width is 2, else Py_UCS4) from index ``at``; their hash (FNV-1a
+ * and the mix, in the same pass: the value bodystage.h's hash_chars gives of the copy) */
+static uint32_t put_chars(void *buf, int width, Py_ssize_t at, PyObject *s)
 {
     int kind = PyUnicode_KIND(s);
     const void *d = PyUnicode_DATA(s);
     Py_ssize_t n = PyUnicode_GET_LENGTH(s);
-    if (kind == width) {
-        memcpy((char *)buf + at * width, d, (size_t)n * (size_t)width);
-    } else if (width == 2) {  /* (kind 1: width 2 is chosen only when no str is of kind 4) */
-        const Py_UCS1 *p = d;
+    uint64_t h = SS_FNV_BASIS;
+    if (width == 2) {
         Py_UCS2 *o = (Py_UCS2 *)buf + at;
-        for (Py_ssize_t i = 0; i < n; i++)
-            o[i] = p[i];
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const Py_UCS1 *p = d;
+            for (Py_ssize_t i = 0; i < n; i++)
+                h = (h ^ (o[i] = p[i])) * SS_FNV_PRIME;
+        } else {  /* (kind 2: width 2 is chosen only when no str is of kind 4) */
+            const Py_UCS2 *p = d;
+            for (Py_ssize_t i = 0; i < n; i++)
+                h = (h ^ (o[i] = p[i])) * SS_FNV_PRIME;
+        }
     } else {
         Py_UCS4 *o = (Py_UCS4 *)buf + at;
         for (Py_ssize_t i = 0; i < n; i++)
-            o[i] = PyUnicode_READ(kind, d, i);
+            h = (h ^ (o[i] = PyUnicode_READ(kind, d, i))) * SS_FNV_PRIME;
     }
+    return (uint32_t)ss_mix64(h ^ (uint64_t)n);
 }
 
 /* the items of ``it`` (new references, each a str) into *items (PyMem); their number, or -1 with an exception set */
@@ -163,9 +170,7 @@ PyObject *ss_word_tokens(PyObject *self, PyObject *args)
     for (Py_ssize_t k = 0; k < nw + m; k++) {
         PyObject *s = k < nw ? words[k] : items[k - nw];
         Py_ssize_t len = PyUnicode_GET_LENGTH(s), id;
-        put_chars(buf, width, at, s);
-        uint32_t h = width == 2 ? ss_hash_chars_u2((const Py_UCS2 *)buf + at, len)
-                                : ss_hash_chars_u4((const Py_UCS4 *)buf + at, len);
+        uint32_t h = put_chars(buf, width, at, s);
         if (k < nw) {
             int added;
             id = width == 2 ? ss_spanset_add_u2(&ws, at, len, h, &added) : ss_spanset_add_u4(&ws, at, len, h, &added);
@@ -181,10 +186,10 @@ PyObject *ss_word_tokens(PyObject *self, PyObject *args)
         at += len;
     }
     Py_ssize_t at_pre = at, lpre = PyUnicode_GET_LENGTH(prefix), lppre = 0;
-    put_chars(buf, width, at_pre, prefix);
+    (void)put_chars(buf, width, at_pre, prefix);
     if (pairs) {
         lppre = PyUnicode_GET_LENGTH(pair_prefix);
-        put_chars(buf, width, at_pre + lpre, pair_prefix);
+        (void)put_chars(buf, width, at_pre + lpre, pair_prefix);
     }
     if ((out = PySet_New(NULL)) == NULL)
         goto fail;
