@@ -1,8 +1,8 @@
-"""The compiled word loop (spamscore._speedups.word_tokens) against its Python reference.
+"""The compiled per-word stage over the words of Python's split (spamscore._speedups.word_tokens, a thin entry
+into the stage bodyscan.words runs too: spamscore/native/bodystage.h) against its Python reference.
 
-``tokens.words`` uses the C loop when the extension is built; each test
-compares it with ``tokens._word_tokens`` (the Python code), which is what
-runs without a C compiler.
+``tokens.words`` uses it when the extension is built and ``_bodyscan`` leaves the text to Python; each test
+compares it with ``tokens._word_tokens`` (the Python code), which is what runs without a C compiler.
 """
 
 import pytest
