@@ -1,8 +1,8 @@
-"""The compiled word loop (spamscore._speedups.word_tokens) against its Python reference.
+"""The compiled per-word stage over the words of Python's split (spamscore._speedups.word_tokens, a thin entry
+into the stage bodyscan.words runs too: spamscore/native/bodystage.h) against its Python reference.
 
-``tokens.words`` uses the C loop when the extension is built; each test
-compares it with ``tokens._word_tokens`` (the Python code), which is what
-runs without a C compiler.
+``tokens.words`` uses it when the extension is built and ``_bodyscan`` leaves the text to Python; each test
+compares it with ``tokens._word_tokens`` (the Python code), which is what runs without a C compiler.
 """
 
 import pytest
@@ -113,7 +113,9 @@ def test_word_tokens_survives_a_word_whose_eq_empties_the_word_list():
     """Issue 15's audit: the pair loop cached len(seq) and borrowed seq's items across lookups in the
     dict of kept words, whose keys are the items of ``raw``; a str subclass's __eq__ there that empties
     seq freed the item under the lookup and left the loop reading the emptied list (segfault).  The
-    loop now holds each item and reads the size on each step."""
+    entry now compares words by their characters (no __eq__ runs: the pairs are all there), and the only
+    Python code that runs inside it, a set subclass's __iter__, runs before seq is read: emptying seq
+    there leaves words and no pairs, and nothing read from the emptied list."""
     code = """
 from spamscore import _native
 sp = _native.load("_speedups")
@@ -124,37 +126,104 @@ class Evil(str):
     def __eq__(self, other):
         seq.clear()
         return str.__eq__(self, other)
+class Raw(set):
+    def __iter__(self):
+        for i, w in enumerate(set.__iter__(self)):
+            if i == 150:
+                seq.clear()
+            yield w
 raw = {Evil("word%d" % i) for i in range(300)}
 out = sp.word_tokens(raw, seq, "", ".,", "", 200)
-print(len(seq), "word7" in out)
+print(len(seq), "word7" in out, "word7 word8" in out, len(out))
+out = sp.word_tokens(Raw(raw), seq, "", ".,", "", 200)
+print(len(seq), "word7" in out, any(" " in t for t in out), len(out))
 """
-    assert run_hostile(code) == ["0", "True"]
+    assert run_hostile(code) == ["300", "True", "True", str(300 + 199), "0", "True", "False", "300"]
 
 
 def test_word_tokens_holds_the_previous_kept_word():
     """The pair loop also kept the previous word borrowed from its dict of kept words across the next
     lookup; that dict is reachable through gc.get_objects() (its keys are raw's items: here tracked str
-    subclasses), and an __eq__ that deletes the previous word's entry freed it before the pair was made."""
+    subclasses), and an __eq__ that deleted the previous word's entry freed it before the pair was made.
+    The entry now holds the words in arrays of its own, which gc.get_objects() does not reach: Python code
+    that runs inside it (a set subclass's __iter__, after it gave word0 and word1) and deletes word0 from
+    every list, dict and set it finds (but seq and raw) takes nothing from it."""
     code = """
 import gc
 from spamscore import _native
 sp = _native.load("_speedups")
 seq = ["word%d" % i for i in range(3)]
-done = []
 class Evil(str):
     def __hash__(self):
         return hash(str(self))
-    def __eq__(self, other):
-        if not done and str.__eq__(other, "word1"):
-            done.append(1)
-            for d in gc.get_objects():
-                if type(d) is dict and any(k is self for k in list(d)):
+class Raw(set):
+    def __iter__(self):
+        for w in tuple(sorted(set.__iter__(self))):  # (a tuple: the loop below empties lists)
+            yield w
+            if str.__eq__(w, "word1"):
+                for d in gc.get_objects():
+                    if d is seq or d is self or type(d) not in (list, dict, set):
+                        continue
                     for k in list(d):
-                        if str.__eq__(k, "word0"):
-                            del d[k]
-        return str.__eq__(self, other)
-raw = {Evil("word%d" % i) for i in range(3)}
+                        if type(k) is Evil and str.__eq__(k, "word0"):
+                            d.remove(k) if type(d) is not dict else d.pop(k)
+raw = Raw({Evil("word%d" % i) for i in range(3)})
 out = sp.word_tokens(raw, seq, "p:", ".,", "pair:", 200)
-print(sorted(t for t in out if t.startswith("pair:")))
+print(sorted(out))
 """
-    assert run_hostile(code) == ["['pair:word0", "word1',", "'pair:word1", "word2']"]
+    assert run_hostile(code) == ["['p:word0',", "'p:word1',", "'p:word2',", "'pair:word0", "word1',",
+                                 "'pair:word1", "word2']"]
+
+
+def _stage_hash(word):
+    """The hash the compiled stage's tables take of a word of one- or two-byte characters (bodystage.h:
+    FNV-1a over the characters, then the mix, the low 32 bits)."""
+    m64 = (1 << 64) - 1
+    h = 0xCBF29CE484222325
+    for ch in word:
+        h = ((h ^ ord(ch)) * 0x100000001B3) & m64
+    h ^= len(word)
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & m64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & m64
+    h ^= h >> 33
+    return h & 0xFFFFFFFF
+
+
+def test_crafted_collisions_go_to_the_python_code(monkeypatch):
+    """Words whose hashes all fall on one slot of the entry's table of distinct words: a probe runs past
+    MAX_PROBE, word_tokens gives None (no quadratic work), and words() does the work in Python."""
+    bad = []
+    i = 0
+    while len(bad) < 200:  # 200 words in a table of 512 slots, all hashed to slot 0
+        w = "w%dé" % i
+        if _stage_hash(w) & 511 == 0:
+            bad.append(w)
+        i += 1
+    seq = bad + ["plain", "words"]
+    assert sp.word_tokens(set(seq), seq, "", PUNCT, "", 3000) is None
+    assert sp.word_tokens(set(seq[150:]), seq[150:], "", PUNCT, "", 3000) == T._word_tokens(
+        set(seq[150:]), seq[150:], "", "")  # (fewer: no probe runs long)
+    text = " ".join(seq) + " 無料"  # CJK: _bodyscan leaves it to the Python split, then word_tokens
+    calls = []
+    monkeypatch.setattr(T, "_word_tokens", lambda *a: calls.append(1) or T.word_tokens_py(*a))
+    out = T.words(text, bigrams=True)
+    assert calls and "plain words" in out and bad[0] in out and "無料" in out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WORD, max_size=40), st.sets(st.integers(0, 39)), st.lists(WORD, max_size=10),
+       st.sampled_from(["", "p:", "ü:"]), st.sampled_from([None, "", "é "]), st.integers(0, 50))
+def test_raw_other_than_the_set_of_seq(seq, dropped, extra, prefix, pair_prefix, max_words):
+    """words() passes a ``raw`` that is not set(seq): the CJK words leave it (they pair with nothing)
+    and their pieces join it (they are in no pair)."""
+    raw = {w for i, w in enumerate(seq) if i not in dropped} | set(extra)
+    c = sp.word_tokens(set(raw), seq, prefix, PUNCT, pair_prefix, max_words)
+    saved = T.MAX_BIGRAM_WORDS
+    T.MAX_BIGRAM_WORDS = max_words
+    try:
+        py = T._word_tokens(set(raw), seq, prefix, pair_prefix if len(seq) > 1 else None)
+    finally:
+        T.MAX_BIGRAM_WORDS = saved
+    assert c == py

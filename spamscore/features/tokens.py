@@ -37,7 +37,7 @@ from .urls import registered_domain
 from .. import _native
 from . import native_checks
 
-_speedups = _native.load("_speedups")  # the compiled word loop; None: _word_tokens does the same
+_speedups = _native.load("_speedups")  # the compiled word stage (word_tokens); None: _word_tokens does the same
 _hdrscan = _native.load("_hdrscan")  # the compiled header loop; None: _header_tokens does the same
 # the compiled body words (ASCII, Latin-1, common punctuation); None: words and body_tokens in Python
 _bodyscan = _native.load("_bodyscan")
@@ -176,9 +176,10 @@ def words(text: str, prefix: str = "", max_chars: int = 200_000, bigrams: str | 
                         raw.add(piece)
     with_pairs = bool(bigrams) and len(seq) > 1
     pair_prefix = ("" if bigrams is True else bigrams) if with_pairs else None
-    if _speedups is not None:  # the same loop in C (spamscore/native/speedups.c)
-        out = _speedups.word_tokens(raw, seq, prefix, _PUNCT, pair_prefix, MAX_BIGRAM_WORDS)
-    else:
+    # the same stage in C as _bodyscan's (spamscore/native/wordtokens.c, bodystage.h); None (crafted hash
+    # collisions): this code
+    out = _speedups.word_tokens(raw, seq, prefix, _PUNCT, pair_prefix, MAX_BIGRAM_WORDS) if _speedups else None
+    if out is None:
         out = _word_tokens(raw, seq, prefix, pair_prefix)
     if cjk:
         out.update([prefix + c for c in cjk] if prefix else cjk)

@@ -1,23 +1,30 @@
 /* Optional compiled helpers for the body words of spamscore.features.tokens:
- * the concern spamscore._core.bodyscan, and speedups.word_tokens (the
- * per-word loop over Python's split, for the texts words() leaves to Python),
- * whose code is in wordtokens.c, beside this concern's files.
+ * the concern spamscore._core.bodyscan, and the per-word stage it shares
+ * with speedups.word_tokens (wordtokens.c, beside this concern's files).
  *
- * Why two loops and not one: words() fuses normalize + lower + split +
- * dedupe into one pass over the text's characters as UCS-2 (ch_t), with its
- * own tables (CHAR_MAP, map_wide), and declines (None) whatever it cannot
- * map; word_tokens() must take every word Python's split gives, of any str
- * kind (astral characters after NFKC, the pieces of CJK segmentation) and a
- * set of distinct words that is not set(seq) (CJK words leave it, their
- * pieces join it), and it has no None to fall back on.  Serving both from
- * the words() pass would need ch_t as UCS-4 (twice the buffer) and a second
- * entry that takes pre-split words: not done.  What they share, the word
- * rule (strip punct, keep 3 to 12 characters, skip longer ones), is one
- * copy in core.h (ss_strip_punct, ss_word_fate, ss_skip_length).
+ * One per-word stage, two ways in.  words() and word_hashes() fuse
+ * normalize + lower + split + dedupe into one pass over the text's
+ * characters as UCS-2 (ch_t; bodywords.c), with their own tables (CHAR_MAP,
+ * map_wide), and decline (None) whatever they cannot map (CJK, for one).
+ * What comes after, the per-word stage (strip the punctuation, keep 3 to 12
+ * characters or make a skip token, pair adjacent kept words among the first
+ * max_pair_words, each distinct token once, to a sink: a set of str or the
+ * token hashes), is written once, in bodystage.h, over a character type,
+ * and compiled by bodystage.c for Py_UCS2 and Py_UCS4.  words() runs it as
+ * UCS-2 on the distinct words its pass found.  speedups.word_tokens, for
+ * the texts words() leaves to Python, takes the words of Python's split (any
+ * str kind: astral characters after NFKC, the pieces of CJK segmentation;
+ * a set of distinct words that is not set(seq): CJK words leave it, their
+ * pieces join it) and only converts them: it copies them into one buffer
+ * (UCS-2 when they fit, else UCS-4), looks the sequence's words up among
+ * the distinct ones by their characters, and runs the same stage.  The word
+ * rule itself (ss_strip_punct, ss_word_fate, ss_skip_length) is in core.h.
+ * The text pass stays UCS-2: as UCS-4 its buffer would double for the
+ * common text, and only the pre-split words can hold astral characters.
  *
  * The Python code in spamscore/features/tokens.py is the reference; these
  * functions give exactly the same results (tests/test_bodyscan.py,
- * tests/test_bodyscan.py).  words() takes a str of one or
+ * tests/test_word_tokens.py).  words() takes a str of one or
  * two bytes a character whose characters all have a known fate under
  * normalize(), str.lower() and str.split() (CHAR_MAP up to U+00FF, then
  * map_wide: white space, zero-width characters and common punctuation and
@@ -38,7 +45,9 @@
  *       None when text holds a character that maps to BAIL (CJK, for one,
  *       which the Python code segments), when prefix, pair_prefix or punct
  *       is not an ASCII str, when max_pair_words < 0, or when a hash probe
- *       runs long (crafted collisions): the Python code then does the work.
+ *       runs long (crafted collisions): the Python code then does the work
+ *       (its split, then speedups.word_tokens, or _word_tokens after a
+ *       None from that too).
  *   word_hashes(text, prefix, punct, pair_prefix, max_pair_words) -> bytes or None
  *       the same tokens as words(), as the int64 token hash of each
  *       (spamscore/native/core.h: SipHash-1-3 of its UTF-8, fixed key; one per
@@ -54,10 +63,12 @@
  *
  * The concern's files: bodyscan.c (this one: the method table, letters and
  * char_classes), bodywords.c (words and word_hashes: the one pass over the
- * text), bodyspans.c (the sets of distinct spans that pass keeps its words
- * in), bodysink.c (where its tokens go: a set of str, or their token
- * hashes), bodychars.h (the character tables) and bodyscan.h (what the .c
- * files share).
+ * text), bodystage.h with bodystage.c (the per-word stage, for each width),
+ * bodyspans.c (the width-free half of the sets of distinct spans the pass
+ * and the stage keep their words in), bodysink.c (the width-free half of
+ * where the tokens go: a set of str, or their token hashes), bodychars.h
+ * (the character tables) and bodyscan.h (what the .c files, and
+ * wordtokens.c, share).
  */
 #include "core.h"
 #include "bodyscan.h"

@@ -1,23 +1,22 @@
 /* The sets of distinct spans of the concern spamscore._core.bodyscan:
- * words() (bodywords.c) keeps each distinct word of a text, and each
- * distinct stripped word, once, as a span of its buffer of normalized
+ * words() (bodywords.c) keeps each distinct word of a text, and the stage
+ * (bodystage.h) each distinct stripped word, once, as a span of a buffer of
  * characters, with a hash table over them (bodyscan.h: spanset_t, and the
- * tables' probe limit).
+ * tables' probe limit).  This file has what does not depend on the width of
+ * the characters; adding and finding a span read them: bodystage.h.
  */
 #include "core.h"
 #include "bodyscan.h"
 
-static inline int same_chars(const ch_t *a, const ch_t *b, Py_ssize_t n)
+Py_ssize_t ss_pow2_at_least(Py_ssize_t n)
 {
-    if (n > 8)
-        return memcmp(a, b, (size_t)n * sizeof(ch_t)) == 0;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
+    Py_ssize_t c = 16;
+    while (c < n)
+        c *= 2;
+    return c;
 }
 
-int ss_spanset_init(spanset_t *s, const ch_t *text, Py_ssize_t cap)
+int ss_spanset_init(spanset_t *s, const void *text, Py_ssize_t cap)
 {
     memset(s, 0, sizeof(*s));
     s->text = text;
@@ -45,7 +44,7 @@ void ss_spanset_free(spanset_t *s)
 
 /* double the table (rehash from the stored hashes); -1 with an exception
  * set on error, -2 when a probe runs long */
-static int spanset_grow(spanset_t *s)
+int ss_spanset_grow(spanset_t *s)
 {
     if (s->cap > ((Py_ssize_t)1 << 40) / (Py_ssize_t)sizeof(slot_t)) {
         PyErr_NoMemory();
@@ -85,46 +84,3 @@ static int spanset_grow(spanset_t *s)
     s->room = room;
     return 0;
 }
-
-/* The id of text[off:off+len] (added when new; *added set to 1 then).
- * -1 with an exception set on error, -2 (no exception) when a probe ran long. */
-Py_ssize_t ss_spanset_add(spanset_t *s, Py_ssize_t off, Py_ssize_t len, uint32_t h, int *added)
-{
-    const ch_t *p = s->text + off;
-    uint64_t mask = (uint64_t)s->cap - 1, j = h & mask;
-    *added = 0;
-    for (int probes = 0;; probes++) {
-        slot_t *sl = &s->slots[j];
-        if (sl->id < 0)
-            break;
-        if (sl->hash == h) {
-            span_t sp = s->spans[sl->id];
-            if (sp.len == len && same_chars(s->text + sp.off, p, len))
-                return sl->id;
-        }
-        if (probes >= MAX_PROBE)
-            return -2;
-        j = (j + 1) & mask;
-    }
-    if (s->count + 1 > s->room) {  /* more than half full: grow, then find the free slot again */
-        int rc = spanset_grow(s);
-        if (rc < 0)
-            return rc;
-        mask = (uint64_t)s->cap - 1;
-        j = h & mask;
-        for (int probes = 0; s->slots[j].id >= 0; probes++) {
-            if (probes >= MAX_PROBE)
-                return -2;
-            j = (j + 1) & mask;
-        }
-    }
-    Py_ssize_t id = s->count++;
-    s->spans[id].off = (int32_t)off;
-    s->spans[id].len = (int32_t)len;
-    s->hashes[id] = h;
-    s->slots[j].hash = h;
-    s->slots[j].id = (int32_t)id;
-    *added = 1;
-    return id;
-}
-

@@ -1,37 +1,14 @@
 /* words() and word_hashes() of the concern spamscore._core.bodyscan (what
  * they return: bodyscan.c): normalize, lower, split and dedupe in one pass
- * over the text, then strip, keep or skip each distinct word and pair the
- * kept ones.  The sets of distinct words: bodyspans.c; where the tokens go:
- * bodysink.c; the character tables: bodychars.h.
+ * over the text, then the per-word stage (bodystage.h, as Py_UCS2: strip,
+ * keep or skip each distinct word and pair the kept ones), the same stage
+ * speedups.word_tokens (wordtokens.c) runs over the words of Python's split.
+ * The sets of distinct words: bodyspans.c; where the tokens go: bodysink.c;
+ * the character tables: bodychars.h.
  */
 #include "core.h"
 #include "bodyscan.h"
 #include "bodychars.h"
-
-/* texts longer than this go to the Python code (ids and offsets fit int32) */
-#define MAX_TEXT ((Py_ssize_t)1 << 30)
-
-#define FNV_PRIME 0x100000001b3ULL
-#define FNV_BASIS 0xcbf29ce484222325ULL
-
-static inline uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-/* FNV-1a, then a full mix (words are short: a character at a time is fine) */
-static inline uint32_t hash_chars(const ch_t *s, Py_ssize_t n)
-{
-    uint64_t h = FNV_BASIS;
-    for (Py_ssize_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * FNV_PRIME;
-    return (uint32_t)mix64(h ^ (uint64_t)n);
-}
 
 /* an ASCII str as characters (PyMem_Free it); NULL with an exception set on error */
 static ch_t *to_chars(PyObject *ascii)
@@ -51,14 +28,6 @@ static ch_t *to_chars(PyObject *ascii)
 static int is_ascii_str(PyObject *o)
 {
     return PyUnicode_Check(o) && PyUnicode_IS_ASCII(o);
-}
-
-static Py_ssize_t pow2_at_least(Py_ssize_t n)
-{
-    Py_ssize_t c = 16;
-    while (c < n)
-        c *= 2;
-    return c;
 }
 
 /* words() (as_hashes 0: a set of str) and word_hashes() (1: bytes of the
@@ -90,12 +59,11 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
 
     PyObject *out = as_hashes ? NULL : PySet_New(NULL), *result = NULL;
     ch_t *low = NULL, *pre = NULL, *ppre = NULL;
-    int32_t *seq_ids = NULL, *kept_of = NULL;
-    uint64_t *pair_keys = NULL;
-    spanset_t ws, ks;
+    int32_t *seq_ids = NULL;
+    int rc;
+    spanset_t ws;
     sink_t sink;
     memset(&ws, 0, sizeof(ws));
-    memset(&ks, 0, sizeof(ks));
     memset(&sink, 0, sizeof(sink));
     sink.set = out;
     if (!as_hashes && out == NULL)
@@ -125,11 +93,11 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
             goto fail;
         }
     }
-    if (ss_spanset_init(&ws, low, pow2_at_least(max_words < 512 ? 2 * max_words : 1024)) < 0)
+    if (ss_spanset_init(&ws, low, ss_pow2_at_least(max_words < 512 ? 2 * max_words : 1024)) < 0)
         goto fail;
     /* normalize, lower, split and dedupe in one pass */
     Py_ssize_t nseq = 0, w = 0, start = 0;
-    uint64_t h = FNV_BASIS;
+    uint64_t h = SS_FNV_BASIS;
     for (Py_ssize_t i = 0; i <= n; i++) {
         uint32_t m;
         if (i == n)
@@ -140,7 +108,7 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
         }
         if (m < 0x10000u) {
             low[w++] = (ch_t)m;
-            h = (h ^ m) * FNV_PRIME;
+            h = (h ^ m) * SS_FNV_PRIME;
             continue;
         }
         if (m == DEL)
@@ -150,7 +118,8 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
         if (w > start) {  /* white space after a word */
             int added;
             Py_ssize_t len = w - start;
-            Py_ssize_t id = ss_spanset_add(&ws, start, len, (uint32_t)mix64(h ^ (uint64_t)len), &added);
+            /* (the hash bodystage.h's hash_chars gives, made as the characters come) */
+            Py_ssize_t id = ss_spanset_add_u2(&ws, start, len, (uint32_t)ss_mix64(h ^ (uint64_t)len), &added);
             if (id == -1)
                 goto fail;
             if (id == -2)
@@ -160,93 +129,17 @@ static PyObject *words_impl(PyObject *args, int as_hashes)
             nseq++;
         }
         start = w;
-        h = FNV_BASIS;
+        h = SS_FNV_BASIS;
     }
     if (nseq == 0)
         goto finish;
-    /* each distinct word, stripped */
-    kept_of = PyMem_Malloc((size_t)ws.count * sizeof(int32_t));
-    if (kept_of == NULL) {
-        PyErr_NoMemory();
+    /* strip, keep or skip each distinct word; pairs of adjacent kept words among the first max_pair_words */
+    rc = ss_word_stage_u2(&ws, seq_ids, nseq < m_cap ? nseq : m_cap, pre, lpre, pairs, ppre, lppre,
+                          is_punct, &sink);
+    if (rc == -1)
         goto fail;
-    }
-    if (ss_spanset_init(&ks, low, pow2_at_least(ws.count < 512 ? 2 * ws.count : 1024)) < 0)
-        goto fail;
-    for (Py_ssize_t id = 0; id < ws.count; id++) {
-        Py_ssize_t s = ws.spans[id].off, e = s + ws.spans[id].len;
-        ss_strip_punct(is_punct, PyUnicode_2BYTE_KIND, low, &s, &e);  /* (ch_t is Py_UCS2) */
-        Py_ssize_t len = e - s;
-        int fate = ss_word_fate(len);
-        kept_of[id] = -1;
-        if (fate == SS_WORD_SKIP) {
-            /* "skip:" + first character + " " + len // 10 * 10 */
-            ch_t tail[40];
-            char digits[24];
-            int nd = snprintf(digits, sizeof(digits), "%zd", ss_skip_length(len));
-            if (nd <= 0 || nd >= (int)sizeof(digits)) {
-                PyErr_SetString(PyExc_SystemError, "skip token");
-                goto fail;
-            }
-            static const char skip[] = "skip:";
-            int lt = 0;
-            for (int k = 0; k < 5; k++)
-                tail[lt++] = (ch_t)skip[k];
-            tail[lt++] = low[s];
-            tail[lt++] = ' ';
-            for (int k = 0; k < nd; k++)
-                tail[lt++] = (ch_t)digits[k];
-            if (ss_sink_emit(&sink, pre, lpre, tail, lt, NULL, 0, NULL, 0) < 0)
-                goto fail;
-        } else if (fate == SS_WORD_KEEP) {
-            int added;
-            Py_ssize_t kid = ss_spanset_add(&ks, s, len, hash_chars(low + s, len), &added);
-            if (kid == -1)
-                goto fail;
-            if (kid == -2)
-                goto bail;
-            kept_of[id] = (int32_t)kid;
-            if (added && ss_sink_emit(&sink, pre, lpre, low + s, len, NULL, 0, NULL, 0) < 0)
-                goto fail;
-        }
-    }
-    /* pairs of adjacent kept words among the first max_pair_words */
-    if (pairs && nseq > 1 && m_cap > 1) {
-        Py_ssize_t m = nseq < m_cap ? nseq : m_cap;
-        Py_ssize_t pcap = pow2_at_least(2 * m);
-        uint64_t pmask = (uint64_t)pcap - 1;
-        pair_keys = PyMem_Malloc((size_t)pcap * sizeof(uint64_t));
-        if (pair_keys == NULL) {
-            PyErr_NoMemory();
-            goto fail;
-        }
-        memset(pair_keys, 0xff, (size_t)pcap * sizeof(uint64_t));
-        static const ch_t space[1] = {' '};
-        int32_t prev = -1;
-        for (Py_ssize_t k = 0; k < m; k++) {
-            int32_t v = kept_of[seq_ids[k]];
-            if (v >= 0 && prev >= 0) {
-                uint64_t key = ((uint64_t)(uint32_t)prev << 32) | (uint32_t)v;
-                uint64_t j = mix64(key) & pmask;
-                int probes = 0, seen = 0;
-                while (pair_keys[j] != UINT64_MAX) {
-                    if (pair_keys[j] == key) {
-                        seen = 1;
-                        break;
-                    }
-                    if (++probes > MAX_PROBE)
-                        goto bail;
-                    j = (j + 1) & pmask;
-                }
-                if (!seen) {
-                    pair_keys[j] = key;  /* at most m keys in 2m+ slots */
-                    span_t a = ks.spans[prev], b = ks.spans[v];
-                    if (ss_sink_emit(&sink, ppre, lppre, low + a.off, a.len, space, 1, low + b.off, b.len) < 0)
-                        goto fail;
-                }
-            }
-            prev = v;
-        }
-    }
+    if (rc == -2)
+        goto bail;
 finish:
     if (as_hashes) {
         result = PyBytes_FromStringAndSize((const char *)sink.h, sink.n * (Py_ssize_t)sizeof(int64_t));
@@ -269,10 +162,7 @@ done:
     PyMem_Free(pre);
     PyMem_Free(ppre);
     PyMem_Free(seq_ids);
-    PyMem_Free(kept_of);
-    PyMem_Free(pair_keys);
     ss_spanset_free(&ws);
-    ss_spanset_free(&ks);
     ss_sink_free(&sink);
     return result;
 }

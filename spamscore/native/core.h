@@ -7,7 +7,7 @@
  *     an ASCII character);
  *   - building str objects from ASCII bytes, ASCII views of str objects;
  *   - appending a new reference to a list or set; growing an array;
- *   - the body-word rule (strip, keep or skip) both word loops apply;
+ *   - the body-word rule (strip, keep or skip) of the per-word stage;
  *   - the token hash of the clue table (below).
  *
  * Every .c file of the core includes this header first (it includes
@@ -40,8 +40,9 @@ PyObject *ss_init_mimescan(void);
 PyObject *ss_init_speedups(void);
 PyObject *ss_init_urlscan(void);
 
-/* speedups.word_tokens, which lives in wordtokens.c beside bodywords.c, the
- * other loop over body words (both apply the word rule below) */
+/* speedups.word_tokens, which lives in wordtokens.c beside the bodyscan
+ * concern's files: it runs their per-word stage (bodystage.h) over the
+ * words of Python's split */
 PyObject *ss_word_tokens(PyObject *self, PyObject *args);
 
 /* ---- ASCII character classes ---------------------------------------- */
@@ -204,9 +205,9 @@ static inline int ss_set_add_new(PyObject *set, PyObject *item)
 }
 
 /* ---- the body-word rule of spamscore.features.tokens._word_tokens -------
- * One copy for its two compiled drivers: bodywords.c's words() (from the raw
- * text, in one pass) and wordtokens.c's word_tokens() (from the words of
- * Python's split).  A word is stripped of the ASCII characters of ``punct``
+ * Applied by the one compiled per-word stage (bodystage.h), which serves
+ * bodywords.c's words() (from the raw text, in one pass) and wordtokens.c's
+ * word_tokens() (from the words of Python's split).  A word is stripped of the ASCII characters of ``punct``
  * at both ends; 3 to 12 characters are kept (prefix + word), longer ones
  * give prefix + "skip:" + first character + " " + the length rounded down to
  * tens, shorter ones nothing. */
@@ -281,7 +282,7 @@ static inline int ss_grow(void **arr, Py_ssize_t *cap, Py_ssize_t need, size_t s
 }
 
 /* ---- the token hash ---------------------------------------------------
- * The token hash of the scoring path's clue table, used by bodysink.c and
+ * The token hash of the scoring path's clue table, used by bodyscan.h (the body words' sink) and
  * dense.c (the reference: spamscore._native.token_hash, in Python).
  *
  * SipHash-1-3 (Aumasson and Bernstein; the variant CPython's own str hash

@@ -1,9 +1,10 @@
 /* The concern spamscore._core.speedups: spamscore.model.HashIndex, the URL
  * word filter of find_urls, and the exactly rounded clue sums
  * (spamscore.model.clue_sums) and the meta flags of
- * spamscore.scoring.meta_mask.  Its word_tokens (the word loop of
- * spamscore.features.tokens.words) is in wordtokens.c, beside bodywords.c,
- * the other loop over body words.
+ * spamscore.scoring.meta_mask.  Its word_tokens (the body words of
+ * spamscore.features.tokens.words from Python's split) is in wordtokens.c,
+ * a thin entry into the per-word stage it shares with bodyscan.words
+ * (bodystage.h).
  *
  * The Python code beside each caller is the reference implementation;
  * these functions give exactly the same results (tests/test_hash_index.py,
@@ -488,9 +489,9 @@ static PyMethodDef methods[] = {
      "table by token hash, a new one getting the next row (vocab.c)"},
     {"add_cells", ss_add_cells, METH_VARARGS,
      "add_cells(table, cells): table[c] += 1 for each int64 cell c of an int32 table (vocab.c)"},
-    {"word_tokens", ss_word_tokens, METH_VARARGS,  /* (wordtokens.c, beside the other word loop) */
-     "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set: "
-     "the word loop of spamscore.features.tokens.words"},
+    {"word_tokens", ss_word_tokens, METH_VARARGS,  /* (wordtokens.c: bodyscan's per-word stage, bodystage.h) */
+     "word_tokens(raw, seq, prefix, punct, pair_prefix, max_pair_words) -> set or None: "
+     "the per-word stage of spamscore.features.tokens.words over the words of Python's split"},
     {"lookup_sums", lookup_sums, METH_VARARGS,
      "lookup_sums(doc, keys, rows, log_f, log_1mf, meta, max_clues[, bloom]) -> (rows, sums or None): "
      "lookup (skipping hashes the bloom filter rules out), then clue_sums of the rows when at most max_clues"},
