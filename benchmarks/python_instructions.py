@@ -49,6 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import python_versions as pv  # noqa: E402  (discovery, venv install, corpus)
+from harness.report import write_results  # noqa: E402
 from harness.systems import log, loadavg  # noqa: E402
 
 TLS = "__tls_get_addr"
@@ -529,14 +530,8 @@ def main(argv=None) -> int:
     for r in res["runs"]:
         r["per_message"] = dict(r["per_message"], functions={k: round(v, 1) for k, v in
                                                              r["per_message"]["functions"].items() if abs(v) >= 10})
-    os.makedirs(a.out, exist_ok=True)
-    jpath, mpath = os.path.join(a.out, f"{a.name}.json"), os.path.join(a.out, f"{a.name}.md")
-    with open(jpath, "w") as fh:
-        json.dump(res, fh, indent=1, default=str)
-        fh.write("\n")
     text = markdown(res)
-    with open(mpath, "w") as fh:
-        fh.write(text)
+    jpath, mpath = write_results(a.out, a.name, res, text)
     log(f"wrote {mpath} and {jpath} in {time.time() - t_start:.0f} s")
     print(text.split("\n## ")[0])
     return 0

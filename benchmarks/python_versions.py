@@ -45,7 +45,7 @@ sys.path.insert(0, HERE)
 
 from harness import corpus as corpus_mod  # noqa: E402
 from harness import systems  # noqa: E402
-from harness.report import _f  # noqa: E402
+from harness.report import _f, write_results  # noqa: E402
 from harness.systems import _median_or_none, _quotient, _spread, log, loadavg  # noqa: E402
 
 import run as bench_run  # noqa: E402  (its corpus defaults and git_rev)
@@ -407,15 +407,9 @@ def main(argv=None) -> int:
                                             "version_text")} for v in versions],
         "summary": summary, "rounds": rws,
     }
-    os.makedirs(a.out, exist_ok=True)
-    jpath, mpath = os.path.join(a.out, f"{a.name}.json"), os.path.join(a.out, f"{a.name}.md")
-    with open(jpath, "w") as fh:
-        json.dump(res, fh, indent=1, default=str)
-        fh.write("\n")
     text = markdown(res)
     text = text.replace("## Rounds\n", instructions_section(a.out) + "## Rounds\n", 1)
-    with open(mpath, "w") as fh:
-        fh.write(text)
+    jpath, mpath = write_results(a.out, a.name, res, text)
     log(f"wrote {mpath} and {jpath} in {time.time() - t_start:.0f} s")
     print(text.split("\n## Rounds")[0])
     return 0

@@ -311,3 +311,16 @@ def _jsonable(o):
     except ImportError:
         pass
     return str(o)
+
+
+def write_results(out: str, name: str, res: dict, text: str) -> tuple[str, str]:
+    """Write a benchmark's ``<out>/<name>.json`` (``res``) and ``<out>/<name>.md`` (``text``); their paths."""
+    os.makedirs(out, exist_ok=True)
+    jpath, mpath = os.path.join(out, f"{name}.json"), os.path.join(out, f"{name}.md")
+    with open(jpath, "w") as fh:
+        json.dump(res, fh, indent=1, default=str)
+        fh.write("\n")
+    with open(mpath, "w") as fh:
+        fh.write(text)
+    return jpath, mpath
+

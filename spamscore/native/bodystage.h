@@ -35,14 +35,18 @@ static inline int SS_FN(same_chars)(const SS_CH *a, const SS_CH *b, Py_ssize_t n
     return 1;
 }
 
-Py_ssize_t SS_FN(ss_spanset_find)(const spanset_t *s, const SS_CH *p, Py_ssize_t len, uint32_t h)
+/* the id of s[:len] (hash h) in the set, or -1 with *slot its free slot, or -2 when the probe runs long */
+static inline Py_ssize_t SS_FN(probe)(const spanset_t *s, const SS_CH *p, Py_ssize_t len, uint32_t h,
+                                      uint64_t *slot)
 {
     const SS_CH *text = s->text;
     uint64_t mask = (uint64_t)s->cap - 1, j = h & mask;
     for (int probes = 0;; probes++) {
         const slot_t *sl = &s->slots[j];
-        if (sl->id < 0)
+        if (sl->id < 0) {
+            *slot = j;
             return -1;
+        }
         if (sl->hash == h) {
             span_t sp = s->spans[sl->id];
             if (sp.len == len && SS_FN(same_chars)(text + sp.off, p, len))
@@ -54,29 +58,24 @@ Py_ssize_t SS_FN(ss_spanset_find)(const spanset_t *s, const SS_CH *p, Py_ssize_t
     }
 }
 
+Py_ssize_t SS_FN(ss_spanset_find)(const spanset_t *s, const SS_CH *p, Py_ssize_t len, uint32_t h)
+{
+    uint64_t slot;
+    return SS_FN(probe)(s, p, len, h, &slot);
+}
+
 Py_ssize_t SS_FN(ss_spanset_add)(spanset_t *s, Py_ssize_t off, Py_ssize_t len, uint32_t h, int *added)
 {
-    const SS_CH *text = s->text, *p = text + off;
-    uint64_t mask = (uint64_t)s->cap - 1, j = h & mask;
+    uint64_t j;
     *added = 0;
-    for (int probes = 0;; probes++) {
-        slot_t *sl = &s->slots[j];
-        if (sl->id < 0)
-            break;
-        if (sl->hash == h) {
-            span_t sp = s->spans[sl->id];
-            if (sp.len == len && SS_FN(same_chars)(text + sp.off, p, len))
-                return sl->id;
-        }
-        if (probes >= MAX_PROBE)
-            return -2;
-        j = (j + 1) & mask;
-    }
+    Py_ssize_t found = SS_FN(probe)(s, (const SS_CH *)s->text + off, len, h, &j);
+    if (found != -1)
+        return found;   /* its id, or -2 */
     if (s->count + 1 > s->room) {  /* more than half full: grow, then find the free slot again */
         int rc = ss_spanset_grow(s);
         if (rc < 0)
             return rc;
-        mask = (uint64_t)s->cap - 1;
+        uint64_t mask = (uint64_t)s->cap - 1;
         j = h & mask;
         for (int probes = 0; s->slots[j].id >= 0; probes++) {
             if (probes >= MAX_PROBE)
