@@ -16,7 +16,7 @@ from .auth import auth_features
 from .bulk import bulk_features
 from .html import HtmlInfo, analyze_html, bucket, html_features
 from . import tokens as _tokens
-from .profiles import PROFILES, UNSENT_PREFIXES, check_profile
+from .profiles import PROFILES, UNSENT_PREFIXES, check_profile, without_prefixes
 from .tokens import DEFAULT_IGNORED_HEADERS, body_tokens, header_tokens, subject_tokens
 from .urls import find_urls, url_features
 
@@ -105,7 +105,7 @@ def analyze(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS) -> Ana
     visible = None
     if info.parts:
         visible = info.visible_text
-        urls.extend(href for href, _ in info.links)
+        urls.extend([href for href, _ in info.links])
         urls.extend(info.srcs)
         vis = visible[:max_chars]
         vis_low = None
@@ -139,8 +139,8 @@ def extract(pm: ParsedMessage, options: FeatureOptions = DEFAULT_OPTIONS, analys
     hdr = header_tokens(pm.headers, options.ignored_headers)
     auth = auth_features(pm.headers, options.trusted_authserv_ids)
     if drops:  # only header and authentication features are ever dropped: body words never are
-        hdr = [t for t in hdr if not t.startswith(drops)]
-        auth = [t for t in auth if not t.startswith(drops)]
+        hdr = without_prefixes(hdr, drops)
+        auth = without_prefixes(auth, drops)
     feats.update(hdr)
     feats.update(url_features(a.urls, a.html.links, options.max_urls))
     feats.update(html_features(a.html, len(a.plain_text.strip())))

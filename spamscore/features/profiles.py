@@ -31,7 +31,11 @@ Authentication-Results), so that their absence is no evidence either way
 
 from __future__ import annotations
 
-__all__ = ["FAMILIES", "PROFILES", "PORTABLE_DROPS", "UNSENT_PREFIXES", "check_profile"]
+from .. import _native
+
+__all__ = ["FAMILIES", "PROFILES", "PORTABLE_DROPS", "UNSENT_PREFIXES", "check_profile", "without_prefixes"]
+
+_hdrscan = _native.load("_hdrscan")  # its without_prefixes; None: the comprehension below
 
 # Feature families by prefix.  Used by training/cross_corpus.py --families
 # (one run per family left out) and by the profiles below.
@@ -100,3 +104,16 @@ def check_profile(profile: str) -> str:
 
         raise InputError(f"expected a feature profile among {', '.join(sorted(PROFILES))}, got {profile!r}")
     return profile
+
+
+def without_prefixes(tokens: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    """The tokens that start with none of ``prefixes``, in order (what a profile or campaign mode drops).
+
+    In C when it is built (``hdrscan.without_prefixes``: a first-character test before each prefix
+    comparison); this comprehension is its reference, and what runs for anything but a list of str."""
+    if _hdrscan is not None:
+        out = _hdrscan.without_prefixes(tokens, prefixes)
+        if out is not None:
+            return out
+    return [t for t in tokens if not t.startswith(prefixes)]
+

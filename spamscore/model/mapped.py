@@ -132,7 +132,9 @@ class MappedTokenNB(TokenNB):
 
     def tables(self) -> ClueTables:
         scorer = self.__dict__.get("_scorer")
-        if scorer is None and "_mapped" in self.__dict__:
+        if scorer is not None:   # (every call after the first: four a scored message)
+            return scorer
+        if "_mapped" in self.__dict__:
             scorer = self.__dict__["_scorer"] = self.__dict__["_mapped_scorer"]  # (the tables are the file's)
             return scorer
         return TokenNB.tables(self)
