@@ -9,11 +9,12 @@ from ``os.wait4`` (the kernel's ru_maxrss of that process alone):
   replaced by words of other messages, and a new Message-ID), written to a
   folder under /tmp and deleted after.  ``spamscore train --index`` on them, then
   Bogofilter on the same files (``bogofilter -C -d DB -s -b`` for the spam,
-  ``-n -b`` for the ham, file names on stdin).
+  ``-n -b`` for the ham, file names on stdin), each in ``--rounds`` interleaved rounds (medians, and each
+  run's ratio to the Bogofilter run of its round).
 * **1,000,000 messages**: the same mutation, streamed from a generator into
   :func:`spamscore.batch.train_items` (no file is written), at ``nice -n 19``.
 
-    python benchmarks/train_memory.py [--corpus /tmp/sa_corpus] [--million] [--million-only]
+    python benchmarks/train_memory.py [--corpus /tmp/sa_corpus] [--rounds 3] [--million] [--million-only]
 
 Writes ``benchmarks/results/train_memory.md`` (the 1,000,000-message figures are
 kept from the previous file when that run is not asked for).
@@ -142,7 +143,11 @@ def run_measured(cmd: list[str], stdin_path: str | None = None, nice: int = 0) -
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
-def trec_run(corpus: Path, jobs: int) -> dict:
+def trec_run(corpus: Path, jobs: int, rounds: int = 3) -> dict:
+    """Each system ``rounds`` times over the same files, interleaved: a round runs every one once, in an order
+    rotated from round to round (this machine's speed drifts by a fifth within minutes, so one run each read
+    10.8 s and 15.1 s for the same ``--jobs 2`` command); per system the runs, per round its ratio to the
+    Bogofilter run of the same round."""
     messages = sa_messages(corpus)
     pool = word_pool(messages)
     tmp = Path(tempfile.mkdtemp(prefix="spamscore-trec-", dir="/tmp"))
@@ -158,27 +163,45 @@ def trec_run(corpus: Path, jobs: int) -> dict:
         for label, files in lists.items():
             (tmp / f"{label}.list").write_text("\n".join(files) + "\n")
         del messages
-        res = {"spam": len(lists["spam"]), "ham": len(lists["ham"])}
         spamscore = str(Path(sys.executable).with_name("spamscore"))
-        for j in sorted({1, jobs}):
-            wall, rss, rc = run_measured([spamscore, "train", "--index", str(tmp / "index.tsv"), "--jobs", str(j),
-                                          "-o", str(tmp / "trec.spamscore")])
-            res[f"spamscore_jobs{j}"] = (wall, rss, rc, (tmp / "trec.spamscore").stat().st_size if rc == 0 else 0)
         lib = ("import sys; from spamscore.batch import train_items; from spamscore.corpus import iter_index; "
                "train_items(iter_index(sys.argv[1]))")
-        wall, rss, rc = run_measured([sys.executable, "-c", lib, str(tmp / "index.tsv")])
-        res["library"] = (wall, rss, rc, 0)
-        db = tmp / "bogo"
-        db.mkdir()
-        total_wall, peak = 0.0, 0.0
-        for label, flag in (("spam", "-s"), ("ham", "-n")):
-            wall, rss, rc = run_measured(["bogofilter", "-C", "-d", str(db), flag, "-b"], str(tmp / f"{label}.list"))
-            total_wall += wall
-            peak = max(peak, rss)
-        res["bogofilter"] = (total_wall, peak, rc, sum(f.stat().st_size for f in db.iterdir()))
-        return res
+
+        def spamscore_train(j: int):
+            wall, rss, rc = run_measured([spamscore, "train", "--index", str(tmp / "index.tsv"), "--jobs", str(j),
+                                          "-o", str(tmp / "trec.spamscore")])
+            return wall, rss, rc, (tmp / "trec.spamscore").stat().st_size if rc == 0 else 0
+
+        def library():
+            return (*run_measured([sys.executable, "-c", lib, str(tmp / "index.tsv")]), 0)
+
+        def bogofilter():
+            db = tmp / "bogo"
+            shutil.rmtree(db, ignore_errors=True)
+            db.mkdir()
+            total_wall, peak = 0.0, 0.0
+            for label, flag in (("spam", "-s"), ("ham", "-n")):
+                wall, rss, rc = run_measured(["bogofilter", "-C", "-d", str(db), flag, "-b"], str(tmp / f"{label}.list"))
+                total_wall += wall
+                peak = max(peak, rss)
+            return total_wall, peak, rc, sum(f.stat().st_size for f in db.iterdir())
+
+        systems = {f"spamscore_jobs{j}": (lambda j=j: spamscore_train(j)) for j in sorted({1, jobs})}
+        systems.update(library=library, bogofilter=bogofilter)
+        names = list(systems)
+        runs: dict[str, list] = {k: [] for k in names}
+        for r in range(rounds):
+            for key in names[r % len(names):] + names[:r % len(names)]:
+                runs[key].append(systems[key]())
+        return {"spam": len(lists["spam"]), "ham": len(lists["ham"]), "rounds": rounds, "runs": runs}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 MILLION_CHILD = r"""
@@ -216,6 +239,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=Path(os.environ.get("SA_CORPUS", "/tmp/sa_corpus")))
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the TREC-sized runs (default 3)")
     ap.add_argument("--million", action="store_true", help="also the 1,000,000-message run")
     ap.add_argument("--million-only", action="store_true")
     ap.add_argument("-n", type=int, default=1_000_000, help="messages of the large run")
@@ -223,20 +247,34 @@ def main() -> None:
     args = ap.parse_args()
     lines = []
     if not args.million_only:
-        r = trec_run(args.corpus, args.jobs)
+        r = trec_run(args.corpus, args.jobs, args.rounds)
+        runs, bogo = r["runs"], r["runs"]["bogofilter"]
         lines += [f"## TREC-sized: {TREC_SIZE:,} messages ({r['spam']:,} spam, {r['ham']:,} ham), "
-                  "SA corpus mutated", "",
-                  "| | wall s | peak RSS MB | exit | model / database size |", "|---|---|---|---|---|"]
+                  f"SA corpus mutated; {r['rounds']} rounds", "",
+                  "| | wall s (median; lowest to highest) | vs Bogofilter, same round (median; range) | peak RSS MB "
+                  "(highest) | exit | model / database size |", "|---|---|---|---|---|---|"]
         names = {"library": "`batch.train_items` (one process, the model not written)",
                  "bogofilter": "Bogofilter (`-s -b`, `-n -b`)"}
-        for key in sorted(k for k in r if k.startswith("spamscore")) + ["library", "bogofilter"]:
-            wall, rss, rc, size = r[key]
+        ratios = {}
+        for key, rs in runs.items():
+            walls = [x[0] for x in rs]
+            ratios[key] = [x[0] / b[0] for x, b in zip(rs, bogo)]
             name = names.get(key, f"`spamscore train --jobs {key[-1]}`")
-            lines.append(f"| {name} | {wall:.1f} | {rss:.0f} | {rc} | {size / 2**20:.1f} MB |")
-        cli, lib, bogo = r["spamscore_jobs1"], r["library"], r["bogofilter"]
-        lines += ["", f"Training itself (the library call) peaks at {lib[1]:.0f} MB; `spamscore train` adds "
-                  f"{cli[1] - lib[1]:.0f} MB and {cli[0] - lib[0]:.1f} s, most of it writing the model file "
-                  f"(its writer's peak). Against Bogofilter: {cli[0] / bogo[0]:.1f}x its time with one process.", ""]
+            rc = max(x[2] for x in rs)
+            vs = "" if key == "bogofilter" else (f"**{_median(ratios[key]):.2f}x** ({min(ratios[key]):.2f} to "
+                                                 f"{max(ratios[key]):.2f})")
+            lines.append(f"| {name} | {_median(walls):.1f} ({min(walls):.1f} to {max(walls):.1f}) | {vs} | "
+                         f"{max(x[1] for x in rs):.0f} | {rc} | {rs[-1][3] / 2**20:.1f} MB |")
+        lines += ["", "Rounds (wall s; each round runs every system once, the order rotated from round to round):", "",
+                  "| round | " + " | ".join(names.get(k, f"jobs {k[-1]}") for k in runs) + " |",
+                  "|---" * (len(runs) + 1) + "|"]
+        for i in range(r["rounds"]):
+            lines.append(f"| {i + 1} | " + " | ".join(f"{runs[k][i][0]:.1f}" for k in runs) + " |")
+        cli1 = runs["spamscore_jobs1"]
+        lib = runs["library"]
+        lines += ["", f"Training itself (the library call) peaks at {max(x[1] for x in lib):.0f} MB; `spamscore "
+                  f"train` adds {max(x[1] for x in cli1) - max(x[1] for x in lib):.0f} MB, most of it writing "
+                  f"the model file (its writer's peak).", ""]
     if args.million or args.million_only:
         m = million_run(args.corpus, args.n, args.jobs)
         lines += [f"## {m['n']:,} synthetic messages (streamed from a generator, `nice -n 19`, jobs={m['jobs']})", "",
