@@ -21,9 +21,10 @@ from .corpus import Item
 from .errors import CorpusError
 from .features import FeatureOptions, extract
 from .message import DEFAULT_LIMITS, Limits, parse
-from .folds import FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir, Vocabulary, doc_rows, new_vocabulary
+from .folds import FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir
 from .metrics import summarize
 from .scoring import Model, Verdict, calibrated_model, load_model, train
+from .vocabulary import Vocabulary, doc_rows, new_vocabulary, stored_rows
 
 __all__ = ["extract_items", "score_items", "train_items", "evaluate_items", "TrainReport", "StreamingCounts", "SAMPLE"]
 
@@ -75,8 +76,7 @@ def _chunk_rows(raws: list[bytes | None], options: FeatureOptions,
         if raw is None:
             out.append(None)
             continue
-        rows = local.rows(list(set(extract(parse(raw, limits), options))), new)
-        out.append((rows[rows >= 0] if len(rows) and rows.min() < 0 else rows).astype(np.int32))  # -1: a newline
+        out.append(stored_rows(local.rows(list(set(extract(parse(raw, limits), options))), new)).astype(np.int32))
     key = ChunkTokens(f"{os.getpid()}:{run}", start, new)
     return [None if r is None else (key, r) for r in out]
 
@@ -222,9 +222,7 @@ class StreamingCounts:
             if got is None or got[0] is not tokens:
                 got = mapped[id(tokens)] = (tokens, self._rows_of(tokens))
             r = got[1][local]
-            if not isinstance(tokens, ChunkTokens) and len(r) and r.min() < 0:
-                r = r[r >= 0]   # -1: a token holding a newline (a worker's rows never hold one)
-            rows.append(r)
+            rows.append(r if isinstance(tokens, ChunkTokens) else stored_rows(r))   # (a worker's rows never hold -1)
         self.add_rows(rows, labels)
 
     def _rows_of(self, tokens: ChunkTokens | list[str]) -> np.ndarray:

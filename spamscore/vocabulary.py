@@ -25,7 +25,7 @@ import numpy as np
 from . import _native
 from .model import DEFAULT_PRIORS
 
-__all__ = ["Vocabulary", "new_vocabulary", "doc_rows"]
+__all__ = ["Vocabulary", "new_vocabulary", "doc_rows", "stored_rows"]
 
 _speedups = _native.load("_speedups")
 
@@ -98,6 +98,11 @@ class Vocabulary(dict):
         table is let go first."""
         self._keys = self._rows = None
         return dict(self)
+
+
+def stored_rows(rows: np.ndarray) -> np.ndarray:
+    """``rows`` without the -1 of tokens holding a newline (which a model file cannot store)."""
+    return rows[rows >= 0] if len(rows) and rows.min() < 0 else rows
 
 
 def new_vocabulary(nb_params: dict | None = None) -> Vocabulary:

@@ -323,4 +323,3 @@ def write_results(out: str, name: str, res: dict, text: str) -> tuple[str, str]:
     with open(mpath, "w") as fh:
         fh.write(text)
     return jpath, mpath
-

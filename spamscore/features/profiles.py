@@ -116,4 +116,3 @@ def without_prefixes(tokens: list[str], prefixes: tuple[str, ...]) -> list[str]:
         if out is not None:
             return out
     return [t for t in tokens if not t.startswith(prefixes)]
-

@@ -237,7 +237,7 @@ class ClueTokens:
         """The ``n`` clues of ``rows`` with the largest |log-odds| (ties: the lower row first), strongest first,
         as (tokens, weights), in one compiled call (``_speedups.top_clues``); None without the compiled helper
         or on anything unusual: the caller then does it with numpy and :meth:`take` (the reference)."""
-        if native.speedups is None or self._list is not None:
+        if native.speedups is None:
             return None
         return native.speedups.top_clues(np.ascontiguousarray(rows, dtype=np.int64), log_odds, self.off,
                                          self.blob, n)
