@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._fit import FitProcess
 from .corpus import Item
 from .errors import CorpusError
 from .features import FeatureOptions, extract
@@ -24,7 +25,7 @@ from .message import DEFAULT_LIMITS, Limits, parse
 from .folds import FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir
 from .metrics import summarize
 from .scoring import Model, Verdict, calibrated_model, load_model, train
-from .vocabulary import Vocabulary, doc_rows, new_vocabulary, stored_rows
+from .vocabulary import new_vocabulary, token_rows
 
 __all__ = ["extract_items", "score_items", "train_items", "evaluate_items", "TrainReport", "StreamingCounts", "SAMPLE"]
 
@@ -55,30 +56,39 @@ _RUN: dict = {}   # in a worker process: the training run it counts for, and its
 
 
 def _chunk_rows(raws: list[bytes | None], options: FeatureOptions,
-                limits: Limits, run: str = "") -> list[tuple[ChunkTokens, np.ndarray] | None]:
-    """Training's features of a chunk, for the parent to count: per message ``(tokens, rows)``, where
-    ``rows`` are the message's distinct features as this worker's rows and ``tokens`` the chunk's
-    :class:`ChunkTokens`, the features this worker had not met before (one object, pickled once).
+                limits: Limits, run: str = "") -> tuple[ChunkTokens, np.ndarray, np.ndarray]:
+    """Training's features of a chunk, for the parent to count: ``(tokens, lens, rows)``, where ``rows``
+    (int32) are each readable message's distinct features as this worker's rows, one message after the
+    other, ``lens`` (int32) how many each message has (-1: unreadable), and ``tokens`` the chunk's
+    :class:`ChunkTokens`, the features this worker had not met before.  Three objects a chunk cross to
+    the parent, whatever its size.
 
-    The worker keeps its rows across the chunks of a run, so a feature crosses to the parent, and
-    the parent looks it up, once per worker instead of once per chunk holding it: the parent, which
-    counts every message, set the pace with ``--jobs 2`` (12,000 mutated SA messages: 2.8 s of its
-    9.4 s went to looking up each chunk's whole token list).
+    The worker keeps its rows across the chunks of a run (a :class:`~spamscore.vocabulary.TokenRows`:
+    hashes, no strings), so a feature crosses to the parent, and the parent looks it up, once per worker
+    instead of once per chunk holding it: the parent, which counts every message, set the pace with
+    ``--jobs 2`` (12,000 mutated SA messages: 2.8 s of its 9.4 s went to looking up each chunk's whole
+    token list).
     """
     if _RUN.get("run") != run:
         _RUN.clear()
-        _RUN.update(run=run, tokens=Vocabulary())
+        _RUN.update(run=run, tokens=token_rows())
     local = _RUN["tokens"]
     start = len(local)
     new: list[str] = []
-    out: list = []
-    for raw in raws:
+    feats: list[str] = []
+    lens = np.empty(len(raws), dtype=np.int32)
+    for i, raw in enumerate(raws):
         if raw is None:
-            out.append(None)
+            lens[i] = -1
             continue
-        out.append(stored_rows(local.rows(list(set(extract(parse(raw, limits), options))), new)).astype(np.int32))
-    key = ChunkTokens(f"{os.getpid()}:{run}", start, new)
-    return [None if r is None else (key, r) for r in out]
+        distinct = set(extract(parse(raw, limits), options))
+        lens[i] = len(distinct)
+        feats.extend(distinct)
+    rows = local.rows(feats, new)
+    if len(rows) and rows.min() < 0:   # tokens holding a newline: not stored, not counted
+        readable = lens >= 0
+        rows, lens[readable] = _without_dropped(rows, lens[readable].astype(np.int64))
+    return ChunkTokens(f"{os.getpid()}:{run}", start, new), lens, rows.astype(np.int32)
 
 
 _MODELS: dict = {}
@@ -100,11 +110,11 @@ def _score_chunk(raws: list[bytes | None], path: str | None, options: FeatureOpt
     return [None if raw is None else model.score(raw, clues) for raw in raws]
 
 
-def _parallel(fn, chunks: Iterable[list[Item]], jobs: int, *args) -> Iterator[tuple[Item, object]]:
-    """Apply ``fn(*args, raws)`` to chunks of items, in order, yielding (item, result)."""
+def _parallel_chunks(fn, chunks: Iterable[list[Item]], jobs: int, *args) -> Iterator[tuple[list[Item], object]]:
+    """Apply ``fn(raws, *args)`` to chunks of items, in order, yielding (chunk, result)."""
     if jobs == 1:
         for chunk in chunks:
-            yield from zip(chunk, fn([it.raw for it in chunk], *args))
+            yield chunk, fn([it.raw for it in chunk], *args)
         return
     from joblib import Parallel, delayed
 
@@ -116,9 +126,16 @@ def _parallel(fn, chunks: Iterable[list[Item]], jobs: int, *args) -> Iterator[tu
             yield delayed(fn)([it.raw for it in chunk], *args)
 
     with Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs") as par:
-        for i, results in enumerate(par(tasks())):
-            yield from zip(buffered[i], results)
+        for i, result in enumerate(par(tasks())):
+            yield buffered[i], result
             buffered[i] = []
+
+
+def _parallel(fn, chunks: Iterable[list[Item]], jobs: int, *args) -> Iterator[tuple[Item, object]]:
+    """Apply ``fn(raws, *args)`` to chunks of items, in order, yielding (item, result) (``fn`` gives a
+    result per item)."""
+    for chunk, results in _parallel_chunks(fn, chunks, jobs, *args):
+        yield from zip(chunk, results)
 
 
 def extract_items(items: Iterable[Item], options: FeatureOptions | None = None,
@@ -134,6 +151,16 @@ def score_items(items: Iterable[Item], model: Model, jobs: int = 1, clues: int =
             yield it, (None if it.raw is None else model.score(it.raw, clues))
         return
     yield from _parallel(_score_chunk, _chunks(items, CHUNK), jobs, model.path, model.options, model.limits, clues)
+
+
+def _without_dropped(rows: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Messages' concatenated ``rows`` and their ``lens`` without the -1 rows of tokens holding a newline
+    (which a model file cannot store)."""
+    if not len(rows) or rows.min() >= 0:
+        return rows, lens
+    keep = rows >= 0
+    lens = np.bincount(np.repeat(np.arange(len(lens)), lens)[keep], minlength=len(lens))
+    return rows[keep], lens
 
 
 @dataclass
@@ -206,24 +233,27 @@ class StreamingCounts:
         labels = [int(lab) for lab in labels]
         if len(labels) != len(docs):
             raise ValueError(f"expected {len(docs)} labels (one per document), got {len(labels)}")
-        self.add_rows(doc_rows(docs, self.vocab), labels)
+        sets = [doc if isinstance(doc, (set, frozenset)) else set(doc) for doc in docs]
+        lens = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+        self.add_flat(*_without_dropped(self.vocab.rows(list(itertools.chain.from_iterable(sets))), lens), labels)
 
-    def add_chunk(self, parts: list[tuple[ChunkTokens | list[str], np.ndarray]], labels: Iterable[int]) -> None:
-        """Count messages given as ``(tokens, indices)`` from :func:`_chunk_rows`: ``tokens`` a chunk's
-        :class:`ChunkTokens` (``indices`` are rows of that worker's tokens) or a plain list of tokens
-        (``indices`` into it); messages sharing one ``tokens`` object are mapped with one lookup per token."""
+    def add_chunk(self, tokens: ChunkTokens | list[str], lens: np.ndarray, rows: np.ndarray,
+                  labels: Iterable[int]) -> None:
+        """Count the messages of one chunk from :func:`_chunk_rows`: each message's distinct features as
+        ``rows`` of ``tokens``, one message after the other, ``lens`` of them each (the readable messages
+        only, with their ``labels``).  ``tokens`` is the chunk's :class:`ChunkTokens` (``rows`` are rows of
+        that worker's tokens) or a plain list of tokens (``rows`` index it); either way each token is
+        looked up once, not once per message holding it."""
         labels = [int(lab) for lab in labels]
-        if len(labels) != len(parts):
-            raise ValueError(f"expected {len(parts)} labels (one per document), got {len(labels)}")
-        rows = []
-        mapped: dict[int, tuple[object, np.ndarray]] = {}
-        for tokens, local in parts:
-            got = mapped.get(id(tokens))
-            if got is None or got[0] is not tokens:
-                got = mapped[id(tokens)] = (tokens, self._rows_of(tokens))
-            r = got[1][local]
-            rows.append(r if isinstance(tokens, ChunkTokens) else stored_rows(r))   # (a worker's rows never hold -1)
-        self.add_rows(rows, labels)
+        lens = np.asarray(lens, dtype=np.int64)
+        if len(labels) != len(lens):
+            raise ValueError(f"expected {len(lens)} labels (one per document), got {len(labels)}")
+        if int(lens.sum()) != len(rows):
+            raise ValueError(f"expected {int(lens.sum())} rows (the sum of lens), got {len(rows)}")
+        mapped = self._rows_of(tokens)[rows]
+        if not isinstance(tokens, ChunkTokens):   # (a worker's rows never hold -1)
+            mapped, lens = _without_dropped(mapped, lens)
+        self.add_flat(mapped, lens, labels)
 
     def _rows_of(self, tokens: ChunkTokens | list[str]) -> np.ndarray:
         """Vocabulary rows of a chunk's tokens: of a list, each looked up; of a :class:`ChunkTokens`, its
@@ -242,29 +272,39 @@ class StreamingCounts:
 
     def add_rows(self, rows: list[np.ndarray], labels: list[int]) -> None:
         """Count messages already mapped to this vocabulary's rows (distinct rows per message)."""
+        lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        self.add_flat(np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64), lens, list(labels))
+
+    def add_flat(self, rows: np.ndarray, lens: np.ndarray, labels: list[int]) -> None:
+        """Count messages already mapped to this vocabulary's rows: ``rows`` one message's distinct rows after
+        the other, ``lens`` how many each has."""
         fold_of = []
-        for r, lab in zip(rows, labels):
+        end = 0
+        for size, lab in zip(lens.tolist(), labels):
+            start, end = end, end + size
             k = self._assign(lab)
             fold_of.append(k)
             slot = self._reservoir.slot(self.n)
             self.n += 1
             if slot is not None:
-                r32 = r.astype(np.int32)    # a copy: np.split's views would keep the whole batch alive
+                r32 = rows[start:end].astype(np.int32)    # a copy: a view would keep the whole chunk alive
                 if slot == len(self.rows):
                     self.rows.append(r32)
                     self.labels.append(lab)
                     self.fold_of.append(k)
                 else:
                     self.rows[slot], self.labels[slot], self.fold_of[slot] = r32, lab, k
-        self.table.add(rows, labels, fold_of)
+        self.table.add_flat(rows, lens, labels, fold_of)
 
     def counts(self) -> FoldCounts:
         """Everything counted so far, per token and fold (views of the table)."""
         return self.table.counts(self.vocab)
 
     def model(self, *, target_fpr: float = 0.001, target_fnr: float = 0.01, meta: dict | None = None,
-              options: FeatureOptions | None = None) -> Model:
-        """The calibrated model of everything added (see the class); it ends the stream."""
+              options: FeatureOptions | None = None, fit=None) -> Model:
+        """The calibrated model of everything added (see the class); it ends the stream.  ``fit``: the
+        calibration's logistic regression, when not :func:`spamscore._fit.fit_logistic` in this process
+        (:class:`~spamscore._fit.FitProcess`; used past the sample only)."""
         self.vocab = vocab = self.vocab.frozen()   # a plain dict from now on: a lookup must not add a token
         if not self.streaming:
             # every message is kept, in input order: spamscore.scoring.train's own path
@@ -286,7 +326,7 @@ class StreamingCounts:
         del counts
         self.table = FoldTable(self._assign.folds)   # the table's memory goes now
         model = calibrated_model(nb, stats, y, target_fpr=target_fpr, target_fnr=target_fnr, meta=meta,
-                                 options=options)
+                                 options=options, fit=fit)
         model.meta.setdefault("calibration_sample", len(y))
         return model
 
@@ -312,47 +352,65 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
     acc = StreamingCounts(folds, sample=sample, seed=seed)
     errors: list[tuple[str, str]] = []
     n_spam = 0
-    docs: list[list[str]] = []
-    labels: list[int] = []
-    if jobs == 1:
-        extracted = extract_items(items, options, jobs=1)
-        add = acc.add
-    else:
-        run = f"{os.getpid()}-{time.monotonic_ns()}"   # workers keep their tokens across this run's chunks
-        extracted = _parallel(_chunk_rows, _chunks(items, CHUNK), jobs, options or FeatureOptions(), DEFAULT_LIMITS, run)
-        add = acc.add_chunk
-    for item, feats in extracted:
+    fitter: FitProcess | None = None
+
+    def check(item: Item, readable: bool) -> int | None:
+        """The item's label as 1 / 0, None if it could not be read."""
         if on_item is not None:
             on_item(item)
-        if feats is None:
+        if not readable:
             errors.append((item.path, item.error or "unreadable"))
-            continue
+            return None
         if item.label not in ("spam", "ham"):
             raise CorpusError(f"{item.path}: expected the label 'spam' or 'ham' to train on, got {item.label!r}")
-        docs.append(feats)
-        labels.append(1 if item.label == "spam" else 0)
-        if len(docs) == _BATCH:
+        return 1 if item.label == "spam" else 0
+
+    try:
+        if jobs == 1:
+            docs: list[list[str]] = []
+            labels: list[int] = []
+            for item, feats in extract_items(items, options, jobs=1):
+                label = check(item, feats is not None)
+                if label is None:
+                    continue
+                docs.append(feats)
+                labels.append(label)
+                if len(docs) == _BATCH:
+                    n_spam += sum(labels)
+                    acc.add(docs, labels)
+                    docs, labels = [], []
             n_spam += sum(labels)
-            add(docs, labels)
-            docs, labels = [], []
-    n_spam += sum(labels)
-    add(docs, labels)
-    del docs, labels
-    t1 = time.perf_counter()
-    n = acc.n
-    unreadable = f" ({len(errors):,} unreadable)" if errors else ""
-    stage(EXTRACTING, f"{n:,} messages{unreadable} in {t1 - t0:.1f}s")
-    if n_spam == 0 or n_spam == n:
-        raise CorpusError(f"expected both spam and ham examples to train on, got {n_spam:,} spam and "
-                          f"{n - n_spam:,} ham{unreadable}")
-    stage(FITTING, None)
-    model = acc.model(meta=meta, options=options)
-    t2 = time.perf_counter()
-    k = min(folds, n_spam, n - n_spam)  # as train() does
-    cv = f"{k}-fold cross-validation" if k >= 2 else "no cross-validation"
-    if acc.streaming and k >= 2:
-        cv += f" (calibrated on a sample of {len(acc.labels):,})"
-    stage(FITTING, f"{len(model.nb.vocabulary_):,} tokens, {cv}, in {t2 - t1:.1f}s")
+            acc.add(docs, labels)
+            del docs, labels
+        else:
+            run = f"{os.getpid()}-{time.monotonic_ns()}"   # workers keep their tokens across this run's chunks
+            for chunk, (tokens, lens, rows) in _parallel_chunks(_chunk_rows, _chunks(items, CHUNK), jobs,
+                                                                options or FeatureOptions(), DEFAULT_LIMITS, run):
+                labels = [lab for item, size in zip(chunk, lens.tolist()) if (lab := check(item, size >= 0)) is not None]
+                n_spam += sum(labels)
+                acc.add_chunk(tokens, lens[lens >= 0], rows, labels)
+                if fitter is None and acc.streaming and folds >= 2:
+                    # past the sample the calibration is fitted in a child that imports scikit-learn now, while
+                    # the workers extract (1.2 s after them before, and ~100 MB of this process's peak)
+                    fitter = FitProcess()
+        t1 = time.perf_counter()
+        n = acc.n
+        unreadable = f" ({len(errors):,} unreadable)" if errors else ""
+        stage(EXTRACTING, f"{n:,} messages{unreadable} in {t1 - t0:.1f}s")
+        if n_spam == 0 or n_spam == n:
+            raise CorpusError(f"expected both spam and ham examples to train on, got {n_spam:,} spam and "
+                              f"{n - n_spam:,} ham{unreadable}")
+        stage(FITTING, None)
+        model = acc.model(meta=meta, options=options, fit=None if fitter is None else fitter.fit_logistic)
+        t2 = time.perf_counter()
+        k = min(folds, n_spam, n - n_spam)  # as train() does
+        cv = f"{k}-fold cross-validation" if k >= 2 else "no cross-validation"
+        if acc.streaming and k >= 2:
+            cv += f" (calibrated on a sample of {len(acc.labels):,})"
+        stage(FITTING, f"{len(model.nb.vocabulary_):,} tokens, {cv}, in {t2 - t1:.1f}s")
+    finally:
+        if fitter is not None:
+            fitter.close()
     return model, TrainReport(n_spam, n - n_spam, errors, t2 - t0, t1 - t0, len(model.nb.vocabulary_))
 
 

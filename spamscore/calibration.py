@@ -169,14 +169,15 @@ def family_statistics(tokens: Sequence[str], log_odds: np.ndarray, pseudo_clues:
 
 
 def calibrate(stats: np.ndarray, y: np.ndarray, target_fpr: float = 0.001,
-              target_fnr: float = 0.01) -> tuple[Calibration, float, float]:
+              target_fnr: float = 0.01, fit=fit_logistic) -> tuple[Calibration, float, float]:
     """Calibration and cut-offs from cross-validated ``(logit I, z, S, S_text, S_meta)`` rows.
 
     Rows of three statistics (``Model.evidence``) give a calibration on the
-    inputs among the first three only.
+    inputs among the first three only.  ``fit``: :func:`spamscore._fit.fit_logistic` or a stand-in
+    (``FitProcess.fit_logistic``: the same fit in a child process).
     """
     cols = [c for c in CALIBRATION_INPUTS if c < stats.shape[1]]
-    coef, intercept = fit_logistic(stats[:, cols], y, C=1.0)  # scikit-learn's LogisticRegression(C=1.0)
+    coef, intercept = fit(stats[:, cols], y, C=1.0)  # scikit-learn's LogisticRegression(C=1.0)
     weights = dict.fromkeys(_FIELDS, 0.0)
     for col, w in zip(cols, coef):
         weights[_FIELDS[col]] = float(w)

@@ -158,11 +158,18 @@ class FoldTable:
         """Count messages: each one's distinct vocabulary rows, label (1 spam, 0 ham) and fold."""
         if not len(rows):
             return
+        lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        self.add_flat(np.concatenate(rows), lens, labels, fold_of)
+
+    def add_flat(self, rows: np.ndarray, lens: np.ndarray, labels: Sequence[int], fold_of: Sequence[int]) -> None:
+        """:meth:`add` of messages given as one array, ``rows``, one message's distinct rows after the other,
+        and ``lens``, how many each has."""
+        if not len(lens):
+            return
         F = self._table.shape[2]
         codes = np.asarray(labels, dtype=np.int64) * F + np.asarray(fold_of, dtype=np.int64)
         np.add.at(self._n_class.reshape(-1), codes, 1)
-        lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        cells = np.concatenate(rows).astype(np.int64) * (2 * F) + np.repeat(codes, lens)
+        cells = np.asarray(rows, dtype=np.int64) * (2 * F) + np.repeat(codes, lens)
         self._pending.append(cells)
         self._pending_cells += len(cells)
         if self._pending_cells >= FLUSH_CELLS:

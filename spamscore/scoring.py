@@ -333,13 +333,15 @@ def load_model(path: str | os.PathLike | None = None, *, trusted_authserv_ids: I
 
 def calibrated_model(nb: TokenNB, stats: np.ndarray | None, y: np.ndarray, *, target_fpr: float = 0.001,
                      target_fnr: float = 0.01, meta: dict | None = None, options: FeatureOptions | None = None,
-                     limits: Limits = DEFAULT_LIMITS) -> Model:
+                     limits: Limits = DEFAULT_LIMITS, fit=None) -> Model:
     """The model of the counts ``nb``, calibrated on the out-of-fold ``stats`` of messages labelled ``y``
     (:mod:`spamscore.folds`; None: no cross-validation, the default calibration and cut-offs 0.9 / 0.2).
-    What every trainer ends with: :func:`train`, ``batch.StreamingCounts``, ``distributed.train_dask``."""
+    What every trainer ends with: :func:`train`, ``batch.StreamingCounts``, ``distributed.train_dask``.
+    ``fit``: the logistic regression's stand-in, if any (:func:`spamscore.calibration.calibrate`)."""
     cal, spam_cut, ham_cut = Calibration(), 0.9, 0.2
     if stats is not None:
-        cal, spam_cut, ham_cut = calibrate(stats, y, target_fpr, target_fnr)
+        cal, spam_cut, ham_cut = (calibrate(stats, y, target_fpr, target_fnr) if fit is None
+                                  else calibrate(stats, y, target_fpr, target_fnr, fit=fit))
     meta = dict(meta or {})
     meta.setdefault("trained_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     return Model(nb, calibration=cal, spam_cutoff=spam_cut, ham_cutoff=ham_cut, options=options, limits=limits,

@@ -239,7 +239,7 @@ def test_two_jobs_count_what_one_job_counts(index, sample):
 def test_chunks_with_newline_tokens_leave_them_out():
     acc = StreamingCounts(0, sample=10)
     tokens = ["a", "b\nc", "d"]
-    acc.add_chunk([(tokens, np.array([0, 1, 2])), (tokens, np.array([1]))], [1, 0])
+    acc.add_chunk(tokens, np.array([3, 1]), np.array([0, 1, 2, 1]), [1, 0])
     c = acc.counts()
     assert "b\nc" not in acc.vocab
     assert [r.tolist() for r in acc.rows] == [[acc.vocab["a"], acc.vocab["d"]], []]
@@ -257,8 +257,9 @@ def test_worker_tokens_cross_once_and_map_like_plain_lists():
     first = ChunkTokens("w1:run", 0, ["a", "b"])
     second = ChunkTokens("w1:run", 2, ["c"])
     other = ChunkTokens("w2:run", 0, ["c", "a", "d"])
-    inc.add_chunk([(first, np.array([0, 1])), (second, np.array([1, 2]))], [1, 0])
-    inc.add_chunk([(other, np.array([0, 1, 2]))], [1])
+    inc.add_chunk(first, np.array([2]), np.array([0, 1]), [1])
+    inc.add_chunk(second, np.array([2]), np.array([1, 2]), [0])
+    inc.add_chunk(other, np.array([3]), np.array([0, 1, 2]), [1])
     assert list(inc.vocab)[-4:] == ["a", "b", "c", "d"]   # first seen first, across chunks and workers
     a, b = plain.counts(), inc.counts()
 
@@ -268,7 +269,9 @@ def test_worker_tokens_cross_once_and_map_like_plain_lists():
     assert per_token(a, plain.vocab) == per_token(b, inc.vocab)
     assert per_token(b, inc.vocab)["c"] == (1, 1)
     with pytest.raises(ValueError, match="expected 3"):   # a chunk out of its worker's order
-        inc.add_chunk([(ChunkTokens("w1:run", 7, ["e"]), np.array([0]))], [0])
+        inc.add_chunk(ChunkTokens("w1:run", 7, ["e"]), np.array([1]), np.array([0]), [0])
+    with pytest.raises(ValueError, match="expected 2 rows"):   # lens and rows that disagree
+        inc.add_chunk(ChunkTokens("w1:run", 3, []), np.array([1, 1]), np.array([0]), [0, 1])
 
 
 def test_an_unlabelled_item_is_a_corpus_error():
@@ -278,3 +281,59 @@ def test_an_unlabelled_item_is_a_corpus_error():
     raw = _message(random.Random(1), 1, False)
     with pytest.raises(CorpusError, match="expected the label"):
         train_items([Item("a.eml", raw, "spam"), Item("b.eml", raw, None)])
+
+
+def test_a_workers_chunk_marks_unreadable_messages_and_leaves_out_newline_tokens():
+    """_chunk_rows gives one (tokens, lens, rows) per chunk: -1 for a message that could not be read, and
+    each readable one's distinct features as the worker's rows, one message after the other."""
+    from spamscore import batch
+    from spamscore.batch import _chunk_rows, _without_dropped
+    from spamscore.features import FeatureOptions, extract
+    from spamscore.message import DEFAULT_LIMITS, parse
+
+    raws = [_message(random.Random(i), i, i % 2 == 0) for i in range(3)]
+    batch._RUN.clear()
+    tokens, lens, rows = _chunk_rows([raws[0], None, raws[1]], FeatureOptions(), DEFAULT_LIMITS, "t")
+    assert lens[1] == -1 and lens.dtype == np.int32 and rows.dtype == np.int32
+    feats = [set(extract(parse(r, DEFAULT_LIMITS), FeatureOptions())) for r in raws[:2]]
+    assert [int(lens[0]), int(lens[2])] == [len(f) for f in feats]
+    assert tokens.start == 0 and len(tokens.new) == len(feats[0] | feats[1])
+    first = set(tokens.new[r] for r in rows[: lens[0]].tolist())
+    assert first == feats[0] and set(tokens.new[r] for r in rows[lens[0]:].tolist()) == feats[1]
+    again, lens2, rows2 = _chunk_rows([raws[0]], FeatureOptions(), DEFAULT_LIMITS, "t")   # known: nothing new
+    assert again.start == len(tokens.new) and again.new == [] and sorted(rows2.tolist()) == sorted(rows[: lens[0]].tolist())
+    batch._RUN.clear()
+
+    kept, kept_lens = _without_dropped(np.array([4, -1, 5, -1, -1, 6]), np.array([2, 1, 3]))
+    assert kept.tolist() == [4, 5, 6] and kept_lens.tolist() == [1, 1, 1]
+
+
+def test_the_calibration_fit_in_a_child_is_the_fit_in_process():
+    from spamscore._fit import FitProcess, fit_logistic
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = (X @ np.array([1.0, -2.0, 0.5]) + rng.normal(size=300) > 0).astype(int)
+    want = fit_logistic(X, y)
+    with FitProcess() as fp:
+        got = fp.fit_logistic(X, y)
+        assert fp._pool is not None
+    assert fp._pool is None
+    assert got[0].tolist() == want[0].tolist() and got[1] == want[1]
+
+
+def test_a_calibration_child_that_dies_leaves_the_fit_to_this_process():
+    import os
+    import signal
+
+    from spamscore._fit import FitProcess, fit_logistic
+
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.array([0, 0, 1, 1])
+    with FitProcess() as fp:
+        fp._ready.result(timeout=120)
+        for pid in list(fp._pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        got = fp.fit_logistic(X, y)
+        assert fp._pool is None   # given up, not retried for every fit
+    assert got[0].tolist() == fit_logistic(X, y)[0].tolist()

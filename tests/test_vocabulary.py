@@ -156,3 +156,23 @@ def test_add_cells_checks_every_cell_first():
     assert t.tolist() == [1, 0, 0, 2, 0, 0, 0, 0, 0, 1]   # nothing added
     with pytest.raises(ValueError):
         COMPILED.add_cells(np.zeros(4, np.int64), np.array([1], np.int64))
+
+
+@pytest.mark.skipif(COMPILED is None, reason=native_reason("_speedups"))
+def test_token_rows_give_the_vocabularys_rows_without_a_dict():
+    """A worker's TokenRows (hashes only) numbers tokens as a Vocabulary does, across its table's growths
+    (rebuilt from the old table's own hashes), and hands over each new token once, in order."""
+    docs = _docs(3, n_docs=600)
+    want_vocab, want_rows = _reference(docs, [])
+    t = vocabulary.TokenRows()
+    new: list[str] = []
+    for doc, want in zip(docs, want_rows):
+        assert t.rows(doc, new).tolist() == want
+    assert new == list(want_vocab) and len(t) == len(want_vocab) > 2 * vocabulary._MIN_TABLE
+    assert not isinstance(t, dict)
+    assert t.rows(["w1", "never seen", "w1"]).tolist() == [want_vocab["w1"], len(want_vocab), want_vocab["w1"]]
+
+
+def test_token_rows_is_a_vocabulary_without_the_compiled_table(monkeypatch):
+    monkeypatch.setattr(vocabulary, "_speedups", None)
+    assert isinstance(vocabulary.token_rows(), Vocabulary)
