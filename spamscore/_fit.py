@@ -55,10 +55,11 @@ class FitProcess:
     def __init__(self):
         self._pool = None
         try:
-            import concurrent.futures
-            import multiprocessing
+            # loky's executor (joblib's, as for the extraction workers), not multiprocessing's: a spawned
+            # multiprocessing child runs the caller's unguarded main script again; loky's does not
+            from joblib.externals.loky import ProcessPoolExecutor
 
-            pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(1)
             self._ready = pool.submit(preload)   # starts the child, which imports at once
             self._pool = pool
         except (OSError, ImportError, RuntimeError):   # no processes here (e.g. no /dev/shm): fit in-process
@@ -67,7 +68,7 @@ class FitProcess:
     def fit_logistic(self, X, y, C: float = 1.0) -> tuple[np.ndarray, float]:
         """:func:`fit_logistic`, in the child when it is there."""
         if self._pool is not None:
-            from concurrent.futures.process import BrokenProcessPool
+            from joblib.externals.loky import BrokenProcessPool
 
             try:
                 return self._pool.submit(fit_logistic, np.asarray(X), np.asarray(y), C).result()
@@ -77,7 +78,7 @@ class FitProcess:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True)
             self._pool = None
 
     def __enter__(self) -> "FitProcess":
