@@ -337,3 +337,22 @@ def test_a_calibration_child_that_dies_leaves_the_fit_to_this_process():
         got = fp.fit_logistic(X, y)
         assert fp._pool is None   # given up, not retried for every fit
     assert got[0].tolist() == fit_logistic(X, y)[0].tolist()
+
+
+def test_a_script_without_a_main_guard_trains_with_two_jobs_past_the_sample(index, tmp_path):
+    """The calibration's child (past the sample, with --jobs 2) must not run the caller's main script again,
+    as a child of multiprocessing's spawn does when the script has no ``if __name__ == "__main__"``."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "train_it.py"
+    script.write_text(
+        "print('script body ran', flush=True)\n"
+        "import sys\n"
+        "from spamscore.batch import train_items\n"
+        "from spamscore.corpus import iter_index\n"
+        "model, rep = train_items(iter_index(sys.argv[1]), jobs=2, sample=45)\n"
+        "print('trained', rep.spam, rep.ham, model.meta['calibration_sample'], flush=True)\n")
+    out = subprocess.run([sys.executable, str(script), str(index)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines() == ["script body ran", "trained 40 80 45"]
