@@ -379,6 +379,7 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
                     n_spam += sum(labels)
                     acc.add(docs, labels)
                     docs, labels = [], []
+                    fitter = fitter or _fitter(acc, folds)
             n_spam += sum(labels)
             acc.add(docs, labels)
             del docs, labels
@@ -389,10 +390,7 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
                 labels = [lab for item, size in zip(chunk, lens.tolist()) if (lab := check(item, size >= 0)) is not None]
                 n_spam += sum(labels)
                 acc.add_chunk(tokens, lens[lens >= 0], rows, labels)
-                if fitter is None and acc.streaming and folds >= 2:
-                    # past the sample the calibration is fitted in a child that imports scikit-learn now, while
-                    # the workers extract (1.2 s after them before, and ~100 MB of this process's peak)
-                    fitter = FitProcess()
+                fitter = fitter or _fitter(acc, folds)
         t1 = time.perf_counter()
         n = acc.n
         unreadable = f" ({len(errors):,} unreadable)" if errors else ""
@@ -412,6 +410,14 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
         if fitter is not None:
             fitter.close()
     return model, TrainReport(n_spam, n - n_spam, errors, t2 - t0, t1 - t0, len(model.nb.vocabulary_))
+
+
+def _fitter(acc: StreamingCounts, folds: int) -> FitProcess | None:
+    """Past the sample, a child process for the calibration's logistic regression (:class:`FitProcess`), which
+    imports scikit-learn while this process and its workers go on extracting: the import came after the
+    extraction before (1.2 s), and its ~100 MB stay out of this process, which then writes the model (its
+    peak).  None before (below the sample, :func:`spamscore.scoring.train` calibrates here)."""
+    return FitProcess() if acc.streaming and folds >= 2 else None
 
 
 # Feature lists are mapped to vocabulary rows and counted this many at a time.
