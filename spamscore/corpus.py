@@ -17,14 +17,14 @@ import errno
 import mailbox
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
 
 __all__ = ["Item", "iter_source", "iter_sources", "read_index", "iter_index", "read_bytes", "split_mbox",
-           "index_base", "check_index_files", "iter_entries"]
+           "index_base", "check_index_files", "iter_entries", "read_deferred"]
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -35,6 +35,9 @@ class Item:
     raw: bytes | None
     label: str | None = None  # "spam", "ham" or None
     error: str | None = None
+    # True: not read yet; the source ``path`` is read where the message is used (``iter_source(path, label)``,
+    # which may give several messages, or one unreadable): iter_entries(defer=True), for training's workers
+    deferred: bool = False
 
 
 def read_bytes(path: str | os.PathLike, limit: int = MAX_MESSAGE_BYTES) -> bytes:
@@ -248,7 +251,21 @@ def iter_index(index, root=None, split=None) -> Iterator[Item]:
     yield from iter_entries(read_index(index, root, split))
 
 
-def iter_entries(entries: list[tuple[str, str]]) -> Iterator[Item]:
-    """The messages of :func:`read_index`'s ``[(path, label)]``."""
+def iter_entries(entries: list[tuple[str, str]], defer: bool = False) -> Iterator[Item]:
+    """The messages of :func:`read_index`'s ``[(path, label)]``.  ``defer``: one unread :class:`Item` per entry
+    (``deferred``), for the process that extracts the features to read (:func:`read_deferred`)."""
+    if defer:
+        for path, label in entries:
+            yield Item(path, None, label, deferred=True)
+        return
     for path, label in entries:
         yield from iter_source(path, label)
+
+
+def read_deferred(items: Iterable[Item]) -> Iterator[Item]:
+    """``items`` with each deferred one read (:func:`iter_source`: its messages, or one unreadable item)."""
+    for item in items:
+        if item.deferred:
+            yield from iter_source(item.path, item.label)
+        else:
+            yield item

@@ -293,14 +293,15 @@ def test_a_workers_chunk_marks_unreadable_messages_and_leaves_out_newline_tokens
 
     raws = [_message(random.Random(i), i, i % 2 == 0) for i in range(3)]
     batch._RUN.clear()
-    tokens, lens, rows = _chunk_rows([raws[0], None, raws[1]], FeatureOptions(), DEFAULT_LIMITS, "t")
+    tokens, lens, rows, expanded = _chunk_rows([raws[0], None, raws[1]], FeatureOptions(), DEFAULT_LIMITS, "t")
+    assert expanded is None
     assert lens[1] == -1 and lens.dtype == np.int32 and rows.dtype == np.int32
     feats = [set(extract(parse(r, DEFAULT_LIMITS), FeatureOptions())) for r in raws[:2]]
     assert [int(lens[0]), int(lens[2])] == [len(f) for f in feats]
     assert tokens.start == 0 and len(tokens.new) == len(feats[0] | feats[1])
     first = set(tokens.new[r] for r in rows[: lens[0]].tolist())
     assert first == feats[0] and set(tokens.new[r] for r in rows[lens[0]:].tolist()) == feats[1]
-    again, lens2, rows2 = _chunk_rows([raws[0]], FeatureOptions(), DEFAULT_LIMITS, "t")   # known: nothing new
+    again, lens2, rows2, _ = _chunk_rows([raws[0]], FeatureOptions(), DEFAULT_LIMITS, "t")   # known: nothing new
     assert again.start == len(tokens.new) and again.new == [] and sorted(rows2.tolist()) == sorted(rows[: lens[0]].tolist())
     batch._RUN.clear()
 
@@ -356,3 +357,46 @@ def test_a_script_without_a_main_guard_trains_with_two_jobs_past_the_sample(inde
     out = subprocess.run([sys.executable, str(script), str(index)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.splitlines() == ["script body ran", "trained 40 80 45"]
+
+
+def test_deferred_items_are_read_by_the_workers_with_every_message_and_error(tmp_path):
+    """iter_entries(defer=True) leaves the reading to the process that extracts: a worker reads each source
+    (an mbox gives its messages, a missing file one unreadable item) and the parent counts the same
+    messages, in the same order, as when it reads them itself."""
+    from spamscore import batch
+    from spamscore.batch import _chunk_rows
+    from spamscore.corpus import iter_entries, read_deferred
+    from spamscore.features import FeatureOptions
+    from spamscore.message import DEFAULT_LIMITS
+
+    rng = random.Random(5)
+    entries = []
+    for n in range(60):
+        p = tmp_path / f"{n:02d}.eml"
+        p.write_bytes(_message(rng, n, n % 3 == 0))
+        entries.append((str(p), "spam" if n % 3 == 0 else "ham"))
+    box = tmp_path / "box.mbox"
+    box.write_bytes(b"".join(b"From sender@example Mon Jan  1 00:00:00 2001\n" + _message(rng, 100 + i, True) + b"\n"
+                             for i in range(3)))
+    entries[10:10] = [(str(box), "spam"), (str(tmp_path / "missing.eml"), "ham")]
+
+    read = list(iter_entries(entries))
+    deferred = list(iter_entries(entries, defer=True))
+    assert all(it.deferred and it.raw is None for it in deferred) and len(deferred) == len(entries)
+    assert [(it.path, it.raw, it.label, it.error) for it in read_deferred(deferred)] == \
+        [(it.path, it.raw, it.label, it.error) for it in read]
+    assert len(read) == len(entries) + 2 and read[13].error   # the mbox's 3 messages, then the missing file
+
+    batch._RUN.clear()
+    _, lens, _, expanded = _chunk_rows([str(box), read[0].raw, str(tmp_path / "missing.eml")], FeatureOptions(),
+                                       DEFAULT_LIMITS, "d")
+    batch._RUN.clear()
+    assert [len(e) if e else e for e in expanded] == [3, None, 1]
+    assert [p for p, _ in expanded[0]] == [f"{box}#{i}" for i in range(3)] and expanded[2][0][1] == read[13].error
+    assert lens.tolist()[4] == -1 and min(lens.tolist()[:4]) > 0
+
+    for jobs in (1, 2):
+        one, rep1 = train_items(iter(read), sample=45, jobs=jobs)
+        two, rep2 = train_items(iter(deferred), sample=45, jobs=jobs)
+        _assert_same_model(one, two)
+        assert (rep1.spam, rep1.ham, rep1.errors) == (rep2.spam, rep2.ham, rep2.errors) == (23, 40, [(read[13].path, read[13].error)])

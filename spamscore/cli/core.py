@@ -82,7 +82,7 @@ def train(
         classes = {label for _, label in entries}
         if len(classes) < 2:
             raise fail(f"{index} lists only {classes.pop()} messages: training needs both spam and ham")
-        items = iter_entries(entries)
+        items = iter_entries(entries, defer=jobs > 1)   # (with workers, each reads its own messages)
         length = len(entries)
     else:
         _check_sources("--spam", spam)
