@@ -34,14 +34,15 @@ import numpy as np
 
 from . import _native
 from ._fit import stratified_folds
-from .calibration import Calibration, meta_mask, statistics_from_sums
+from .calibration import Calibration, meta_mask, statistics_from_sums, statistics_from_sums_many
 from .model import TokenNB, cap_clues, cjk_flags, clue_sums, clue_tables
 from .vocabulary import Vocabulary, doc_rows, new_vocabulary
 
-_speedups = _native.load("_speedups")   # add_cells (the flush); None: numpy's unique does the same
+_speedups = _native.load("_speedups")   # add_cells (the flush), fold_sums; None: the numpy code does the same
 
 __all__ = ["Vocabulary", "new_vocabulary", "doc_rows", "FoldAssigner", "Reservoir", "stratified_fold_of",
-           "FoldTable", "FoldCounts", "merge_fold_counts", "FoldModels", "fold_evidence", "cv_statistics"]
+           "FoldTable", "FoldCounts", "merge_fold_counts", "FoldModels", "fold_evidence", "fold_evidence_reference",
+           "pack_rows", "cv_statistics"]
 
 
 # ----------------------------------------------------------------------------
@@ -125,11 +126,21 @@ class FoldCounts:
     def folds(self) -> int:
         return len(self.n_spam)
 
-    def model(self, nb_params: dict | None = None, *, without: int | None = None) -> TokenNB:
+    def totals(self) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """``(spam, ham, n_spam, n_ham)`` summed over the folds (int64; the column sums of the
+        ``(V, F)`` tables, twice as fast as numpy's ``sum(axis=1)`` of their strided views)."""
+        spam, ham = (np.array(c[:, 0], dtype=np.int64) if c.shape[1] else np.zeros(len(c), np.int64)
+                     for c in (self.spam, self.ham))
+        for k in range(1, self.folds):
+            spam += self.spam[:, k]
+            ham += self.ham[:, k]
+        return spam, ham, int(self.n_spam.sum()), int(self.n_ham.sum())
+
+    def model(self, nb_params: dict | None = None, *, without: int | None = None,
+              totals: tuple[np.ndarray, np.ndarray, int, int] | None = None) -> TokenNB:
         """The fitted :class:`TokenNB` of every fold's counts, or of every fold but ``without``
-        (that fold's training half)."""
-        spam, ham = self.spam.sum(axis=1, dtype=np.int64), self.ham.sum(axis=1, dtype=np.int64)
-        n_spam, n_ham = int(self.n_spam.sum()), int(self.n_ham.sum())
+        (that fold's training half); ``totals``: what :meth:`totals` gives, when the caller has it."""
+        spam, ham, n_spam, n_ham = totals if totals is not None else self.totals()
         if without is not None:
             spam, ham = spam - self.spam[:, without], ham - self.ham[:, without]
             n_spam, n_ham = n_spam - int(self.n_spam[without]), n_ham - int(self.n_ham[without])
@@ -217,16 +228,48 @@ def merge_fold_counts(*parts: FoldCounts) -> FoldCounts:
 # out-of-fold statistics
 
 
-def fold_evidence(nb: TokenNB, rows: Sequence[np.ndarray], which, meta: np.ndarray) -> np.ndarray:
+def fold_evidence(nb: TokenNB, rows: Sequence[np.ndarray], which, meta: np.ndarray, *,
+                  packed: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """``Model(nb).family_evidence`` of the documents ``which``, from their rows (no string lookups).
 
     The same clue selection and the same arithmetic as :meth:`spamscore.scoring.Model.family_evidence`:
     clues are the rows whose f(w) is at least ``min_dev`` from 0.5, sorted, capped at ``max_clues`` the same
     way; ``meta`` is :func:`~spamscore.calibration.is_meta` per vocabulary row.
+
+    With the compiled core, every message's clue sums in one call (``_speedups.fold_sums``: ``packed``, the
+    rows of :func:`pack_rows`, saves concatenating them again for each fold), then the statistics of all of
+    them at once (:func:`~spamscore.calibration.statistics_from_sums_many`): the bits of the per-message code,
+    :func:`fold_evidence_reference`, 25 times faster (tests/test_fold_sums.py compares them).
     """
+    fold_sums = getattr(_speedups, "fold_sums", None)
+    if fold_sums is None or meta is None:
+        return fold_evidence_reference(nb, rows, which, meta)
     f = nb.token_probabilities()
-    strong = nb.strong_mask(f)
+    strong = np.ascontiguousarray(nb.strong_mask(f), dtype=bool)
     log_f, log_1mf, log_odds = clue_tables(f)
+    which = np.ascontiguousarray(which, dtype=np.int64)
+    cat, offsets = packed if packed is not None else pack_rows(rows)
+    sums = np.zeros((len(which), 9))
+    bad = np.zeros(len(which), dtype=np.uint8)
+    fold_sums(cat, offsets, which, strong, log_odds, log_f, log_1mf, np.ascontiguousarray(meta, dtype=bool),
+              int(nb.max_clues), sums, bad)
+    cal = Calibration()
+    out = statistics_from_sums_many(sums, cal.family_clues, overall_clues=cal.overall_clues)
+    for j in np.flatnonzero(bad).tolist():   # a non-finite clue value: the per-message code decides
+        out[j] = fold_evidence_reference(nb, rows, which[j:j + 1], meta, tables=(strong, log_f, log_1mf, log_odds))
+    return out
+
+
+def fold_evidence_reference(nb: TokenNB, rows: Sequence[np.ndarray], which, meta: np.ndarray, *,
+                            tables: tuple | None = None) -> np.ndarray:
+    """:func:`fold_evidence` message by message (the reference, and the code without the compiled core);
+    ``tables``: ``(strong, log_f, log_1mf, log_odds)`` of ``nb`` when the caller has them."""
+    if tables is None:
+        f = nb.token_probabilities()
+        strong = nb.strong_mask(f)
+        log_f, log_1mf, log_odds = clue_tables(f)
+    else:
+        strong, log_f, log_1mf, log_odds = tables
     pseudo, overall = Calibration().family_clues, Calibration().overall_clues
     out = np.zeros((len(which), 5))
     for j, i in enumerate(which):
@@ -234,6 +277,19 @@ def fold_evidence(nb: TokenNB, rows: Sequence[np.ndarray], which, meta: np.ndarr
         r = cap_clues(np.sort(r[strong[r]]), log_odds, nb.max_clues)
         out[j] = statistics_from_sums(clue_sums(r, log_f, log_1mf, meta), pseudo, overall_clues=overall)
     return out
+
+
+def pack_rows(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Every document's rows concatenated (int32 or int64), and the int64 offsets of each document's
+    (``offsets[i]:offsets[i + 1]``): what ``_speedups.fold_sums`` reads."""
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64), offsets
+    np.cumsum(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)), out=offsets[1:])
+    cat = np.concatenate(rows)
+    if cat.dtype != np.int32 and cat.dtype != np.int64:
+        cat = cat.astype(np.int64)
+    return np.ascontiguousarray(cat), offsets
 
 
 class FoldModels:
@@ -252,6 +308,7 @@ class FoldModels:
         self.meta = meta_mask(tokens)
         self.cjk = cjk_flags(tokens)
         self._models = None
+        self._totals = None
         if eager:
             self._models = [self.model(k) for k in range(counts.folds)]
 
@@ -259,13 +316,19 @@ class FoldModels:
         """Fold ``k``'s model: the counts of every fold but ``k``."""
         if self._models is not None:
             return self._models[k]
-        nb = self.counts.model(self.nb_params, without=k)
+        nb = self.counts.model(self.nb_params, without=k, totals=self.totals())
         nb.share_row_flags(self.meta, self.cjk)   # one vocabulary: its flags computed once, not once a fold
         return nb
 
+    def totals(self) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """The counts summed over the folds (:meth:`FoldCounts.totals`), computed once for every fold's model."""
+        if self._totals is None:
+            self._totals = self.counts.totals()
+        return self._totals
+
     def whole(self) -> TokenNB:
         """The model of every fold's counts (the one training ships), sharing the folds' row flags."""
-        nb = self.counts.model(self.nb_params)
+        nb = self.counts.model(self.nb_params, totals=self.totals())
         nb.share_row_flags(self.meta, self.cjk)
         return nb
 
@@ -273,10 +336,11 @@ class FoldModels:
         """Out-of-fold ``(logit I, z, S, S_text, S_meta)`` of each document (its rows, its fold)."""
         fold_of = np.asarray(fold_of)
         out = np.zeros((len(rows), 5))
+        packed = pack_rows(rows) if getattr(_speedups, "fold_sums", None) is not None else None
         for k in range(self.counts.folds):
             which = np.flatnonzero(fold_of == k)
             if len(which):
-                out[which] = fold_evidence(self.model(k), rows, which, self.meta)
+                out[which] = fold_evidence(self.model(k), rows, which, self.meta, packed=packed)
         return out
 
 
