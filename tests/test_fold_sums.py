@@ -270,3 +270,28 @@ def test_pack_rows():
     assert len(cat) == 0 and off.tolist() == [0]
     cat, _ = pack_rows([np.array([1], np.int32), np.array([], dtype=np.float64)])
     assert cat.dtype == np.int64 and cat.tolist() == [1]
+
+
+# ----------------------------------------------------------------------------
+# the sums of all clues from the two families' partials (sums.c's ss_sums9)
+
+_TRICKY = st.sampled_from([1.0, -1.0, 2.0 ** -53, -(2.0 ** -53), 2.0 ** -54, 3 * 2.0 ** -54, 1e16, -1e16, 1e-300,
+                           0.1, -0.7, 2.0 ** 52 + 1, -1.5, 2.0 ** -1074])
+_VALUE = st.one_of(st.floats(-1e300, 1e300, width=64), st.floats(-60, 0), _TRICKY)
+
+
+@needs_c
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.tuples(_VALUE, _VALUE, st.booleans()), max_size=60))
+def test_the_sums_of_all_clues_are_math_fsum_of_both_families(clues):
+    """With meta flags the sums of all clues are merged from the families' partials: still math.fsum's bits
+    (half-even ties and values cancelling across the families included)."""
+    lf = np.array([c[0] for c in clues], dtype=np.float64)
+    l1 = np.array([c[1] for c in clues], dtype=np.float64)
+    meta = np.array([c[2] for c in clues], dtype=bool)
+    got = sp.clue_sums(np.arange(len(clues), dtype=np.int64), lf, l1, meta)
+    fsum = math.fsum
+    text, m = [not c[2] for c in clues], [c[2] for c in clues]
+    want = (fsum(lf), fsum(l1), len(clues), fsum(lf[text]), fsum(l1[text]), sum(text),
+            fsum(lf[m]), fsum(l1[m]), sum(m))
+    assert got is not None and _bits(got) == _bits(want)

@@ -99,14 +99,22 @@ int ss_sums9(const int64_t *rows, Py_ssize_t n, const double *lf, const double *
         int64_t r = rows ? rows[i] : i;
         if (r < 0 || r >= size)
             return -1;
-        xsum_add(&s[0], lf[r]);
-        xsum_add(&s[1], l1[r]);
-        k[0]++;
-        if (meta) {
-            int fam = meta[r] ? 2 : 1;
-            xsum_add(&s[2 * fam], lf[r]);
-            xsum_add(&s[2 * fam + 1], l1[r]);
-            k[fam]++;
+        int fam = meta ? (meta[r] ? 2 : 1) : 0;   /* (with families, the sums of all come after) */
+        xsum_add(&s[2 * fam], lf[r]);
+        xsum_add(&s[2 * fam + 1], l1[r]);
+        k[fam]++;
+    }
+    if (meta) {
+        /* The sums of all clues: the text family's partials plus the meta family's.  Each list of partials
+         * sums exactly to its values' sum, so the merged list holds the exact sum of all the values, which
+         * xsum_result rounds as math.fsum of them does (correctly, half-even): half the additions of
+         * adding each clue to three sums. */
+        k[0] = k[1] + k[2];
+        for (int v = 0; v < 2; v++) {
+            s[v] = s[2 + v];
+            for (int j = 0; j < s[4 + v].n && !s[v].bad; j++)
+                xsum_add(&s[v], s[4 + v].p[j]);
+            s[v].bad |= s[4 + v].bad;
         }
     }
     int bad = 0;
