@@ -106,6 +106,14 @@ def test_non_finite_clues_are_left_to_python():
     # a NaN log-odds of a row that is no clue is never read
     got, bad = _fold_sums([[0, 2]], [0], np.array([1, 0, 1], bool), np.array([3.0, math.nan, 2.0]), lf, lf, None, 1)
     assert not bad.any() and got[0, :3].tolist() == [-1.0, -1.0, 1]
+    # a clue's NaN log-odds matters only where the cap reads it (more clues than max_clues)
+    lo = np.array([3.0, math.nan, 2.0])
+    lf = np.array([-1.0, -2.0, -4.0])
+    for max_clues, want_bad in ((3, 0), (2, 1)):
+        got, bad = _fold_sums([[0, 1, 2]], [0], np.ones(3, bool), lo, lf, lf, None, max_clues)
+        assert bad.tolist() == [want_bad]
+        if not want_bad:
+            assert _bits(got) == _bits(_reference_sums([[0, 1, 2]], [0], np.ones(3, bool), lo, lf, lf, None, 3))
 
 
 @needs_c
@@ -295,3 +303,14 @@ def test_the_sums_of_all_clues_are_math_fsum_of_both_families(clues):
     want = (fsum(lf), fsum(l1), len(clues), fsum(lf[text]), fsum(l1[text]), sum(text),
             fsum(lf[m]), fsum(l1[m]), sum(m))
     assert got is not None and _bits(got) == _bits(want)
+
+
+def test_cjk_flags_are_the_generators():
+    from spamscore.model.priors import _CJK_CHAR, cjk_flags
+
+    tokens = ["w1", "日本語", "ｶﾀｶﾅ", "caf\u00e9", "\U0001f600x", "\ud800lone", "", "hdr:한국", "ascii", "中"] * 3
+    want = [not t.isascii() and _CJK_CHAR.search(t) is not None for t in tokens]
+    assert want.count(True) == 9
+    assert cjk_flags(tokens).tolist() == want
+    assert cjk_flags(tuple(tokens)).tolist() == want and cjk_flags(iter(tokens)).tolist() == want
+    assert cjk_flags([]).tolist() == []

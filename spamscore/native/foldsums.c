@@ -56,9 +56,9 @@ static int is_int_format(const Py_buffer *b, Py_ssize_t itemsize)
  * when there are more (ties: the smaller log-odds, then the smaller row),
  * and out[9 j: 9 j + 9] = clue_sums of them (the counts as doubles; ``out``
  * a writable float64 buffer of 9 values a message), bad[j] = 0.  bad[j] = 1
- * (and out's nine values 0) when one of the message's clues has a
- * non-finite log-odds, ln f or ln(1 - f): the caller's Python code decides
- * those.  ValueError for a row outside the tables, offsets that are not
+ * (and out's nine values 0) when a kept clue has a non-finite ln f or
+ * ln(1 - f), or a message with more than max_clues clues a non-finite
+ * log-odds: the caller's Python code decides those.  ValueError for a row outside the tables, offsets that are not
  * non-decreasing within ``rows``, a message number out of range. */
 PyObject *ss_fold_sums(PyObject *self, PyObject *args)
 {
@@ -133,7 +133,6 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
     for (Py_ssize_t j = 0; j < n_which && !out_of_range; j++) {
         int64_t a = off[which[j]], b = off[which[j] + 1];
         Py_ssize_t nk = 0;
-        int nonfinite = 0;
         for (int64_t p = a; p < b; p++) {
             int64_t r = rows32 ? (int64_t)rows32[p] : rows64[p];
             if (r < 0 || r >= size) {
@@ -141,11 +140,8 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
                 out_of_range = 1;
                 break;
             }
-            if (strong[r]) {
+            if (strong[r])
                 kept[nk++] = r;
-                if (!isfinite(lo[r]) || !isfinite(lf[r]) || !isfinite(l1[r]))
-                    nonfinite = 1;
-            }
         }
         double *o = out + 9 * j;
         for (int v = 0; v < 9; v++)
@@ -153,15 +149,17 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
         bad[j] = 0;
         if (out_of_range)
             break;
-        if (nonfinite) {
-            bad[j] = 1;
-            continue;
-        }
-        if (nk > max_clues) {
+        if (nk > max_clues) {   /* (the log-odds are read only here: cap_clues reads them only here too) */
+            int nonfinite = 0;
             for (Py_ssize_t i = 0; i < nk; i++) {
                 caps[i].lo = lo[kept[i]];
                 caps[i].mag = fabs(caps[i].lo);
                 caps[i].row = kept[i];
+                nonfinite |= !isfinite(caps[i].lo);
+            }
+            if (nonfinite) {
+                bad[j] = 1;
+                continue;
             }
             qsort(caps, (size_t)nk, sizeof(cap_t), cmp_cap);
             nk = max_clues;
@@ -169,7 +167,7 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
                 kept[i] = caps[i].row;
         }
         if (ss_sums9(kept, nk, lf, l1, meta, size, scratch, o) != 0)
-            bad[j] = 1;   /* (a sum that overflowed: Python's math.fsum decides) */
+            bad[j] = 1;   /* (a non-finite ln f or ln(1 - f), or a sum that overflowed: math.fsum decides) */
     }
     Py_END_ALLOW_THREADS
     if (out_of_range) {
