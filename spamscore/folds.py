@@ -42,7 +42,7 @@ _speedups = _native.load("_speedups")   # add_cells (the flush), fold_sums; None
 
 __all__ = ["Vocabulary", "new_vocabulary", "doc_rows", "FoldAssigner", "Reservoir", "stratified_fold_of",
            "FoldTable", "FoldCounts", "merge_fold_counts", "FoldModels", "fold_evidence", "fold_evidence_reference",
-           "pack_rows", "cv_statistics"]
+           "cv_statistics"]
 
 
 # ----------------------------------------------------------------------------
@@ -228,18 +228,17 @@ def merge_fold_counts(*parts: FoldCounts) -> FoldCounts:
 # out-of-fold statistics
 
 
-def fold_evidence(nb: TokenNB, rows: Sequence[np.ndarray], which, meta: np.ndarray, *,
-                  packed: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def fold_evidence(nb: TokenNB, rows: Sequence[np.ndarray], which, meta: np.ndarray) -> np.ndarray:
     """``Model(nb).family_evidence`` of the documents ``which``, from their rows (no string lookups).
 
     The same clue selection and the same arithmetic as :meth:`spamscore.scoring.Model.family_evidence`:
     clues are the rows whose f(w) is at least ``min_dev`` from 0.5, sorted, capped at ``max_clues`` the same
     way; ``meta`` is :func:`~spamscore.calibration.is_meta` per vocabulary row.
 
-    With the compiled core, every message's clue sums in one call (``_speedups.fold_sums``: ``packed``, the
-    rows of :func:`pack_rows`, saves concatenating them again for each fold), then the statistics of all of
-    them at once (:func:`~spamscore.calibration.statistics_from_sums_many`): the bits of the per-message code,
-    :func:`fold_evidence_reference`, 25 times faster (tests/test_fold_sums.py compares them).
+    With the compiled core, every message's clue sums in one call (``_speedups.fold_sums``, which reads each
+    message's row array in place, int32 or int64), then the statistics of all of them at once
+    (:func:`~spamscore.calibration.statistics_from_sums_many`): the bits of the per-message code,
+    :func:`fold_evidence_reference`, about 5 times faster (tests/test_fold_sums.py compares them).
     """
     fold_sums = getattr(_speedups, "fold_sums", None)
     if fold_sums is None or meta is None:
@@ -248,11 +247,10 @@ def fold_evidence(nb: TokenNB, rows: Sequence[np.ndarray], which, meta: np.ndarr
     strong = np.ascontiguousarray(nb.strong_mask(f), dtype=bool)
     log_f, log_1mf, log_odds = clue_tables(f)
     which = np.ascontiguousarray(which, dtype=np.int64)
-    cat, offsets = packed if packed is not None else pack_rows(rows)
     sums = np.zeros((len(which), 9))
     bad = np.zeros(len(which), dtype=np.uint8)
-    fold_sums(cat, offsets, which, strong, log_odds, log_f, log_1mf, np.ascontiguousarray(meta, dtype=bool),
-              int(nb.max_clues), sums, bad)
+    fold_sums(rows if type(rows) is list else list(rows), which, strong, log_odds, log_f, log_1mf,
+              np.ascontiguousarray(meta, dtype=bool), int(nb.max_clues), sums, bad)
     cal = Calibration()
     out = statistics_from_sums_many(sums, cal.family_clues, overall_clues=cal.overall_clues)
     for j in np.flatnonzero(bad).tolist():   # a non-finite clue value: the per-message code decides
@@ -277,19 +275,6 @@ def fold_evidence_reference(nb: TokenNB, rows: Sequence[np.ndarray], which, meta
         r = cap_clues(np.sort(r[strong[r]]), log_odds, nb.max_clues)
         out[j] = statistics_from_sums(clue_sums(r, log_f, log_1mf, meta), pseudo, overall_clues=overall)
     return out
-
-
-def pack_rows(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Every document's rows concatenated (int32 or int64), and the int64 offsets of each document's
-    (``offsets[i]:offsets[i + 1]``): what ``_speedups.fold_sums`` reads."""
-    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-    if not len(rows):
-        return np.zeros(0, dtype=np.int64), offsets
-    np.cumsum(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)), out=offsets[1:])
-    cat = np.concatenate(rows)
-    if cat.dtype != np.int32 and cat.dtype != np.int64:
-        cat = cat.astype(np.int64)
-    return np.ascontiguousarray(cat), offsets
 
 
 class FoldModels:
@@ -336,11 +321,11 @@ class FoldModels:
         """Out-of-fold ``(logit I, z, S, S_text, S_meta)`` of each document (its rows, its fold)."""
         fold_of = np.asarray(fold_of)
         out = np.zeros((len(rows), 5))
-        packed = pack_rows(rows) if getattr(_speedups, "fold_sums", None) is not None else None
+        rows = rows if type(rows) is list else list(rows)
         for k in range(self.counts.folds):
             which = np.flatnonzero(fold_of == k)
             if len(which):
-                out[which] = fold_evidence(self.model(k), rows, which, self.meta, packed=packed)
+                out[which] = fold_evidence(self.model(k), rows, which, self.meta)
         return out
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from spamscore import _native, folds
 from spamscore.calibration import statistics_from_sums, statistics_from_sums_many
-from spamscore.folds import FoldCounts, FoldModels, fold_evidence, fold_evidence_reference, pack_rows
+from spamscore.folds import FoldCounts, FoldModels, fold_evidence, fold_evidence_reference
 from spamscore.model import (cap_clues, clue_sums, fisher_statistics, fisher_statistics_many, native, robinson_s,
                              robinson_s_many)
 from spamscore.model.priors import DEFAULT_PRIORS
@@ -44,11 +44,11 @@ def _reference_sums(rows, which, strong, log_odds, log_f, log_1mf, meta, max_clu
 
 
 def _fold_sums(rows, which, strong, log_odds, log_f, log_1mf, meta, max_clues, dtype=np.int64):
-    cat, offsets = pack_rows([np.asarray(r, dtype=dtype) for r in rows])
+    rows = [np.asarray(r, dtype=dtype if isinstance(dtype, type) else dtype[i % 2]) for i, r in enumerate(rows)]
     which = np.asarray(which, dtype=np.int64)
     out = np.full((len(which), 9), np.nan)
     bad = np.full(len(which), 7, dtype=np.uint8)
-    sp.fold_sums(cat, offsets, which, strong, log_odds, log_f, log_1mf, meta, max_clues, out, bad)
+    sp.fold_sums(rows, which, strong, log_odds, log_f, log_1mf, meta, max_clues, out, bad)
     return out, bad
 
 
@@ -66,15 +66,16 @@ _tables = st.integers(1, 40).flatmap(lambda n: st.tuples(
 
 @needs_c
 @settings(max_examples=300, deadline=None)
-@given(_tables, st.integers(0, 12), st.booleans(), st.booleans(), st.randoms(use_true_random=False))
-def test_fold_sums_is_cap_clues_then_clue_sums(tables, max_clues, rows32, with_meta, rnd):
+@given(_tables, st.integers(0, 12), st.sampled_from([np.int32, np.int64, (np.int32, np.int64)]), st.booleans(),
+       st.randoms(use_true_random=False))
+def test_fold_sums_is_cap_clues_then_clue_sums(tables, max_clues, dtype, with_meta, rnd):
     lo, strong, meta, lf, l1, msgs = tables
     lo, lf, l1 = (np.array(v, dtype=np.float64) for v in (lo, lf, l1))
     strong, meta = np.array(strong, dtype=bool), np.array(meta, dtype=bool) if with_meta else None
     msgs = [sorted(set(m)) if rnd.random() < 0.7 else m for m in msgs]   # distinct rows (doc_rows'), or not
-    which = [i for i in range(len(msgs)) if rnd.random() < 0.8]
+    which = [i for i in range(len(msgs)) if rnd.random() < 0.8] + ([0] if msgs and rnd.random() < 0.3 else [])
     rnd.shuffle(which)
-    got, bad = _fold_sums(msgs, which, strong, lo, lf, l1, meta, max_clues, np.int32 if rows32 else np.int64)
+    got, bad = _fold_sums(msgs, which, strong, lo, lf, l1, meta, max_clues, dtype)
     want = _reference_sums(msgs, which, strong, lo, lf, l1, meta, max_clues)
     assert not bad.any()
     assert _bits(got) == _bits(want)
@@ -121,45 +122,48 @@ def test_fold_sums_refuses_what_is_out_of_range():
     V = 4
     tables = np.ones(V, bool), np.ones(V), -np.ones(V), -np.ones(V), np.zeros(V, bool)
 
-    def call(cat, offsets, which, *, tables=tables, max_clues=3, out=None, bad=None, dtype=np.int64):
-        cat, offsets, which = np.asarray(cat, dtype), np.asarray(offsets, np.int64), np.asarray(which, np.int64)
+    def call(rows, which, *, tables=tables, max_clues=3, out=None, bad=None, dtype=np.int64):
+        rows = [np.asarray(r, dtype) for r in rows]
+        which = np.asarray(which, np.int64)
         out = np.zeros((len(which), 9)) if out is None else out
         bad = np.zeros(len(which), np.uint8) if bad is None else bad
-        return sp.fold_sums(cat, offsets, which, *tables[:4], tables[4], max_clues, out, bad)
+        return sp.fold_sums(rows, which, *tables[:4], tables[4], max_clues, out, bad)
 
-    assert call([0, 3, 1], [0, 2, 3], [0, 1]) is None
-    for cat in ([0, 4, 1], [0, -1, 1]):   # a row outside the tables
+    assert call([[0, 3], [1]], [0, 1]) is None
+    for rows in ([[0, 4], [1]], [[0, -1], [1]]):   # a row outside the tables
         for dtype in (np.int32, np.int64):
             with pytest.raises(ValueError, match="row"):
-                call(cat, [0, 2, 3], [1, 0], dtype=dtype)
+                call(rows, [1, 0], dtype=dtype)
+    assert call([[0, 4], [1]], [1]) is None   # (only the messages asked for are read)
     with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 2, 1], [0])          # decreasing offsets
+        call([[0, 1], [2]], [2])          # no message 2
     with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 2, 4], [0])          # offsets past the rows
+        call([[0, 1], [2]], [-1])
     with pytest.raises(ValueError):
-        call([0, 1, 2], [-1, 2, 3], [0])
+        call([[0, 1, 2]], [0], max_clues=-1)
     with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 2, 3], [2])          # no message 2
+        call([[0, 1, 2]], [0], out=np.zeros(8))
     with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 2, 3], [-1])
+        call([[0, 1, 2]], [0], bad=np.zeros(2, np.uint8))
+    for dtype in (np.float64, np.int16, np.uint8):
+        with pytest.raises(ValueError):
+            call([[0, 1, 2]], [0], dtype=dtype)
     with pytest.raises(ValueError):
-        call([0, 1, 2], [], [])                  # no offsets at all
+        call([[0, 1, 2]], [0], tables=(np.ones(V - 1, bool), *tables[1:]))
     with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 3], [0], max_clues=-1)
+        call([[0, 1, 2]], [0], tables=(tables[0], np.ones(V, np.float32), *tables[2:]))
     with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 3], [0], out=np.zeros(8))
-    with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 3], [0], bad=np.zeros(2, np.uint8))
-    with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 3], [0], dtype=np.float64)
-    with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 3], [0], tables=(np.ones(V - 1, bool), *tables[1:]))
-    with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 3], [0], tables=(tables[0], np.ones(V, np.float32), *tables[2:]))
-    with pytest.raises(ValueError):
-        call([0, 1, 2], [0, 3], [0], tables=(*tables[:4], np.zeros(V - 1, bool)))
+        call([[0, 1, 2]], [0], tables=(*tables[:4], np.zeros(V - 1, bool)))
     with pytest.raises((TypeError, ValueError), match="read-only"):   # a read-only out
-        call([0, 1, 2], [0, 3], [0], out=np.frombuffer(bytes(72), dtype=np.float64))
+        call([[0, 1, 2]], [0], out=np.frombuffer(bytes(72), dtype=np.float64))
+    with pytest.raises(TypeError):   # rows not a list, or a message not a buffer
+        sp.fold_sums((np.zeros(1, np.int64),), np.zeros(1, np.int64), *tables[:4], tables[4], 3, np.zeros(9),
+                     np.zeros(1, np.uint8))
+    with pytest.raises(TypeError):
+        sp.fold_sums([[0]], np.zeros(1, np.int64), *tables[:4], tables[4], 3, np.zeros(9), np.zeros(1, np.uint8))
+    with pytest.raises(ValueError):   # a non-contiguous message
+        sp.fold_sums([np.arange(4, dtype=np.int64)[::2]], np.zeros(1, np.int64), *tables[:4], tables[4], 3,
+                     np.zeros(9), np.zeros(1, np.uint8))
 
 
 # ----------------------------------------------------------------------------
@@ -269,15 +273,6 @@ def test_a_non_finite_clue_goes_through_the_reference(monkeypatch):
         want = fold_evidence_reference(nb, rows, which, models.meta)
     np.testing.assert_array_equal(got, want)
     assert any(victim in r for r in rows)
-
-
-def test_pack_rows():
-    cat, off = pack_rows([np.array([3, 1], np.int32), np.zeros(0, np.int32), np.array([2], np.int32)])
-    assert cat.dtype == np.int32 and cat.tolist() == [3, 1, 2] and off.tolist() == [0, 2, 2, 3]
-    cat, off = pack_rows([])
-    assert len(cat) == 0 and off.tolist() == [0]
-    cat, _ = pack_rows([np.array([1], np.int32), np.array([], dtype=np.float64)])
-    assert cat.dtype == np.int64 and cat.tolist() == [1]
 
 
 # ----------------------------------------------------------------------------

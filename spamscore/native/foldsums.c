@@ -47,70 +47,73 @@ static int is_int_format(const Py_buffer *b, Py_ssize_t itemsize)
     return (itemsize == 8 && (*f == 'q' || *f == 'l')) || (itemsize == 4 && (*f == 'i' || *f == 'l'));
 }
 
-/* fold_sums(rows, offsets, which, strong, log_odds, log_f, log_1mf, meta, max_clues, out, bad) -> None
+/* fold_sums(rows, which, strong, log_odds, log_f, log_1mf, meta, max_clues, out, bad) -> None
  *
- * ``rows`` (int32 or int64): every message's vocabulary rows, concatenated;
- * message i's are rows[offsets[i]:offsets[i + 1]] (``offsets`` int64, one
- * more than the messages).  For each message ``which[j]`` (int64): its rows r
- * with strong[r] (a 1-byte table), the max_clues of largest |log_odds[r]|
- * when there are more (ties: the smaller log-odds, then the smaller row),
- * and out[9 j: 9 j + 9] = clue_sums of them (the counts as doubles; ``out``
- * a writable float64 buffer of 9 values a message), bad[j] = 0.  bad[j] = 1
- * (and out's nine values 0) when a kept clue has a non-finite ln f or
- * ln(1 - f), or a message with more than max_clues clues a non-finite
- * log-odds: the caller's Python code decides those.  ValueError for a row outside the tables, offsets that are not
- * non-decreasing within ``rows``, a message number out of range. */
+ * ``rows``: a list of each message's vocabulary rows (int32 or int64
+ * arrays; read in place, not copied).  For each message ``which[j]``
+ * (int64): its rows r with strong[r] (a 1-byte table), the max_clues of
+ * largest |log_odds[r]| when there are more (ties: the smaller log-odds,
+ * then the smaller row), and out[9 j: 9 j + 9] = clue_sums of them (the
+ * counts as doubles; ``out`` a writable float64 buffer of 9 values a
+ * message), bad[j] = 0.  bad[j] = 1 (and out's nine values 0) when a kept
+ * clue has a non-finite ln f or ln(1 - f), or a message with more than
+ * max_clues clues a non-finite log-odds: the caller's Python code decides
+ * those.  ValueError for a row outside the tables or a message number out
+ * of range. */
 PyObject *ss_fold_sums(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *rows_o, *off_o, *which_o, *strong_o, *lo_o, *lf_o, *l1_o, *meta_o, *out_o, *bad_o;
+    PyObject *rows_o, *which_o, *strong_o, *lo_o, *lf_o, *l1_o, *meta_o, *out_o, *bad_o;
     Py_ssize_t max_clues;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOnOO:fold_sums", &rows_o, &off_o, &which_o, &strong_o, &lo_o, &lf_o,
+    if (!PyArg_ParseTuple(args, "O!OOOOOOnOO:fold_sums", &PyList_Type, &rows_o, &which_o, &strong_o, &lo_o, &lf_o,
                           &l1_o, &meta_o, &max_clues, &out_o, &bad_o))
         return NULL;
-    Py_buffer rb = {0}, ob = {0}, wb = {0}, sb = {0}, lb = {0}, outb = {0}, badb = {0};
+    Py_buffer wb = {0}, sb = {0}, lb = {0}, outb = {0}, badb = {0};
+    Py_buffer *msg = NULL;   /* the buffer of each message which[j] */
+    Py_ssize_t n_msg_buffers = 0;
     tables_t t;
     int have_tables = 0;
     int64_t *kept = NULL;
     cap_t *caps = NULL;
     void *scratch = NULL;
     PyObject *result = NULL;
-    if (get_buffer(rows_o, &rb, 0) < 0 || get_buffer(off_o, &ob, 0) < 0 || get_buffer(which_o, &wb, 0) < 0
-        || get_buffer(strong_o, &sb, 0) < 0 || get_buffer(lo_o, &lb, 0) < 0
+    if (get_buffer(which_o, &wb, 0) < 0 || get_buffer(strong_o, &sb, 0) < 0 || get_buffer(lo_o, &lb, 0) < 0
         || get_buffer(out_o, &outb, 1) < 0 || get_buffer(bad_o, &badb, 1) < 0)
         goto done;
     if (ss_get_tables(lf_o, l1_o, meta_o, &t) < 0)
         goto done;
     have_tables = 1;
-    Py_ssize_t size = t.size, n_msg = ob.len / 8 - 1, n_which = wb.len / 8;
-    if (!(is_int_format(&rb, 4) || is_int_format(&rb, 8)) || !is_int_format(&ob, 8) || !is_int_format(&wb, 8)
-        || n_msg < 0 || sb.itemsize != 1 || sb.len != size
+    Py_ssize_t size = t.size, n_msg = PyList_GET_SIZE(rows_o), n_which = wb.len / 8;
+    if (!is_int_format(&wb, 8) || sb.itemsize != 1 || sb.len != size
         || lb.itemsize != 8 || lb.format == NULL || strcmp(lb.format, "d") != 0 || lb.len / 8 != size
         || outb.itemsize != 8 || outb.format == NULL || strcmp(outb.format, "d") != 0 || outb.len / 8 != 9 * n_which
         || badb.itemsize != 1 || badb.len != n_which || max_clues < 0) {
-        PyErr_SetString(PyExc_ValueError, "fold_sums: expected int32/int64 rows, int64 offsets and message numbers, "
-                        "1-byte strong flags and float64 log-odds as long as the tables, float64 out of 9 values "
-                        "and 1-byte bad flags per message, max_clues >= 0");
+        PyErr_SetString(PyExc_ValueError, "fold_sums: expected int64 message numbers, 1-byte strong flags and "
+                        "float64 log-odds as long as the tables, float64 out of 9 values and 1-byte bad flags "
+                        "per message, max_clues >= 0");
         goto done;
     }
-    const int64_t *off = ob.buf, *which = wb.buf;
-    Py_ssize_t n_rows = rb.len / rb.itemsize;
-    if (n_msg >= 0 && (off[0] < 0 || off[n_msg] > n_rows)) {
-        PyErr_SetString(PyExc_ValueError, "fold_sums: offsets outside the rows");
+    const int64_t *which = wb.buf;
+    msg = PyMem_Calloc((size_t)(n_which > 0 ? n_which : 1), sizeof(Py_buffer));
+    if (msg == NULL) {
+        PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t i = 0; i < n_msg; i++)
-        if (off[i + 1] < off[i]) {
-            PyErr_SetString(PyExc_ValueError, "fold_sums: decreasing offsets");
-            goto done;
-        }
-    int64_t longest = 0;
+    Py_ssize_t longest = 0;
     for (Py_ssize_t j = 0; j < n_which; j++) {
         if (which[j] < 0 || which[j] >= n_msg) {
             PyErr_Format(PyExc_ValueError, "fold_sums: message %lld out of range of %zd", (long long)which[j], n_msg);
             goto done;
         }
-        int64_t len = off[which[j] + 1] - off[which[j]];
+        /* (a new reference to the list's item is held by its buffer until the end) */
+        if (get_buffer(PyList_GET_ITEM(rows_o, which[j]), &msg[j], 0) < 0)
+            goto done;
+        n_msg_buffers = j + 1;
+        if (!is_int_format(&msg[j], 4) && !is_int_format(&msg[j], 8)) {
+            PyErr_SetString(PyExc_ValueError, "fold_sums: expected int32 or int64 rows");
+            goto done;
+        }
+        Py_ssize_t len = msg[j].len / msg[j].itemsize;
         if (len > longest)
             longest = len;
     }
@@ -121,8 +124,6 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    const int32_t *rows32 = rb.itemsize == 4 ? rb.buf : NULL;
-    const int64_t *rows64 = rb.itemsize == 8 ? rb.buf : NULL;
     const unsigned char *strong = sb.buf, *meta = t.meta;
     const double *lo = lb.buf, *lf = t.lf, *l1 = t.l1;
     double *out = outb.buf;
@@ -131,9 +132,10 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
     int out_of_range = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t j = 0; j < n_which && !out_of_range; j++) {
-        int64_t a = off[which[j]], b = off[which[j] + 1];
-        Py_ssize_t nk = 0;
-        for (int64_t p = a; p < b; p++) {
+        const int32_t *rows32 = msg[j].itemsize == 4 ? msg[j].buf : NULL;
+        const int64_t *rows64 = msg[j].itemsize == 8 ? msg[j].buf : NULL;
+        Py_ssize_t m = msg[j].len / msg[j].itemsize, nk = 0;
+        for (Py_ssize_t p = 0; p < m; p++) {
             int64_t r = rows32 ? (int64_t)rows32[p] : rows64[p];
             if (r < 0 || r >= size) {
                 bad_row = r;
@@ -183,8 +185,9 @@ done:
     PyMem_Free(scratch);
     if (have_tables)
         ss_release_tables(&t);
-    if (rb.obj) PyBuffer_Release(&rb);
-    if (ob.obj) PyBuffer_Release(&ob);
+    for (Py_ssize_t j = 0; j < n_msg_buffers; j++)
+        PyBuffer_Release(&msg[j]);
+    PyMem_Free(msg);
     if (wb.obj) PyBuffer_Release(&wb);
     if (sb.obj) PyBuffer_Release(&sb);
     if (lb.obj) PyBuffer_Release(&lb);
