@@ -309,3 +309,18 @@ def test_cjk_flags_are_the_generators():
     assert cjk_flags(tokens).tolist() == want
     assert cjk_flags(tuple(tokens)).tolist() == want and cjk_flags(iter(tokens)).tolist() == want
     assert cjk_flags([]).tolist() == []
+
+
+@needs_c
+def test_threads_give_the_same_bits_and_raise_the_errors():
+    counts, rows, fold_of = _counts(11)
+    rows = rows * 20   # (enough messages for 3 parts)
+    fold_of = np.tile(fold_of, 20)
+    models = FoldModels(counts, {"max_clues": 20})
+    one = models.statistics(rows, fold_of)
+    for threads in (2, 3):
+        assert _bits(models.statistics(rows, fold_of, threads=threads)) == _bits(one)
+    broken = list(rows)
+    broken[-1] = np.array([len(counts.vocab)], dtype=np.int32)   # a row past the tables, in the last part
+    with pytest.raises(ValueError, match="row"):
+        fold_evidence(models.model(0), broken, np.arange(len(broken)), models.meta, threads=3)
