@@ -324,3 +324,37 @@ def test_threads_give_the_same_bits_and_raise_the_errors():
     broken[-1] = np.array([len(counts.vocab)], dtype=np.int32)   # a row past the tables, in the last part
     with pytest.raises(ValueError, match="row"):
         fold_evidence(models.model(0), broken, np.arange(len(broken)), models.meta, threads=3)
+
+
+@needs_c
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.tuples(_VALUE, _VALUE, st.booleans()), max_size=60), st.booleans())
+def test_fold_sums_fixed_point_sums_are_math_fsum(clues, with_meta):
+    """fold_sums' exact sums in fixed point (foldsums.c's accumulator, rounded once, half-even): math.fsum's
+    bits, for values of any size and sign, ties, cancellations to 0 and subnormal results included."""
+    lf = np.array([c[0] for c in clues], dtype=np.float64)
+    l1 = np.array([c[1] for c in clues], dtype=np.float64)
+    meta = np.array([c[2] for c in clues], dtype=bool)
+    got, bad = _fold_sums([list(range(len(clues)))], [0], np.ones(len(clues), bool), np.ones(len(clues)), lf, l1,
+                          meta if with_meta else None, len(clues))
+    fsum = math.fsum
+    if with_meta:
+        text, m = [not c[2] for c in clues], [c[2] for c in clues]
+        want = (fsum(lf), fsum(l1), len(clues), fsum(lf[text]), fsum(l1[text]), sum(text),
+                fsum(lf[m]), fsum(l1[m]), sum(m))
+    else:
+        want = (fsum(lf), fsum(l1), len(clues), 0.0, 0.0, 0, 0.0, 0.0, 0)
+    assert not bad.any() and _bits(got[0]) == _bits(want)
+
+
+@needs_c
+def test_fold_sums_fixed_point_edges():
+    tiny, big = 2.0 ** -1074, 1.7976931348623157e308
+    cases = [[1.0, 2.0 ** -53], [1.0, 2.0 ** -53, 2.0 ** -105], [1.0 + 2.0 ** -52, 2.0 ** -53], [-1.0, -(2.0 ** -53)],
+             [1.0, -1.0], [tiny, tiny], [2.0 ** -1022, -tiny], [big, -big, 1.0], [big, big * 2 ** -54],
+             [0.1] * 10, [-0.0], [-0.0, 0.0], [], [1e308, -1e308, 1e308], [3.0, -(2.0 ** 60), 2.0 ** 60],
+             [2.0 ** 1000, -(2.0 ** -1000)], [-(2.0 ** 1000), 2.0 ** -1000, 2.0 ** -1074]]
+    for values in cases:
+        v = np.array(values, dtype=np.float64)
+        got, bad = _fold_sums([list(range(len(v)))], [0], np.ones(len(v), bool), np.ones(len(v)), v, -v, None, 99)
+        assert not bad.any() and _bits(got[0, :2]) == _bits([math.fsum(v), math.fsum(-v)]), values

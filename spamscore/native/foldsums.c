@@ -12,6 +12,7 @@
 #include "speedups.h"
 
 #include <math.h>
+#include <string.h>
 
 typedef struct {
     double mag;     /* |log-odds| */
@@ -30,6 +31,190 @@ static int cmp_cap(const void *pa, const void *pb)
     if (a->lo != b->lo)
         return a->lo < b->lo ? -1 : 1;
     return (a->row > b->row) - (a->row < b->row);
+}
+
+/* ------------------------------------------------------------------------
+ * Exact sums in fixed point (a "small superaccumulator"): every finite
+ * double is an integer multiple of 2^-1074 below 2^1024, so a sum of them is
+ * an integer of at most ~2,100 bits, kept here in 32-bit digits with room in
+ * each int64 for 2^31 additions without a carry.  Adding a value is three
+ * integer additions (sums.c's Shewchuk partials: a loop over them, ~3 times
+ * slower on clue values); the result is the exact sum rounded once, to
+ * nearest with ties to even: what math.fsum (and sums.c) gives.  A result in
+ * the subnormal range or past the largest double is left to sums.c
+ * (acc_result returns 1), as is a non-finite value. */
+#define ACC_DIGITS 70          /* 2,240 bits: the 2,098 of the doubles and the carries */
+
+typedef struct {
+    int64_t d[ACC_DIGITS];
+    int lo, hi;                /* the digits in use: lo..hi (hi < lo: none) */
+    int bad;                   /* a non-finite value was added */
+} acc_t;
+
+static void acc_clear(acc_t *a)
+{
+    for (int i = a->lo; i <= a->hi; i++)
+        a->d[i] = 0;
+    a->lo = ACC_DIGITS;
+    a->hi = -1;
+    a->bad = 0;
+}
+
+static inline void acc_add(acc_t *a, double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff);
+    uint64_t man = bits & (((uint64_t)1 << 52) - 1);
+    if (e == 0x7ff) {
+        a->bad = 1;
+        return;
+    }
+    if (man == 0 && e == 0)
+        return;                /* (+-0) */
+    int pos = 0;               /* the bit of man's lowest place, counted from 2^-1074 */
+    if (e) {
+        man |= (uint64_t)1 << 52;
+        pos = e - 1;
+    }
+    int c = pos >> 5, sh = pos & 31;
+    int64_t v0 = (int64_t)(((man & 0xffffffffu) << sh) & 0xffffffffu);
+    int64_t v1 = (int64_t)((man >> (32 - sh)) & 0xffffffffu);
+    int64_t v2 = sh ? (int64_t)(man >> (64 - sh)) : 0;
+    if (bits >> 63) {
+        a->d[c] -= v0;
+        a->d[c + 1] -= v1;
+        a->d[c + 2] -= v2;
+    } else {
+        a->d[c] += v0;
+        a->d[c + 1] += v1;
+        a->d[c + 2] += v2;
+    }
+    if (c < a->lo)
+        a->lo = c;
+    if (c + 2 > a->hi)
+        a->hi = c + 2;
+}
+
+/* a += b (digit by digit: exact) */
+static void acc_merge(acc_t *a, const acc_t *b)
+{
+    for (int i = b->lo; i <= b->hi; i++)
+        a->d[i] += b->d[i];
+    if (b->lo < a->lo)
+        a->lo = b->lo;
+    if (b->hi > a->hi)
+        a->hi = b->hi;
+    a->bad |= b->bad;
+}
+
+/* Digits lo..top-1 into [0, 2^32), the carries into d[top]. */
+static void acc_carry(int64_t *d, int lo, int top)
+{
+    for (int i = lo; i < top; i++) {
+        int64_t low = (int64_t)((uint64_t)d[i] & 0xffffffffu);
+        d[i + 1] += (d[i] - low) / ((int64_t)1 << 32);   /* (exact: a multiple of 2^32) */
+        d[i] = low;
+    }
+}
+
+/* The sum, correctly rounded (half-even), into *out: 0, or 1 (non-finite,
+ * subnormal or too large: sums.c decides).  Leaves the digits normalized. */
+static int acc_result(acc_t *a, double *out)
+{
+    if (a->bad)
+        return 1;
+    if (a->hi < a->lo) {
+        *out = 0.0;
+        return 0;
+    }
+    int lo = a->lo, top = a->hi + 2;   /* (room for the carries: top < ACC_DIGITS) */
+    if (a->hi < top) {
+        for (int i = a->hi + 1; i <= top; i++)
+            a->d[i] = 0;
+        a->hi = top;
+    }
+    int64_t *d = a->d;
+    acc_carry(d, lo, top);
+    int neg = d[top] < 0;
+    if (neg) {
+        for (int i = lo; i <= top; i++)
+            d[i] = -d[i];
+        acc_carry(d, lo, top);
+    }
+    int t = top;
+    while (t >= lo && d[t] == 0)
+        t--;
+    if (t < lo) {
+        *out = 0.0;            /* (an exact 0: math.fsum's +0.0) */
+        return 0;
+    }
+    if (d[t] >= ((int64_t)1 << 32) || d[t] < 0)
+        return 1;              /* (cannot happen with ACC_DIGITS' room; sums.c decides) */
+    uint64_t d1 = t - 1 >= lo ? (uint64_t)d[t - 1] : 0, d2 = t - 2 >= lo ? (uint64_t)d[t - 2] : 0;
+    uint64_t hi64 = ((uint64_t)d[t] << 32) | d1;
+    int lz = 0;
+    while (!(hi64 & ((uint64_t)1 << 63) >> lz))
+        lz++;                  /* (d[t] != 0: lz < 32) */
+    uint64_t w = hi64 << lz;
+    int sticky = 0;
+    if (lz) {
+        w |= d2 >> (32 - lz);
+        sticky = (d2 & (((uint64_t)1 << (32 - lz)) - 1)) != 0;
+    } else {
+        sticky = d2 != 0;
+    }
+    for (int i = t - 3; i >= lo && !sticky; i--)
+        sticky = d[i] != 0;
+    /* value = (w + something below, sticky) * 2^(32 (t - 1) - 1074 - lz) */
+    uint64_t keep = w >> 11, rem = w & 0x7ff;
+    if (rem > 0x400 || (rem == 0x400 && (sticky || (keep & 1))))
+        keep++;
+    int exp2 = 32 * (t - 1) - 1074 - lz + 11;
+    if (exp2 < -1074 || exp2 > 1023 - 52)
+        return 1;              /* (subnormal: ldexp would round again; or past the largest double) */
+    double r = ldexp((double)keep, exp2);
+    if (!isfinite(r))
+        return 1;              /* (the accumulator is not used after a 1: acc_sums9 clears it) */
+    *out = neg ? -r : r;
+    if (neg)                   /* (the digits hold the sum again, not its magnitude: acc_merge may follow) */
+        for (int i = lo; i <= top; i++)
+            d[i] = -d[i];
+    return 0;
+}
+
+/* ss_sums9's nine values by the accumulators ``acc`` (4 of them, clear):
+ * 0, or 1 (sums.c decides).  Leaves them clear. */
+static int acc_sums9(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
+                     const unsigned char *meta, acc_t *acc, double out[9])
+{
+    Py_ssize_t k[3] = {0, 0, 0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t r = rows[i];
+        int fam = meta && meta[r] ? 1 : 0;
+        acc_add(&acc[2 * fam], lf[r]);
+        acc_add(&acc[2 * fam + 1], l1[r]);
+        k[fam + 1]++;
+    }
+    int rc = 0;
+    if (meta) {
+        /* the text family's and the meta family's sums, then all: the text digits plus the meta ones */
+        if (acc_result(&acc[0], &out[3]) || acc_result(&acc[1], &out[4])
+            || acc_result(&acc[2], &out[6]) || acc_result(&acc[3], &out[7]))
+            rc = 1;
+        acc_merge(&acc[0], &acc[2]);
+        acc_merge(&acc[1], &acc[3]);
+        out[5] = (double)k[1];
+        out[8] = (double)k[2];
+    } else {
+        out[3] = out[4] = out[5] = out[6] = out[7] = out[8] = 0.0;
+    }
+    if (!rc && (acc_result(&acc[0], &out[0]) || acc_result(&acc[1], &out[1])))
+        rc = 1;
+    out[2] = (double)(k[1] + k[2]);
+    for (int j = 0; j < 4; j++)
+        acc_clear(&acc[j]);
+    return rc;
 }
 
 static int get_buffer(PyObject *o, Py_buffer *b, int writable)
@@ -76,6 +261,7 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
     int64_t *kept = NULL;
     cap_t *caps = NULL;
     void *scratch = NULL;
+    acc_t *acc = NULL;
     PyObject *result = NULL;
     if (get_buffer(which_o, &wb, 0) < 0 || get_buffer(strong_o, &sb, 0) < 0 || get_buffer(lo_o, &lb, 0) < 0
         || get_buffer(out_o, &outb, 1) < 0 || get_buffer(bad_o, &badb, 1) < 0)
@@ -120,9 +306,14 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
     kept = PyMem_Malloc((size_t)(longest > 0 ? longest : 1) * sizeof(int64_t));
     caps = PyMem_Malloc((size_t)(longest > 0 ? longest : 1) * sizeof(cap_t));
     scratch = PyMem_Malloc(ss_sums_scratch());
-    if (kept == NULL || caps == NULL || scratch == NULL) {
+    acc = PyMem_Calloc(4, sizeof(acc_t));
+    if (kept == NULL || caps == NULL || scratch == NULL || acc == NULL) {
         PyErr_NoMemory();
         goto done;
+    }
+    for (int i = 0; i < 4; i++) {
+        acc[i].lo = ACC_DIGITS;
+        acc[i].hi = -1;
     }
     const unsigned char *strong = sb.buf, *meta = t.meta;
     const double *lo = lb.buf, *lf = t.lf, *l1 = t.l1;
@@ -168,8 +359,12 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
             for (Py_ssize_t i = 0; i < nk; i++)
                 kept[i] = caps[i].row;
         }
-        if (ss_sums9(kept, nk, lf, l1, meta, size, scratch, o) != 0)
+        if (acc_sums9(kept, nk, lf, l1, meta, acc, o) != 0
+            && ss_sums9(kept, nk, lf, l1, meta, size, scratch, o) != 0) {
+            for (int v = 0; v < 9; v++)
+                o[v] = 0.0;
             bad[j] = 1;   /* (a non-finite ln f or ln(1 - f), or a sum that overflowed: math.fsum decides) */
+        }
     }
     Py_END_ALLOW_THREADS
     if (out_of_range) {
@@ -183,6 +378,7 @@ done:
     PyMem_Free(kept);
     PyMem_Free(caps);
     PyMem_Free(scratch);
+    PyMem_Free(acc);
     if (have_tables)
         ss_release_tables(&t);
     for (Py_ssize_t j = 0; j < n_msg_buffers; j++)
