@@ -358,3 +358,19 @@ def test_fold_sums_fixed_point_edges():
         v = np.array(values, dtype=np.float64)
         got, bad = _fold_sums([list(range(len(v)))], [0], np.ones(len(v), bool), np.ones(len(v)), v, -v, None, 99)
         assert not bad.any() and _bits(got[0, :2]) == _bits([math.fsum(v), math.fsum(-v)]), values
+
+
+@needs_c
+@pytest.mark.parametrize("seed", range(4))
+def test_the_cap_of_long_messages(seed):
+    """Messages of thousands of clues cut to hundreds (the selection of the strongest, ties everywhere)."""
+    rng = np.random.default_rng(seed)
+    V = 5000
+    lo = rng.choice([-4.0, -3.0, -1.0, 1.0, 3.0, 4.0], V) * (1 + (rng.random(V) < 0.3))
+    lf, l1 = -rng.random(V) * 20, -rng.random(V) * 20
+    meta, strong = rng.random(V) < 0.5, rng.random(V) < 0.9
+    msgs = [np.sort(rng.choice(V, int(rng.integers(0, V)), replace=False)) for _ in range(12)]
+    for max_clues in (1, 2, 999, 1000, 3000):
+        got, bad = _fold_sums(msgs, range(12), strong, lo, lf, l1, meta, max_clues)
+        assert not bad.any()
+        assert _bits(got) == _bits(_reference_sums(msgs, range(12), strong, lo, lf, l1, meta, max_clues))

@@ -217,6 +217,36 @@ static int acc_sums9(const int64_t *rows, Py_ssize_t n, const double *lf, const 
     return rc;
 }
 
+/* Reorder caps[0..n) so that caps[0..k) are the k first in cmp_cap's order
+ * (in some order: the sums do not depend on it), 0 < k < n: Wirth's
+ * selection, O(n) on average where a sort is O(n log n).  cmp_cap orders
+ * every two different rows, so the k first are one set. */
+static void select_caps(cap_t *a, Py_ssize_t n, Py_ssize_t k)
+{
+    Py_ssize_t l = 0, m = n - 1, target = k - 1;
+    while (l < m) {
+        cap_t x = a[target];
+        Py_ssize_t i = l, j = m;
+        do {
+            while (cmp_cap(&a[i], &x) < 0)
+                i++;
+            while (cmp_cap(&x, &a[j]) < 0)
+                j--;
+            if (i <= j) {
+                cap_t t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                j--;
+            }
+        } while (i <= j);
+        if (j < target)
+            l = i;
+        if (target < i)
+            m = j;
+    }
+}
+
 static int get_buffer(PyObject *o, Py_buffer *b, int writable)
 {
     return PyObject_GetBuffer(o, b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0));
@@ -354,7 +384,8 @@ PyObject *ss_fold_sums(PyObject *self, PyObject *args)
                 bad[j] = 1;
                 continue;
             }
-            qsort(caps, (size_t)nk, sizeof(cap_t), cmp_cap);
+            if (max_clues > 0)
+                select_caps(caps, nk, max_clues);
             nk = max_clues;
             for (Py_ssize_t i = 0; i < nk; i++)
                 kept[i] = caps[i].row;
