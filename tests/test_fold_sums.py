@@ -374,3 +374,23 @@ def test_the_cap_of_long_messages(seed):
         got, bad = _fold_sums(msgs, range(12), strong, lo, lf, l1, meta, max_clues)
         assert not bad.any()
         assert _bits(got) == _bits(_reference_sums(msgs, range(12), strong, lo, lf, l1, meta, max_clues))
+
+
+@pytest.mark.parametrize("params", [{}, {"cjk_s": None}, {"young": None}, {"priors": {}}, {"cjk_s": 0.05},
+                                    {"x": 0.4, "s": 2.5, "priors": {"w3": (0.9, 1.0), "日本": (0.2, 7)}}])
+def test_token_probabilities_of_every_row_are_those_of_the_rows(params):
+    """The in-place f(w) of the whole vocabulary: the bits of the code that computes given rows."""
+    counts, _, _ = _counts(3)
+    vocab = dict(counts.vocab)
+    for t in ("日本", "中文x", "w3"):
+        vocab.setdefault(t, len(vocab))
+    rng = np.random.default_rng(1)
+    spam = rng.choice([0, 0, 1, 3, 50], len(vocab))
+    ham = rng.choice([0, 0, 1, 2, 70], len(vocab))
+    from spamscore.model import TokenNB
+
+    for n_spam, n_ham in ((40, 50), (0, 7), (0, 0)):
+        nb = TokenNB.from_counts(vocab, spam if n_spam else spam * 0, ham, n_spam, n_ham, **params)
+        whole = nb.token_probabilities()
+        assert _bits(whole) == _bits(nb.token_probabilities(np.arange(len(vocab))))
+        assert whole.shape == (len(vocab),)
