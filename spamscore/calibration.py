@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._fit import fit_logistic
-from .model import clue_sums, fisher_statistics, fisher_statistics_many, robinson_s, robinson_s_many
+from .model import clue_sums, fisher_statistics, robinson_s
+from .model.stats import fisher_statistics_many, robinson_s_many
 from .model import speedups as _speedups   # the compiled helpers or None (tests switch them off here)
 
 __all__ = ["Calibration", "CALIBRATION_INPUTS", "OVERALL_CLUES", "META_PREFIXES", "is_meta", "meta_mask",

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from spamscore import _native, folds
 from spamscore.calibration import statistics_from_sums, statistics_from_sums_many
 from spamscore.folds import FoldCounts, FoldModels, fold_evidence, fold_evidence_reference
-from spamscore.model import (cap_clues, clue_sums, fisher_statistics, fisher_statistics_many, native, robinson_s,
-                             robinson_s_many)
+from spamscore.model import cap_clues, clue_sums, fisher_statistics, native, robinson_s
+from spamscore.model.stats import fisher_statistics_many, robinson_s_many
 from spamscore.model.priors import DEFAULT_PRIORS
 
 sp = folds._speedups

@@ -36,8 +36,8 @@ from .index import ClueRows, ClueTables, HashIndex, dense_table, dense_table_ref
 from .mapped import MappedTokenNB
 from .nb import TokenNB, as_labels, check_is_fitted
 from .priors import AUTH_PRIORS, DEFAULT_PRIORS, cjk_flags
-from .stats import (cap_clues, clue_sums, clue_tables, fisher_logit, fisher_statistics, fisher_statistics_many,
-                    log_chi2p, log_chi2q, robinson_s, robinson_s_many)
+from .stats import (cap_clues, clue_sums, clue_tables, fisher_logit, fisher_statistics, log_chi2p, log_chi2q,
+                    robinson_s)
 
 __all__ = [
     "TokenNB", "MappedTokenNB", "AUTH_PRIORS", "DEFAULT_PRIORS", "FORMAT_VERSION", "NPZ_FORMAT_VERSION", "MAGIC",

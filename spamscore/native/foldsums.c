@@ -7,8 +7,10 @@
  *
  * Why: per message the numpy steps and the call cost ~25 µs, a third of
  * training's cross-validation stage (20,000 messages, 5 folds); this loop
- * runs without the GIL.  The sums are ss_sums9's (sums.c), exactly rounded,
- * so the order of the clues does not matter, only which ones are kept. */
+ * runs without the GIL.  The sums are exact, rounded once (the fixed-point
+ * accumulator below; sums.c's partials where it declines): math.fsum's
+ * bits, so the order of the clues does not matter, only which ones are
+ * kept (the cap: a selection, not a sort). */
 #include "speedups.h"
 
 #include <math.h>
