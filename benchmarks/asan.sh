@@ -54,7 +54,7 @@ if [ $# -eq 0 ]; then
     set -- tests/test_native_equivalence.py tests/test_hostile.py tests/test_hash_index.py tests/test_clue_sums.py \
         tests/test_word_tokens.py tests/test_word_hashes.py tests/test_speedups_equivalence.py tests/test_bodyscan.py \
         tests/test_mimescan.py tests/test_mime_split.py tests/test_hdrscan.py tests/test_urlscan.py tests/test_htmlscan.py \
-        tests/test_vocabulary.py tests/test_top_clues.py
+        tests/test_vocabulary.py tests/test_top_clues.py tests/test_fold_sums.py
 fi
 "$PY" -m pytest -q -p no:cacheprovider "$@"
 rc=$?

@@ -18,10 +18,11 @@ import numpy as np
 
 from ._fit import fit_logistic
 from .model import clue_sums, fisher_statistics, robinson_s
+from .model.stats import fisher_statistics_many, robinson_s_many
 from .model import speedups as _speedups   # the compiled helpers or None (tests switch them off here)
 
 __all__ = ["Calibration", "CALIBRATION_INPUTS", "OVERALL_CLUES", "META_PREFIXES", "is_meta", "meta_mask",
-           "statistics_from_sums", "family_statistics", "calibrate", "cutoffs", "sigmoid"]
+           "statistics_from_sums", "statistics_from_sums_many", "family_statistics", "calibrate", "cutoffs", "sigmoid"]
 
 
 def sigmoid(v: float) -> float:
@@ -147,6 +148,34 @@ def statistics_from_sums(sums: tuple, pseudo_clues: float, fisher: bool = True,
         fam = 0.0, 0.0
     s = _family_s(slf, sl1, k, overall_clues) if overall_clues else robinson_s(slf, sl1, k)
     return logit_i, z, s, *fam
+
+
+def _family_s_many(slf: np.ndarray, sl1: np.ndarray, k: np.ndarray, pseudo_clues: float) -> np.ndarray:
+    """:func:`_family_s` of many messages, each element the scalar function's bits."""
+    neutral = pseudo_clues * _LN_HALF
+    kk = k + pseudo_clues
+    s = robinson_s_many(slf + neutral, sl1 + neutral, kk)   # (0 where k + pseudo_clues is 0, as robinson_s gives)
+    return np.where(k != 0, s, 0.0)
+
+
+def statistics_from_sums_many(sums: np.ndarray, pseudo_clues: float, fisher: bool = True,
+                              families: bool = True, overall_clues: float = 0.0) -> np.ndarray:
+    """:func:`statistics_from_sums` of many messages: ``sums`` an ``(n, 9)`` float64 array of :func:`clue_sums`
+    (the counts as floats), the ``(n, 5)`` statistics, each the bits of the scalar function (which stays the
+    reference: tests/test_fold_sums.py).  The sums must be finite (the scalar function decides the others)."""
+    sums = np.asarray(sums, dtype=np.float64).reshape(-1, 9)
+    out = np.zeros((len(sums), 5))
+    has = np.flatnonzero(sums[:, 2] != 0)
+    if not len(has):
+        return out
+    slf, sl1, k, tf, t1, kt, mf, m1, km = sums[has].T
+    if fisher:
+        out[has, 0], out[has, 1] = fisher_statistics_many(slf, sl1, k)
+    if families:
+        out[has, 3] = _family_s_many(tf, t1, kt, pseudo_clues)
+        out[has, 4] = _family_s_many(mf, m1, km, pseudo_clues)
+    out[has, 2] = _family_s_many(slf, sl1, k, overall_clues) if overall_clues else robinson_s_many(slf, sl1, k)
+    return out
 
 
 def family_statistics(tokens: Sequence[str], log_odds: np.ndarray, pseudo_clues: float = 10.0) -> tuple[float, float]:

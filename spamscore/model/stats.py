@@ -30,7 +30,7 @@ import numpy as np
 from . import native
 
 __all__ = ["log_chi2q", "log_chi2p", "fisher_statistics", "fisher_logit", "robinson_s", "clue_sums",
-           "clue_tables", "cap_clues"]
+           "clue_tables", "cap_clues", "fisher_statistics_many", "robinson_s_many"]
 
 _LOGFACT_MAX = 20001
 _LOGFACT = np.concatenate(([0.0], np.cumsum(np.log(np.arange(1, _LOGFACT_MAX)))))
@@ -115,6 +115,78 @@ def fisher_statistics(sum_log_f: float, sum_log_1mf: float, k: int) -> tuple[flo
     lph, lps = log_chi2p(mh, k), log_chi2p(ms, k)
     z = min(max(lqh - lqs, -1000.0), 1000.0)
     return _logaddexp(lqh, lps) - _logaddexp(lph, lqs), z
+
+
+# ----------------------------------------------------------------------------
+# The same statistics of many messages at once (the cross-validation of
+# training: spamscore.folds), element by element the bits of the scalar
+# functions above, which stay the reference (tests/test_fold_sums.py).
+# Additions, subtractions, comparisons and selections are IEEE operations that
+# numpy rounds as Python does; scipy's ufuncs give each element of an array the
+# bits of the scalar call (the one 'dd->d' loop); the libm functions (log, exp,
+# expm1, log1p) are called through math per element, as the scalar code does:
+# numpy's vectorized ones may differ in the last bit.
+
+
+def _libm(fn, x: np.ndarray) -> np.ndarray:
+    """``math.fn`` of each element of ``x`` (float64)."""
+    return np.fromiter(map(fn, x.tolist()), dtype=np.float64, count=len(x))
+
+
+def _log_tails(m: np.ndarray, k: np.ndarray, upper: bool) -> np.ndarray:
+    """:func:`log_chi2q` (``upper``) or :func:`log_chi2p` of each ``(m[i], k[i])`` (k >= 1)."""
+    out = np.full(len(m), 0.0 if upper else -math.inf)
+    idx = np.flatnonzero(~(m <= 0.0))   # (NaN goes on, as in the scalar code)
+    mm = m[idx]
+    kk = np.minimum(k[idx], float(_LOGFACT_MAX - 1))
+    q = _gammaincc(kk, mm) if upper else _gammainc(kk, mm)
+    ok = q > 1e-280
+    out[idx[ok]] = _libm(math.log, q[ok])
+    scalar = log_chi2q if upper else log_chi2p
+    for i in idx[~ok].tolist():   # (underflow: the series in log space, by the scalar code itself)
+        out[i] = scalar(float(m[i]), int(k[i]))
+    return out
+
+
+def _logaddexp_many(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`_logaddexp` of each pair."""
+    bigger = a > b
+    hi, lo = np.where(bigger, a, b), np.where(bigger, b, a)
+    with np.errstate(invalid="ignore"):
+        out = hi + _libm(math.log1p, _libm(math.exp, lo - hi))
+    out = np.where(b == -math.inf, a, out)
+    return np.where(a == -math.inf, b, out)
+
+
+def fisher_statistics_many(sum_log_f: np.ndarray, sum_log_1mf: np.ndarray,
+                           k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`fisher_statistics` of many messages: arrays of ``logit I`` and ``z`` (float64 inputs; ``k``
+    whole numbers), each element the scalar function's bits."""
+    slf, sl1, k = (np.asarray(v, dtype=np.float64) for v in (sum_log_f, sum_log_1mf, k))
+    logit, z = np.zeros(len(k)), np.zeros(len(k))
+    has = np.flatnonzero(k != 0)
+    if len(has):
+        mh, ms, kk = -slf[has], -sl1[has], k[has]
+        lqh, lqs = _log_tails(mh, kk, True), _log_tails(ms, kk, True)
+        lph, lps = _log_tails(mh, kk, False), _log_tails(ms, kk, False)
+        with np.errstate(invalid="ignore"):
+            z[has] = np.minimum(np.maximum(lqh - lqs, -1000.0), 1000.0)
+            logit[has] = _logaddexp_many(lqh, lps) - _logaddexp_many(lph, lqs)
+    return logit, z
+
+
+def robinson_s_many(sum_log_f: np.ndarray, sum_log_1mf: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """:func:`robinson_s` of many messages (float64 arrays), each element the scalar function's bits."""
+    slf, sl1, k = (np.asarray(v, dtype=np.float64) for v in (sum_log_f, sum_log_1mf, k))
+    out = np.zeros(len(k))
+    has = np.flatnonzero(k != 0)
+    if len(has):
+        p = -_libm(math.expm1, sl1[has] / k[has])
+        q = -_libm(math.expm1, slf[has] / k[has])
+        total = p + q
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[has] = np.where(total > 0, (p - q) / np.where(total > 0, total, 1.0), 0.0)
+    return out
 
 
 def clue_sums(rows: np.ndarray, log_f: np.ndarray, log_1mf: np.ndarray,

@@ -496,6 +496,9 @@ static PyMethodDef methods[] = {
      "lookup_sums(doc, keys, rows, log_f, log_1mf, meta, max_clues[, bloom]) -> (rows, sums or None): "
      "lookup (skipping hashes the bloom filter rules out), then clue_sums of the rows when at most max_clues"},
     {"bloom", bloom, METH_VARARGS, "bloom(hashes, words): set each hash's two bits in a 2**21-bit filter"},
+    {"fold_sums", ss_fold_sums, METH_VARARGS,  /* (foldsums.c) */
+     "fold_sums(rows, which, strong, log_odds, log_f, log_1mf, meta, max_clues, out, bad): "
+     "clue_sums of each held-out message's strong rows, capped as cap_clues does, into out (9 a message)"},
     {"clue_sums", clue_sums, METH_VARARGS,
      "clue_sums(rows, log_f, log_1mf, meta) -> exactly rounded sums of the clues, all / text / meta, and counts"},
     {"meta_flags", meta_flags, METH_VARARGS,

@@ -2,8 +2,8 @@
  * speedups.c (the HashIndex table, clue_sums, lookup_sums, bloom,
  * meta_flags, url_words and the method table), sums.c (the exactly rounded
  * sums), dense.c (the dense clue table of the scoring path), clues.c (a
- * verdict's shown clues) and vocab.c (the training vocabulary's table and
- * counts). */
+ * verdict's shown clues), vocab.c (the training vocabulary's table and
+ * counts) and foldsums.c (the clue sums of a cross-validation fold). */
 #ifndef SPAMSCORE_SPEEDUPS_H
 #define SPAMSCORE_SPEEDUPS_H
 
@@ -50,6 +50,13 @@ void ss_release_tables(tables_t *t);
 /* sums.c: the nine values of clue_sums of n clues (see there) */
 PyObject *ss_sums_of(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
                      const unsigned char *meta, Py_ssize_t size);
+/* sums.c: the same nine values into out (0; 1 non-finite; -1 a row out of size), no Python API */
+int ss_sums9(const int64_t *rows, Py_ssize_t n, const double *lf, const double *l1,
+             const unsigned char *meta, Py_ssize_t size, void *scratch, double out[9]);
+size_t ss_sums_scratch(void);  /* the bytes of scratch ss_sums9 needs */
+
+/* foldsums.c: the function of the same name without "ss_" */
+PyObject *ss_fold_sums(PyObject *self, PyObject *args);
 
 /* dense.c: the functions of the same names without "ss_" */
 PyObject *ss_build_dense(PyObject *self, PyObject *args);
