@@ -182,6 +182,14 @@ def score_items(items: Iterable[Item], model: Model, jobs: int = 1, clues: int =
     yield from _parallel(_score_chunk, _chunks(items, CHUNK), jobs, model.path, model.options, model.limits, clues)
 
 
+def _cores() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):   # (not on every platform)
+        return os.cpu_count() or 1
+
+
 def _without_dropped(rows: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Messages' concatenated ``rows`` and their ``lens`` without the -1 rows of tokens holding a newline
     (which a model file cannot store)."""
@@ -346,7 +354,8 @@ class StreamingCounts:
         stats = None
         if min(self.folds, int(counts.n_spam.sum()), int(counts.n_ham.sum())) >= 2 and 0 < int(y.sum()) < len(y):
             models = FoldModels(counts, self.nb_params)
-            stats = models.statistics(self.rows, np.asarray(self.fold_of))
+            # (extraction is over: the fold sums, which run without the GIL, take every core there is)
+            stats = models.statistics(self.rows, np.asarray(self.fold_of), threads=_cores())
             self.rows = []   # the sample's rows are done with (up to 20,000 arrays, ~25 MB): before the writer's peak
             nb = models.whole()
             del models
