@@ -400,3 +400,43 @@ def test_deferred_items_are_read_by_the_workers_with_every_message_and_error(tmp
         two, rep2 = train_items(iter(deferred), sample=45, jobs=jobs)
         _assert_same_model(one, two)
         assert (rep1.spam, rep1.ham, rep1.errors) == (rep2.spam, rep2.ham, rep2.errors) == (23, 40, [(read[13].path, read[13].error)])
+
+
+def _pids(payloads):
+    return [os.getpid()] * len(payloads)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc to see the workers end")
+@pytest.mark.parametrize("early", [False, True])
+def test_training_workers_end_with_their_chunks(early):
+    """Training's worker processes are its own (not joblib's shared ones) and end as soon as the chunks are
+    done, or at once when the caller stops early; results come in order."""
+    import time
+
+    from spamscore.batch import _pool_chunks
+    from spamscore.corpus import Item
+
+    chunks = [[Item(f"{c}.{i}", b"x", "ham") for i in range(3)] for c in range(12)]
+    seen, pids = [], set()
+    gen = _pool_chunks(_pids, iter(chunks), 2)
+    for chunk, result in gen:
+        seen.append(chunk)
+        pids.update(result)
+        assert len(result) == len(chunk)
+        if early and len(seen) == 3:
+            gen.close()
+            break
+    assert seen == chunks[: len(seen)] and len(seen) == (3 if early else 12)
+    assert pids and os.getpid() not in pids
+    deadline = time.monotonic() + 60
+    while any(_running(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(p) for p in pids)

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from ..batch import EXTRACTING, end_workers, evaluate_items, score_items, train_items
+from ..batch import EXTRACTING, evaluate_items, score_items, train_items
 from ..corpus import check_index_files, index_base, iter_entries, iter_source, iter_sources, read_index
 from ..features import FeatureOptions
 from ..features.profiles import check_profile
@@ -124,8 +124,6 @@ def train(
                                      meta=meta, on_stage=on_stage)
         finally:
             close_bar()
-            if jobs > 1:
-                end_workers()   # (this command does not use them again: they end while it writes the model)
     report_unreadable(rep.errors, length)
     try:
         size = stages.run("writing", lambda: model.save(output),
