@@ -10,7 +10,7 @@ work runs in three steps, all on the workers:
    comes back to the client;
 2. **counts**: the client numbers the readable messages in input order and
    assigns them to the cross-validation folds one-process training uses
-   (:func:`spamscore.scoring.train`'s up to :data:`spamscore.batch.SAMPLE`
+   (:func:`spamscore.scoring.train`'s up to :data:`spamscore.streaming.SAMPLE`
    messages, :class:`~spamscore.folds.FoldAssigner`'s past it, when only the
    :class:`~spamscore.folds.Reservoir` sample is calibrated on); each worker counts its shard
    per fold (a :class:`~spamscore.folds.FoldCounts`: vocabulary + spam/ham document counts,
@@ -47,7 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .batch import SAMPLE, TrainReport
+from .batch import TrainReport
+from .streaming import SAMPLE
 from .corpus import Item, iter_source, read_index
 from .errors import SpamscoreError
 from .features import FEATURE_VERSION, FeatureOptions, extract
@@ -361,7 +362,7 @@ def train_dask(units: Sequence[Unit], client, *, options: FeatureOptions | None 
             fold_of = stratified_fold_of(y, n_folds, seed)
         width = max(n_folds, 1)
     else:
-        # past the sample: the folds and the calibration sample of batch.StreamingCounts,
+        # past the sample: the folds and the calibration sample of streaming.StreamingCounts,
         # which depend on the labels' order and the seed only
         assign = FoldAssigner(folds if folds >= 2 else 1, seed)
         fold_of[:] = [assign(v) for v in y.tolist()]

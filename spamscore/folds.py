@@ -13,7 +13,7 @@ The three trainers all count here:
 
 * in memory, :func:`spamscore.scoring.train` (:func:`cv_statistics`): the folds of scikit-learn's
   ``StratifiedKFold`` over the whole corpus (:func:`stratified_fold_of`);
-* streaming, :class:`spamscore.batch.StreamingCounts`: the same up to its sample size; past it, folds dealt as
+* streaming, :class:`spamscore.streaming.StreamingCounts`: the same up to its sample size; past it, folds dealt as
   the messages come (:class:`FoldAssigner`) and the statistics of a seeded sample only (:class:`Reservoir`);
 * on a Dask cluster, :func:`spamscore.distributed.train_dask`: each worker counts its shard into a
   :class:`FoldCounts`, the parts are summed (:func:`merge_fold_counts`), and each worker scores its own messages

@@ -336,7 +336,7 @@ def calibrated_model(nb: TokenNB, stats: np.ndarray | None, y: np.ndarray, *, ta
                      limits: Limits = DEFAULT_LIMITS, fit=None) -> Model:
     """The model of the counts ``nb``, calibrated on the out-of-fold ``stats`` of messages labelled ``y``
     (:mod:`spamscore.folds`; None: no cross-validation, the default calibration and cut-offs 0.9 / 0.2).
-    What every trainer ends with: :func:`train`, ``batch.StreamingCounts``, ``distributed.train_dask``.
+    What every trainer ends with: :func:`train`, ``streaming.StreamingCounts``, ``distributed.train_dask``.
     ``fit``: the logistic regression's stand-in, if any (:func:`spamscore.calibration.calibrate`)."""
     cal, spam_cut, ham_cut = Calibration(), 0.9, 0.2
     if stats is not None:
@@ -360,7 +360,7 @@ def train(docs: list[list[str]] | None, labels, *, nb_params: dict | None = None
     most ``target_fnr`` false negatives.  ``rows`` and ``vocab`` instead of
     ``docs``: the documents already mapped to vocabulary rows by
     :func:`spamscore.folds.doc_rows` (the prior tokens first), as
-    :class:`spamscore.batch.StreamingCounts` keeps them; the model is the one
+    :class:`spamscore.streaming.StreamingCounts` keeps them; the model is the one
     ``docs`` would give.
     """
     y = as_labels(labels)

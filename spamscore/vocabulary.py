@@ -25,7 +25,7 @@ import numpy as np
 from . import _native
 from .model import DEFAULT_PRIORS
 
-__all__ = ["Vocabulary", "TokenRows", "token_rows", "new_vocabulary", "doc_rows", "stored_rows"]
+__all__ = ["Vocabulary", "TokenRows", "token_rows", "new_vocabulary", "doc_rows", "stored_rows", "without_dropped"]
 
 _speedups = _native.load("_speedups")
 
@@ -153,6 +153,16 @@ def token_rows() -> TokenRows | Vocabulary:
 def stored_rows(rows: np.ndarray) -> np.ndarray:
     """``rows`` without the -1 of tokens holding a newline (which a model file cannot store)."""
     return rows[rows >= 0] if len(rows) and rows.min() < 0 else rows
+
+
+def without_dropped(rows: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Messages' concatenated ``rows`` and their ``lens`` without the -1 rows of tokens holding a newline
+    (which a model file cannot store)."""
+    if not len(rows) or rows.min() >= 0:
+        return rows, lens
+    keep = rows >= 0
+    lens = np.bincount(np.repeat(np.arange(len(lens)), lens)[keep], minlength=len(lens))
+    return rows[keep], lens
 
 
 def new_vocabulary(nb_params: dict | None = None) -> Vocabulary:

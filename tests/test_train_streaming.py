@@ -287,7 +287,8 @@ def test_a_workers_chunk_marks_unreadable_messages_and_leaves_out_newline_tokens
     """_chunk_rows gives one (tokens, lens, rows) per chunk: -1 for a message that could not be read, and
     each readable one's distinct features as the worker's rows, one message after the other."""
     from spamscore import batch
-    from spamscore.batch import _chunk_rows, _without_dropped
+    from spamscore.batch import _chunk_rows
+    from spamscore.vocabulary import without_dropped as _without_dropped
     from spamscore.features import FeatureOptions, extract
     from spamscore.message import DEFAULT_LIMITS, parse
 
