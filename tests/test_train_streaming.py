@@ -407,6 +407,26 @@ def _pids(payloads):
     return [os.getpid()] * len(payloads)
 
 
+def _gc_settings(payloads):
+    import gc
+
+    return [(gc.get_threshold(), gc.get_freeze_count() > 0)] * len(payloads)
+
+
+def test_training_workers_collect_cycles_less_often_than_the_caller():
+    """A training worker freezes its imports' objects and raises the collector's threshold (batch._worker_start);
+    the calling process keeps its own settings."""
+    import gc
+
+    from spamscore.batch import _pool_chunks
+    from spamscore.corpus import Item
+
+    before = gc.get_threshold()
+    got = {r for _, res in _pool_chunks(_gc_settings, iter([[Item("a", b"x")]] * 4), 2) for r in res}
+    assert got == {((10_000, 50, 50), True)}
+    assert gc.get_threshold() == before
+
+
 def _running(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
