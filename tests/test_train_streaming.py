@@ -461,3 +461,12 @@ def test_training_workers_end_with_their_chunks(early):
     while any(_running(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_running(p) for p in pids)
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no process priorities here")
+def test_the_calibration_child_imports_at_a_lower_priority():
+    from spamscore._fit import FitProcess
+
+    with FitProcess() as fp:
+        fp._ready.result(timeout=120)
+        assert fp._pool.submit(os.nice, 0).result(timeout=60) == os.nice(0) + 10
