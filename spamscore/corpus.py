@@ -96,17 +96,23 @@ def _iter_file(p: Path | str, given: str, label: str | None, data: bytes | None 
     if not _looks_like_mbox(data, p):
         yield Item(given, data, label)
         return
+    box = None
     try:
         box = mailbox.mbox(str(p), create=False)
         keys = list(box.iterkeys())
     except (OSError, mailbox.Error) as exc:
+        if box is not None:
+            box.close()
         yield Item(given, None, label, f"cannot read mbox: {exc}")
         return
-    for n, key in enumerate(keys):
-        try:
-            yield Item(f"{given}#{n}", box.get_bytes(key), label)
-        except (OSError, KeyError, mailbox.Error) as exc:
-            yield Item(f"{given}#{n}", None, label, str(exc))
+    try:
+        for n, key in enumerate(keys):
+            try:
+                yield Item(f"{given}#{n}", box.get_bytes(key), label)
+            except (OSError, KeyError, mailbox.Error) as exc:
+                yield Item(f"{given}#{n}", None, label, str(exc))
+    finally:
+        box.close()   # (its file stayed open until the box was collected: a ResourceWarning)
 
 
 def split_mbox(data: bytes) -> list[bytes]:
