@@ -169,16 +169,15 @@ def _pool_chunks(fn, chunks: Iterable[list[Item]], jobs: int, *args, payload=_ra
     one), ended as soon as the chunks are, without waiting for them: training's workers hold their token
     tables (tens of MB each) that nothing else can use, and letting them go while the parent fits and writes
     the model, instead of at the interpreter's exit (which waited for joblib's), took ~0.2 s off the
-    TREC-sized run's wall time.  At most ``2 * jobs`` chunks
-    wait in the workers' queue (joblib's ``pre_dispatch``); results come in order."""
+    TREC-sized run's wall time.  At most ``2 * jobs`` chunks wait in the workers' queue (joblib's
+    ``pre_dispatch``); results come in order."""
     from collections import deque
 
     from joblib.externals.loky import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(jobs, initializer=_worker_start)
-    done = False
+    window: deque = deque()
     try:
-        window: deque = deque()
         for chunk in chunks:
             window.append((chunk, pool.submit(fn, [payload(it) for it in chunk], *args)))
             if len(window) > 2 * jobs:
@@ -187,10 +186,12 @@ def _pool_chunks(fn, chunks: Iterable[list[Item]], jobs: int, *args, payload=_ra
         while window:
             first, future = window.popleft()
             yield first, future.result()
-        done = True
     finally:
-        # (stopped early, by an error or the caller: the work still queued is dropped at once)
-        pool.shutdown(wait=False, kill_workers=not done)
+        # (stopped early, by an error or the caller: the chunks not started are dropped; the workers end
+        # after the one each has in hand.  kill_workers raced loky's own thread: a KeyError on stderr)
+        for _, future in window:
+            future.cancel()
+        pool.shutdown(wait=False)
 
 
 def _parallel(fn, chunks: Iterable[list[Item]], jobs: int, *args) -> Iterator[tuple[Item, object]]:

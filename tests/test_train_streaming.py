@@ -274,13 +274,15 @@ def test_worker_tokens_cross_once_and_map_like_plain_lists():
         inc.add_chunk(ChunkTokens("w1:run", 3, []), np.array([1, 1]), np.array([0]), [0, 1])
 
 
-def test_an_unlabelled_item_is_a_corpus_error():
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_unlabelled_item_is_a_corpus_error(jobs):
     from spamscore.corpus import Item
     from spamscore.errors import CorpusError
 
     raw = _message(random.Random(1), 1, False)
-    with pytest.raises(CorpusError, match="expected the label"):
-        train_items([Item("a.eml", raw, "spam"), Item("b.eml", raw, None)])
+    items = [Item(f"{n}.eml", raw, "spam") for n in range(300)] + [Item("b.eml", raw, None)]
+    with pytest.raises(CorpusError, match="b.eml: expected the label"):
+        train_items(items, jobs=jobs)
 
 
 def test_a_workers_chunk_marks_unreadable_messages_and_leaves_out_newline_tokens():
