@@ -396,6 +396,11 @@ def test_deferred_items_are_read_by_the_workers_with_every_message_and_error(tmp
     batch._RUN.clear()
     assert [len(e) if e else e for e in expanded] == [3, None, 1]
     assert [p for p, _ in expanded[0]] == [f"{box}#{i}" for i in range(3)] and expanded[2][0][1] == read[13].error
+    batch._RUN.clear()
+    _, lens3, rows3, expanded3 = _chunk_rows([entries[0][0], read[1].raw, entries[2][0]], FeatureOptions(),
+                                             DEFAULT_LIMITS, "e")   # readable files: nothing to say
+    batch._RUN.clear()
+    assert expanded3 is None and len(lens3) == 3 and min(lens3.tolist()) > 0 and len(rows3) == sum(lens3.tolist())
     assert lens.tolist()[4] == -1 and min(lens.tolist()[:4]) > 0
 
     for jobs in (1, 2):
