@@ -311,11 +311,11 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
         cv = f"{k}-fold cross-validation" if k >= 2 else "no cross-validation"
         if acc.streaming and k >= 2:
             cv += f" (calibrated on a sample of {len(acc.labels):,})"
-        stage(FITTING, f"{len(model.nb.vocabulary_):,} tokens, {cv}, in {t2 - t1:.1f}s")
+        stage(FITTING, f"{len(model.nb.token_list()):,} tokens, {cv}, in {t2 - t1:.1f}s")
     finally:
         if fitter is not None:
             fitter.close()
-    return model, TrainReport(n_spam, n - n_spam, errors, t2 - t0, t1 - t0, len(model.nb.vocabulary_))
+    return model, TrainReport(n_spam, n - n_spam, errors, t2 - t0, t1 - t0, len(model.nb.token_list()))
 
 
 def _fitter(acc: StreamingCounts, folds: int) -> FitProcess | None:

@@ -114,10 +114,11 @@ class FoldCounts:
     """Document counts per token and per fold: ``spam[i, k]`` spam messages of fold k holding token i.
 
     ``vocab`` numbers its tokens 0, 1... in insertion order, the prior tokens first (as every vocabulary
-    made here does), so the counts are a :class:`TokenNB`'s as they stand.
+    made here does), so the counts are a :class:`TokenNB`'s as they stand: a dict, or the token list in row
+    order (streaming training's: the model takes it without building a dict).
     """
 
-    vocab: dict[str, int]
+    vocab: dict[str, int] | list[str]
     spam: np.ndarray      # (V, F), an integer type
     ham: np.ndarray       # (V, F)
     n_spam: np.ndarray    # (F,) int64
@@ -204,7 +205,7 @@ class FoldTable:
                 self._table.reshape(-1)[cells] += counts.astype(np.int32)   # cells are unique: fancy += is exact
         self._pending, self._pending_cells = [], 0
 
-    def counts(self, vocab: dict[str, int]) -> FoldCounts:
+    def counts(self, vocab: dict[str, int] | list[str]) -> FoldCounts:
         """Everything added so far over ``vocab`` (views of the table: valid until more is added)."""
         self._flush(len(vocab))
         table = self._table[:len(vocab)]
@@ -375,7 +376,8 @@ def cv_statistics(docs: Sequence | None, y, nb_params: dict | None, folds: int, 
     fold_of = stratified_fold_of(y, folds, seed) if folds >= 2 else np.zeros(len(y), dtype=np.int64)
     table = FoldTable(max(folds, 1))
     table.add(rows, y, fold_of)
-    counts = table.counts(vocab if type(vocab) is dict else dict(vocab))   # a plain dict: lookups must not add
+    # a plain dict (lookups must not add) or the token list streaming training keeps
+    counts = table.counts(vocab if type(vocab) in (dict, list) else dict(vocab))
     if folds < 2:
         return None, counts.model(nb_params)
     models = FoldModels(counts, nb_params)

@@ -18,7 +18,7 @@ import numpy as np
 from .features import FeatureOptions
 from .folds import FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir
 from .scoring import Model, calibrated_model, train
-from .vocabulary import new_vocabulary, without_dropped
+from .vocabulary import TokenList, new_token_list, without_dropped
 
 __all__ = ["StreamingCounts", "ChunkTokens", "SAMPLE"]
 
@@ -68,7 +68,7 @@ class StreamingCounts:
             raise ValueError(f"expected a sample size of at least 1, got {sample}")
         self.folds, self.sample, self.seed = folds, sample, seed
         self.nb_params = dict(nb_params or {})
-        self.vocab = new_vocabulary(self.nb_params)
+        self._vocab = new_token_list(self.nb_params)   # (a Vocabulary, a dict, without the compiled helpers)
         self.n = 0
         self._reservoir = Reservoir(sample, seed)
         self._assign = FoldAssigner(folds if folds >= 2 else 1, seed)
@@ -79,6 +79,13 @@ class StreamingCounts:
         # on (cheap), used once there are more messages than the sample holds
         self.table = FoldTable(self._assign.folds)
         self._workers: dict[str, tuple[np.ndarray, int]] = {}   # worker -> its rows' vocabulary rows (add_chunk)
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        """token -> vocabulary row, of everything added so far (a new dict each time, with the compiled
+        helpers: the counting keeps a token list and a table of token hashes, no dict)."""
+        v = self._vocab
+        return v.as_dict() if isinstance(v, TokenList) else v
 
     @property
     def streaming(self) -> bool:
@@ -92,7 +99,7 @@ class StreamingCounts:
             raise ValueError(f"expected {len(docs)} labels (one per document), got {len(labels)}")
         sets = [doc if isinstance(doc, (set, frozenset)) else set(doc) for doc in docs]
         lens = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-        self.add_flat(*without_dropped(self.vocab.rows(list(itertools.chain.from_iterable(sets))), lens), labels)
+        self.add_flat(*without_dropped(self._vocab.rows(list(itertools.chain.from_iterable(sets))), lens), labels)
 
     def add_chunk(self, tokens: ChunkTokens | list[str], lens: np.ndarray, rows: np.ndarray,
                   labels: Iterable[int]) -> None:
@@ -116,14 +123,14 @@ class StreamingCounts:
         """Vocabulary rows of a chunk's tokens: of a list, each looked up; of a :class:`ChunkTokens`, its
         worker's rows so far, extended by its new tokens (looked up once, as they come)."""
         if not isinstance(tokens, ChunkTokens):
-            return self.vocab.rows(tokens)
+            return self._vocab.rows(tokens)
         buf, n = self._workers.get(tokens.worker, (np.empty(0, dtype=np.int64), 0))
         if tokens.start != n:
             raise ValueError(f"worker {tokens.worker}: its chunk starts at row {tokens.start}, expected {n}")
         end = n + len(tokens.new)
         if end > len(buf):   # amortised growth
             buf = np.concatenate((buf[:n], np.empty(max(end, 2 * len(buf)) - n, dtype=np.int64)))
-        buf[n:end] = self.vocab.rows(tokens.new)
+        buf[n:end] = self._vocab.rows(tokens.new)
         self._workers[tokens.worker] = (buf, end)
         return buf[:end]
 
@@ -162,7 +169,9 @@ class StreamingCounts:
         """The calibrated model of everything added (see the class); it ends the stream.  ``fit``: the
         calibration's logistic regression, when not :func:`spamscore._fit.fit_logistic` in this process
         (:class:`~spamscore._fit.FitProcess`; used past the sample only)."""
-        self.vocab = vocab = self.vocab.frozen()   # a plain dict from now on: a lookup must not add a token
+        v = self._vocab
+        # the tokens in row order (the model takes the list: no dict), or a plain dict (a lookup must not add)
+        self._vocab = vocab = list(v.tokens) if isinstance(v, TokenList) else v.frozen()
         if not self.streaming:
             # every message is kept, in input order: spamscore.scoring.train's own path
             self.table = FoldTable(self._assign.folds)   # not needed

@@ -176,3 +176,27 @@ def test_token_rows_give_the_vocabularys_rows_without_a_dict():
 def test_token_rows_is_a_vocabulary_without_the_compiled_table(monkeypatch):
     monkeypatch.setattr(vocabulary, "_speedups", None)
     assert isinstance(vocabulary.token_rows(), Vocabulary)
+
+
+@pytest.mark.skipif(COMPILED is None, reason=native_reason("_speedups"))
+def test_a_token_list_numbers_tokens_as_a_vocabulary_and_keeps_them_in_row_order():
+    docs = _docs(4)
+    want_vocab, want_rows = _reference(docs, ["p0", "p1"])
+    t = vocabulary.TokenList(["p0", "p1"])
+    new: list[str] = []
+    for doc, want in zip(docs, want_rows):
+        assert t.rows(doc, new).tolist() == want
+    assert t.tokens == list(want_vocab) and new == list(want_vocab)[2:] and t.as_dict() == want_vocab
+    assert not isinstance(t, dict)
+
+
+def test_a_model_takes_a_token_list_without_building_its_dict():
+    from spamscore.model import DEFAULT_PRIORS, TokenNB
+
+    tokens = list(DEFAULT_PRIORS) + ["free", "meeting"]
+    counts = np.arange(len(tokens), dtype=np.int64)
+    nb = TokenNB.from_counts(tokens, counts, counts[::-1].copy(), 10, 20)
+    assert "_vocabulary" not in nb.__dict__ and nb.token_list() is tokens
+    assert nb.vocabulary_ == {t: i for i, t in enumerate(tokens)}   # built when asked
+    with pytest.raises(ValueError, match="prior token"):
+        TokenNB.from_counts(["free"] + tokens, np.zeros(len(tokens) + 1), np.zeros(len(tokens) + 1), 1, 1)

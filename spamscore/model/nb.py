@@ -295,14 +295,22 @@ class TokenNB:
         return self
 
     @classmethod
-    def from_counts(cls, vocabulary: dict[str, int], spam_counts: np.ndarray, ham_counts: np.ndarray,
+    def from_counts(cls, vocabulary: dict[str, int] | list[str], spam_counts: np.ndarray, ham_counts: np.ndarray,
                     n_spam: int, n_ham: int, **params) -> "TokenNB":
-        """A fitted estimator from document counts (what ``fit`` would have counted)."""
+        """A fitted estimator from document counts (what ``fit`` would have counted).  ``vocabulary``: token
+        -> row, or the tokens in row order (distinct; taken as they are, the dict built only if asked:
+        :meth:`adopt_tokens`), the prior tokens first."""
         nb = cls(**params)
-        for tok in (nb.priors if nb.priors is not None else DEFAULT_PRIORS):
-            if tok not in vocabulary:
-                raise ValueError(f"expected the vocabulary to hold the prior token {tok!r}")
-        nb.vocabulary_ = vocabulary
+        priors = list(nb.priors if nb.priors is not None else DEFAULT_PRIORS)
+        head = set(vocabulary[:len(priors)]) if isinstance(vocabulary, list) else vocabulary
+        for tok in priors:
+            if tok not in head:
+                raise ValueError(f"expected the vocabulary to hold the prior token {tok!r}"
+                                 + (" first" if isinstance(vocabulary, list) else ""))
+        if isinstance(vocabulary, list):
+            nb.adopt_tokens(vocabulary)
+        else:
+            nb.vocabulary_ = vocabulary
         nb.spam_counts_ = np.asarray(spam_counts, dtype=np.int64)
         nb.ham_counts_ = np.asarray(ham_counts, dtype=np.int64)
         nb.n_spam_, nb.n_ham_ = int(n_spam), int(n_ham)
