@@ -33,6 +33,9 @@ __all__ = ["extract_items", "score_items", "train_items", "evaluate_items", "Tra
            "ChunkTokens"]
 
 CHUNK = 64
+# Training's chunks are larger: the parent pays ~1 ms of the executor's work a chunk (0.55 -> 0.3 s of its
+# CPU over the TREC-sized run with 256), and the workers keep their tokens across chunks anyway.
+TRAIN_CHUNK = 256
 
 
 def _chunks(it: Iterable, n: int) -> Iterator[list]:
@@ -288,7 +291,7 @@ def train_items(items: Iterable[Item], *, jobs: int = 1, options: FeatureOptions
         else:
             run = f"{os.getpid()}-{time.monotonic_ns()}"   # workers keep their tokens across this run's chunks
             for chunk, (tokens, lens, rows, expanded) in _pool_chunks(
-                    _chunk_rows, _chunks(items, CHUNK), jobs, options or FeatureOptions(), DEFAULT_LIMITS, run,
+                    _chunk_rows, _chunks(items, TRAIN_CHUNK), jobs, options or FeatureOptions(), DEFAULT_LIMITS, run,
                     payload=_source):
                 if expanded is not None:   # deferred items: each of their messages (read in the worker)
                     chunk = [m for item, ex in zip(chunk, expanded)
