@@ -293,8 +293,10 @@ def main() -> None:
 HEADER = """# Training in bounded memory (issue 16, item 4)
 
 `python benchmarks/train_memory.py --million` (see its docstring for the corpus and the mutation). Peak RSS is
-the training process's own (`os.wait4`), wall time from start to exit (the model file written); the machine is
-the project's shared 2-core one, so times are rough. Design: docs/distributed.md, "Memory".
+the training process's high-water mark as `os.wait4` reports it (a child it waited for, such as a worker, counts
+on its own, never added to it), wall time from start to exit (the model file written); the machine is the
+project's shared 2-core one, so times are rough and each run's ratio is taken against the Bogofilter run of the
+same round. Design: docs/distributed.md, "Memory".
 """
 
 
