@@ -62,9 +62,9 @@ def _chunk_rows(raws: list[bytes | str | None], options: FeatureOptions,
     A str in ``raws`` is a deferred item's source (:func:`spamscore.corpus.read_deferred`), read here: its
     messages take its place, and ``expanded`` says, per element of ``raws``, None (one message, as given:
     a readable file) or each message's ``(path, error)``; ``expanded`` is None when every element is one
-    message as given.  Reading here, not in
-    the parent, took the parent's CPU during the TREC-sized run's extraction from ~0.9 s to ~0.2 s for
-    reading and sending the messages (200 MB through the workers' pipes).
+    message as given.  Reading here, not in the parent, took the parent's CPU during the TREC-sized run's
+    extraction from ~0.9 s to ~0.2 s for reading and sending the messages (200 MB through the workers'
+    pipes).
 
     The worker keeps its rows across the chunks of a run (a :class:`~spamscore.vocabulary.TokenRows`:
     hashes, no strings), so a feature crosses to the parent, and the parent looks it up, once per worker
@@ -131,12 +131,12 @@ def _raw(item: Item) -> bytes | None:
     return item.raw
 
 
-def _parallel_chunks(fn, chunks: Iterable[list[Item]], jobs: int, *args, payload=_raw) -> Iterator[tuple[list[Item], object]]:
-    """Apply ``fn([payload(item) for item in chunk], *args)`` to chunks of items, in order, yielding
-    (chunk, result); ``payload`` gives the item's raw bytes by default."""
+def _parallel_chunks(fn, chunks: Iterable[list[Item]], jobs: int, *args) -> Iterator[tuple[list[Item], object]]:
+    """Apply ``fn([item.raw for item in chunk], *args)`` to chunks of items on joblib's processes, in order,
+    yielding (chunk, result)."""
     if jobs == 1:
         for chunk in chunks:
-            yield chunk, fn([payload(it) for it in chunk], *args)
+            yield chunk, fn([it.raw for it in chunk], *args)
         return
     from joblib import Parallel, delayed
 
@@ -145,7 +145,7 @@ def _parallel_chunks(fn, chunks: Iterable[list[Item]], jobs: int, *args, payload
     def tasks():
         for chunk in chunks:
             buffered.append(chunk)
-            yield delayed(fn)([payload(it) for it in chunk], *args)
+            yield delayed(fn)([it.raw for it in chunk], *args)
 
     with Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs") as par:
         for i, result in enumerate(par(tasks())):
@@ -171,7 +171,8 @@ def _worker_start() -> None:
 
 
 def _pool_chunks(fn, chunks: Iterable[list[Item]], jobs: int, *args, payload=_raw) -> Iterator[tuple[list[Item], object]]:
-    """:func:`_parallel_chunks` on processes of its own (loky's executor, as joblib's, not joblib's shared
+    """:func:`_parallel_chunks` with ``payload(item)`` for each item (its raw bytes by default) on processes of
+    its own (loky's executor, as joblib's, not joblib's shared
     one), ended as soon as the chunks are, without waiting for them: training's workers hold their token
     tables (tens of MB each) that nothing else can use, and letting them go while the parent fits and writes
     the model, instead of at the interpreter's exit (which waited for joblib's), took ~0.2 s off the

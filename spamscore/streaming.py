@@ -47,11 +47,13 @@ class ChunkTokens:
 # the sample already pins down.
 SAMPLE = 20_000
 
+
 class StreamingCounts:
     """Training counts that grow with the vocabulary, not with the number of messages.
 
-    ``add(docs, labels)`` maps each feature list to vocabulary rows
-    (:func:`spamscore.folds.doc_rows`) and drops it: the spam and ham
+    ``add(docs, labels)`` (or ``add_chunk``, a training worker's chunk) maps each feature list to vocabulary
+    rows (a :class:`~spamscore.vocabulary.TokenList`: a table of token hashes and the tokens in row order) and
+    drops it: the spam and ham
     document counts of each token accumulate per cross-validation fold
     (:class:`~spamscore.folds.FoldAssigner`) in a :class:`~spamscore.folds.FoldTable`,
     and a :class:`~spamscore.folds.Reservoir` keeps the rows, label and fold of
