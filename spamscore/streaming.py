@@ -8,7 +8,6 @@ with each chunk: the tokens it met for the first time.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import numpy as np
 from .features import FeatureOptions
 from .folds import FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir
 from .scoring import Model, calibrated_model, train
-from .vocabulary import TokenList, new_token_list, without_dropped
+from .vocabulary import TokenList, flat_rows, new_token_list, without_dropped
 
 __all__ = ["StreamingCounts", "ChunkTokens", "SAMPLE"]
 
@@ -99,9 +98,7 @@ class StreamingCounts:
         labels = [int(lab) for lab in labels]
         if len(labels) != len(docs):
             raise ValueError(f"expected {len(docs)} labels (one per document), got {len(labels)}")
-        sets = [doc if isinstance(doc, (set, frozenset)) else set(doc) for doc in docs]
-        lens = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-        self.add_flat(*without_dropped(self._vocab.rows(list(itertools.chain.from_iterable(sets))), lens), labels)
+        self.add_flat(*flat_rows(docs, self._vocab), labels)
 
     def add_chunk(self, tokens: ChunkTokens | list[str], lens: np.ndarray, rows: np.ndarray,
                   labels: Iterable[int]) -> None:

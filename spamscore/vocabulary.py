@@ -26,7 +26,7 @@ from . import _native
 from .model import DEFAULT_PRIORS
 
 __all__ = ["Vocabulary", "TokenRows", "TokenList", "token_rows", "new_vocabulary", "new_token_list", "doc_rows",
-           "stored_rows", "without_dropped"]
+           "flat_rows", "without_dropped"]
 
 _speedups = _native.load("_speedups")
 
@@ -41,11 +41,11 @@ class Vocabulary(dict):
     out.  Rows are only ever added by looking tokens up: the dict must not be written to directly.
     """
 
-    __slots__ = ("_keys", "_rows")
+    __slots__ = ("_table",)
 
     def __init__(self, tokens: Sequence[str] = ()):
         super().__init__()
-        self._keys = self._rows = None   # the compiled table of token hashes (made at the first lookup)
+        self._table: TokenRows | None = None   # the compiled table of token hashes (made at the first lookup)
         self.rows(list(tokens))
 
     def __missing__(self, tok: str) -> int:
@@ -72,37 +72,29 @@ class Vocabulary(dict):
                         new.append(tok)
                 out[i] = row
             return out
+        table = self._table
+        if table is None:   # (the first lookup, or one after frozen(): the tokens so far, in row order)
+            table = self._table = TokenRows()
+            table.rows(list(self))
         n = len(self)
-        if self._keys is None or 2 * (n + len(tokens)) > len(self._keys):
-            self._grow(n + len(tokens))
-        rows, fresh, count = _speedups.intern(tokens, self._keys, self._rows, n)
-        if count > n:
-            added = list(map(tokens.__getitem__, np.frombuffer(fresh, dtype=np.int64).tolist()))
-            self.update(zip(added, range(n, count)))
+        added: list[str] = []
+        out = table.rows(tokens, added)
+        if added:
+            self.update(zip(added, range(n, n + len(added))))
             if new is not None:
                 new.extend(added)
-        return np.frombuffer(rows, dtype=np.int64)
-
-    def _grow(self, need: int) -> None:
-        """A table at most half full with ``need`` entries (16 bytes a slot: 24 MB for the 821,000 tokens of
-        the TREC-sized run), holding every token so far."""
-        size = _MIN_TABLE
-        while size < 2 * need:
-            size *= 2
-        keys, rows = np.full(size, -1, dtype=np.int64), np.zeros(size, dtype=np.int32)
-        if len(self):
-            _speedups.build(np.frombuffer(_speedups.token_hashes(list(self)), dtype=np.int64), keys, rows)
-        self._keys, self._rows = keys, rows
+        return out
 
     def frozen(self) -> dict[str, int]:
         """The vocabulary as a plain dict (a lookup of an unknown token then raises KeyError); this one's
         table is let go first."""
-        self._keys = self._rows = None
+        self._table = None
         return dict(self)
 
 
 class TokenRows:
-    """token -> row by token hash alone: a training worker's table (:func:`spamscore.batch._chunk_rows`).
+    """token -> row by token hash alone: a training worker's table (:func:`spamscore.batch._chunk_rows`), and
+    the compiled half of :class:`Vocabulary` and :class:`TokenList`.
 
     :meth:`rows` gives the rows :meth:`Vocabulary.rows` would give, in the same order, but keeps no dict and
     no token: a worker only hands each token it meets for the first time to the parent (``new``) and never
@@ -132,8 +124,8 @@ class TokenRows:
         return np.frombuffer(rows, dtype=np.int64)
 
     def _grow(self, need: int) -> None:
-        """A table at most half full with ``need`` entries, holding the hashes so far (taken from the old
-        table itself, in row order)."""
+        """A table at most half full with ``need`` entries (12 bytes a slot: 24 MB for the 821,000 tokens of
+        the TREC-sized run), holding the hashes so far (taken from the old table itself, in row order)."""
         size = _MIN_TABLE
         while size < 2 * need:
             size *= 2
@@ -177,11 +169,6 @@ def token_rows() -> TokenRows | Vocabulary:
     return Vocabulary() if _speedups is None else TokenRows()
 
 
-def stored_rows(rows: np.ndarray) -> np.ndarray:
-    """``rows`` without the -1 of tokens holding a newline (which a model file cannot store)."""
-    return rows[rows >= 0] if len(rows) and rows.min() < 0 else rows
-
-
 def without_dropped(rows: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Messages' concatenated ``rows`` and their ``lens`` without the -1 rows of tokens holding a newline
     (which a model file cannot store)."""
@@ -207,22 +194,24 @@ def new_token_list(nb_params: dict | None = None) -> TokenList | Vocabulary:
     return TokenList(list(priors if priors is not None else DEFAULT_PRIORS))
 
 
-def doc_rows(docs: Sequence, vocab: dict[str, int], *, distinct: bool = False) -> list[np.ndarray]:
-    """Each document's distinct tokens as vocabulary rows (int64, in set order).
+def flat_rows(docs: Sequence, vocab, *, distinct: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's distinct tokens as vocabulary rows (int64, in set order), one document after the other,
+    and how many each has (int64).
 
-    A :class:`Vocabulary` adds the tokens it has not seen (tokens holding a newline are left out); a plain dict
-    raises KeyError on a token it does not hold, and is left as it is.  ``distinct``: each document holds each
-    token once already (a tuple made from a set): its tokens are taken in its own order.
+    A :class:`Vocabulary` or :class:`TokenList` adds the tokens it has not seen (tokens holding a newline are
+    left out); a plain dict raises KeyError on a token it does not hold, and is left as it is.  ``distinct``:
+    each document holds each token once already (a tuple made from a set): its tokens are taken in its own order.
     """
     sets = docs if distinct else [doc if isinstance(doc, (set, frozenset)) else set(doc) for doc in docs]
     flat = list(itertools.chain.from_iterable(sets))
-    if isinstance(vocab, Vocabulary):
+    if isinstance(vocab, (Vocabulary, TokenRows)):
         rows = vocab.rows(flat)
     else:
         rows = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
-    lens = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-    if len(rows) and rows.min() < 0:
-        keep = rows >= 0
-        lens = np.bincount(np.repeat(np.arange(len(sets)), lens)[keep], minlength=len(sets))
-        rows = rows[keep]
-    return np.split(rows, np.cumsum(lens)[:-1]) if len(sets) else []
+    return without_dropped(rows, np.fromiter(map(len, sets), dtype=np.int64, count=len(sets)))
+
+
+def doc_rows(docs: Sequence, vocab: dict[str, int], *, distinct: bool = False) -> list[np.ndarray]:
+    """Each document's distinct tokens as vocabulary rows (:func:`flat_rows`), an array a document."""
+    rows, lens = flat_rows(docs, vocab, distinct=distinct)
+    return np.split(rows, np.cumsum(lens)[:-1]) if len(lens) else []

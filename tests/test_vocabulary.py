@@ -109,10 +109,11 @@ def test_intern_leaves_the_table_as_it_was_on_error():
     if COMPILED is None:
         pytest.skip(native_reason("_speedups"))
     v = Vocabulary(["a", "b"])
-    keys, rows = v._keys.copy(), v._rows.copy()
+    table = v._table   # (its compiled half, a TokenRows)
+    keys, rows = table._keys.copy(), table._rows.copy()
     with pytest.raises(TypeError):
         v.rows(["c", "d", 5, "e"])
-    assert (v._keys == keys).all() and (v._rows == rows).all()
+    assert (table._keys == keys).all() and (table._rows == rows).all() and len(table) == 2
     assert dict(v) == {"a": 0, "b": 1}
     assert v.rows(["c", "a"]).tolist() == [2, 0]
 
