@@ -54,6 +54,7 @@ from .errors import SpamscoreError
 from .features import FEATURE_VERSION, FeatureOptions, extract
 from .folds import (FoldAssigner, FoldCounts, FoldModels, FoldTable, Reservoir, doc_rows, merge_fold_counts,
                     new_vocabulary, stratified_fold_of)
+from .vocabulary import flat_rows
 from .message import DEFAULT_LIMITS, Limits, parse
 from .model import TokenNB, as_labels
 from .scoring import Model, Verdict, calibrated_model
@@ -197,7 +198,7 @@ def _shard_status(shard: _Shard) -> list[tuple[str, str | None, str | None]]:
 def _count_shard(shard: _Shard, folds: np.ndarray, n_folds: int, nb_params: dict) -> FoldCounts:
     vocab = new_vocabulary(nb_params)   # the prior tokens first in every part, so in their sum too
     table = FoldTable(n_folds)
-    table.add(doc_rows(shard.docs, vocab, distinct=True), shard.labels, folds)
+    table.add_flat(*flat_rows(shard.docs, vocab, distinct=True), shard.labels, folds)
     return table.counts(dict(vocab))
 
 

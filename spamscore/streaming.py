@@ -133,11 +133,6 @@ class StreamingCounts:
         self._workers[tokens.worker] = (buf, end)
         return buf[:end]
 
-    def add_rows(self, rows: list[np.ndarray], labels: list[int]) -> None:
-        """Count messages already mapped to this vocabulary's rows (distinct rows per message)."""
-        lens = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        self.add_flat(np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64), lens, list(labels))
-
     def add_flat(self, rows: np.ndarray, lens: np.ndarray, labels: list[int]) -> None:
         """Count messages already mapped to this vocabulary's rows: ``rows`` one message's distinct rows after
         the other, ``lens`` how many each has."""
@@ -170,7 +165,7 @@ class StreamingCounts:
         (:class:`~spamscore._fit.FitProcess`; used past the sample only)."""
         v = self._vocab
         # the tokens in row order (the model takes the list: no dict), or a plain dict (a lookup must not add)
-        self._vocab = vocab = list(v.tokens) if isinstance(v, TokenList) else v.frozen()
+        self._vocab = vocab = v.tokens if isinstance(v, TokenList) else v.frozen()
         if not self.streaming:
             # every message is kept, in input order: spamscore.scoring.train's own path
             self.table = FoldTable(self._assign.folds)   # not needed
